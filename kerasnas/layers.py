@@ -1,0 +1,54 @@
+"""Layers shared by the spaces. keras.layers / keras.ops only (any backend)."""
+
+from keras import layers
+
+
+def conv_bn_relu(x, filters, kernel_size=3, strides=1, name=None):
+    """Conv -> BN -> ReLU, the ResNet ordering."""
+    x = layers.Conv2D(filters, kernel_size, strides=strides, padding="same", use_bias=False,
+                      name=None if name is None else f"{name}_conv")(x)
+    x = layers.BatchNormalization(name=None if name is None else f"{name}_bn")(x)
+    return layers.ReLU()(x)
+
+
+def relu_conv_bn(x, filters, kernel_size, strides=1, dilation_rate=1):
+    """ReLU -> Conv -> BN, the ordering of NAS-Bench-201's `nor_conv` and of NASNet cells."""
+    x = layers.ReLU()(x)
+    x = layers.Conv2D(filters, kernel_size, strides=strides, padding="same",
+                      dilation_rate=dilation_rate, use_bias=False)(x)
+    return layers.BatchNormalization()(x)
+
+
+def _shortcut(x, filters, strides):
+    if strides == 1 and x.shape[-1] == filters:
+        return x
+    x = layers.Conv2D(filters, 1, strides=strides, use_bias=False)(x)
+    return layers.BatchNormalization()(x)
+
+
+def basic_block(x, filters, strides=1, kernel_size=3):
+    """ResNet basic block (He et al. 2016): two convolutions and a shortcut."""
+    shortcut = _shortcut(x, filters, strides)
+    y = conv_bn_relu(x, filters, kernel_size, strides)
+    y = layers.Conv2D(filters, kernel_size, padding="same", use_bias=False)(y)
+    y = layers.BatchNormalization()(y)
+    return layers.ReLU()(layers.Add()([shortcut, y]))
+
+
+def bottleneck_block(x, filters, strides=1, kernel_size=3, reduction=4):
+    """ResNet bottleneck: 1x1 down to filters/reduction, kxk, 1x1 back up."""
+    mid = max(8, filters // reduction)
+    shortcut = _shortcut(x, filters, strides)
+    y = conv_bn_relu(x, mid, 1)
+    y = conv_bn_relu(y, mid, kernel_size, strides)
+    y = layers.Conv2D(filters, 1, use_bias=False)(y)
+    y = layers.BatchNormalization()(y)
+    return layers.ReLU()(layers.Add()([shortcut, y]))
+
+
+def classifier_head(x, num_classes, dropout=0.0):
+    """Global average pooling, optional dropout, softmax."""
+    x = layers.GlobalAveragePooling2D()(x)
+    if dropout:
+        x = layers.Dropout(dropout)(x)
+    return layers.Dense(num_classes, activation="softmax")(x)

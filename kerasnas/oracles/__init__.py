@@ -1,0 +1,33 @@
+"""Search strategies: KerasTuner `Oracle`s, looked up by name.
+
+Every oracle here notes per trial how it chose the values (`oracle.notes`),
+honours its seed and sizes its random start to the budget.
+"""
+
+from kerasnas.oracles._base import warmup_size
+from kerasnas.oracles._keras_tuner import BayesOracle, RandomOracle
+
+ORACLES = {
+    "random": RandomOracle,
+    "bayes": BayesOracle,
+}
+
+__all__ = ["ORACLES", "BayesOracle", "RandomOracle", "make_oracle", "warmup_size"]
+
+
+def make_oracle(name, *, objective, max_trials, seed=None, **options):
+    """Creates the oracle registered as `name`.
+
+    Args:
+        name: A key of `ORACLES`.
+        objective: A `keras_tuner.Objective` or metric name.
+        max_trials: The trial budget.
+        seed: The random seed.
+        **options: Passed to the oracle class.
+
+    Raises:
+        ValueError: for an unknown name, listing the valid ones.
+    """
+    if name not in ORACLES:
+        raise ValueError(f"Unknown oracle {name!r}. Choose one of: {', '.join(sorted(ORACLES))}.")
+    return ORACLES[name](objective=objective, max_trials=max_trials, seed=seed, **options)

@@ -1,0 +1,50 @@
+"""What every kerasnas oracle adds to a `keras_tuner.Oracle`: per-trial notes and a true seed."""
+
+import math
+
+PHASE_RANDOM = "random"  # plain random search
+PHASE_WARMUP = "warm-up"  # the random phase of a model-based or evolutionary oracle
+PHASE_MODEL = "model"  # proposed by a surrogate model (GP, TPE)
+PHASE_MUTATION = "mutation"  # a child of aging evolution
+PHASE_SEEDED = "seeded"  # an architecture the user gave
+
+
+class NotesMixin:
+    """Keeps, per trial, how its values were chosen (phase, parent, mutation).
+
+    Put it first in the bases; it layers its JSON state on `super()`, so
+    `overwrite=False` resumes with the notes of every earlier trial.
+    """
+
+    def _init_notes(self, seed):
+        self.notes = {}
+        # keras_tuner does `seed or random.randint(...)`, which turns 0 into a
+        # random seed; keep the user's seed, 0 included.
+        if seed is not None:
+            self.seed = seed
+            self._seed_state = seed
+
+    def note(self, trial_id, phase, **extra):
+        self.notes[trial_id] = {"phase": phase, **extra}
+
+    def get_state(self):
+        state = super().get_state()
+        state["notes"] = self.notes
+        return state
+
+    def set_state(self, state):
+        super().set_state(state)
+        self.notes = dict(state.get("notes", {}))
+
+
+def warmup_size(max_trials, *, fraction=1 / 3, minimum=2):
+    """Random trials a model-based oracle starts with, sized to the budget.
+
+    Library defaults (KerasTuner's GP: 3 x dimensions; Optuna TPE: 10; NNI's
+    evolution: a population of 100) turn a budget of a few trials into pure
+    random search. A third of the budget, at least 2, leaves most of it to the
+    model while still giving it points to fit.
+    """
+    if max_trials is None:
+        return 10
+    return max(1, min(max_trials, max(minimum, math.ceil(max_trials * fraction))))

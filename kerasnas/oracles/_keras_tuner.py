@@ -1,0 +1,70 @@
+"""KerasTuner's own random and Gaussian-process oracles, with notes and budget sizing."""
+
+import numpy as np
+from keras_tuner.oracles import BayesianOptimizationOracle, RandomSearchOracle
+
+from kerasnas.oracles._base import (PHASE_MODEL, PHASE_RANDOM, PHASE_WARMUP, NotesMixin,
+                                    warmup_size)
+
+
+class RandomOracle(NotesMixin, RandomSearchOracle):
+    """KerasTuner's random search, noting every trial as `random`.
+
+    Args:
+        seed: The random seed (0 is honoured).
+        **kwargs: Passed to `keras_tuner.oracles.RandomSearchOracle`.
+    """
+
+    def __init__(self, *, seed=None, **kwargs):
+        super().__init__(seed=seed, **kwargs)
+        self._init_notes(seed)
+
+    def populate_space(self, trial_id):
+        response = super().populate_space(trial_id)
+        self.note(trial_id, PHASE_RANDOM)
+        return response
+
+
+class BayesOracle(NotesMixin, BayesianOptimizationOracle):
+    """KerasTuner's Gaussian-process oracle with its random start sized to the budget.
+
+    KerasTuner starts with 3 x (number of hyperparameters) random trials, so a
+    3-trial search over 10 hyperparameters never consults the GP. Here the
+    start is `warmup_size(max_trials)` unless `num_initial_points` is given.
+    Proposals that repeat a tried trial (KerasTuner does not check) are
+    replaced by a random one and noted as such.
+
+    Args:
+        max_trials: The trial budget.
+        num_initial_points: Random trials before the GP; None sizes it to the budget.
+        seed: The random seed (0 is honoured).
+        **kwargs: Passed to `keras_tuner.oracles.BayesianOptimizationOracle`.
+    """
+
+    def __init__(self, *, max_trials=10, num_initial_points=None, seed=None, **kwargs):
+        if num_initial_points is not None and num_initial_points < 1:
+            raise ValueError(f"`num_initial_points` must be >= 1; got {num_initial_points}.")
+        if num_initial_points is None:
+            num_initial_points = warmup_size(max_trials)
+        super().__init__(max_trials=max_trials, num_initial_points=num_initial_points,
+                         seed=seed, **kwargs)
+        self._init_notes(seed)
+        self._random_state = np.random.RandomState(self.seed)
+        self.gpr = self._make_gpr()
+
+    def populate_space(self, trial_id):
+        completed = sum(t.status == "COMPLETED" for t in self.trials.values())
+        if completed < self.num_initial_points:
+            self.note(trial_id, PHASE_WARMUP)
+            return self._random_populate_space()
+        response = super().populate_space(trial_id)
+        if response.get("values") is not None and self._duplicate(response["values"]):
+            self.note(trial_id, PHASE_RANDOM, reason="GP proposed a tried trial")
+            return self._random_populate_space()
+        self.note(trial_id, PHASE_MODEL)
+        return response
+
+    def _make_gpr(self):
+        gpr = super()._make_gpr()
+        gpr.random_state = self.seed
+        return gpr

@@ -1,0 +1,20 @@
+"""Search spaces: KerasTuner HyperModels, looked up by name."""
+
+from kerasnas.spaces.resnet import ResNetSpace
+
+SPACES = {
+    "resnet": ResNetSpace,
+}
+
+__all__ = ["SPACES", "ResNetSpace", "get_space"]
+
+
+def get_space(name, **options):
+    """Creates the space registered as `name` with its knob options.
+
+    Raises:
+        ValueError: for an unknown name, listing the valid ones.
+    """
+    if name not in SPACES:
+        raise ValueError(f"Unknown space {name!r}. Choose one of: {', '.join(sorted(SPACES))}.")
+    return SPACES[name](**options)

@@ -1,0 +1,81 @@
+"""The ResNet search space (the study's experiment 3), as a KerasTuner HyperModel."""
+
+import keras
+import keras_tuner
+from keras import layers
+from keras_tuner.engine import hyperparameters as hp_types
+
+from kerasnas.layers import basic_block, bottleneck_block, classifier_head, conv_bn_relu
+from kerasnas.spaces._common import SpaceBase
+from kerasnas.spaces._knobs import check_knob, tune
+
+BLOCK_TYPES = ("basic", "bottleneck")
+
+
+class ResNetSpace(SpaceBase, keras_tuner.HyperModel):
+    """Residual networks: a stem, stages of residual blocks, a pooled classifier.
+
+    Stage i has `stem_width * 2**i` filters; every stage after the first halves
+    the resolution (28 -> 14 -> 7 for Fashion-MNIST). Every knob takes a fixed
+    value, a `keras_tuner` hyperparameter, or None for the tuned default.
+
+    Args:
+        input_shape: (height, width, channels) of the images.
+        num_classes: Number of classes.
+        stem_width: Filters of the stem and the first stage. Default Choice 16/32/64.
+        stages: Number of stages, 1-3. Default Int 1..3.
+        blocks_per_stage: Residual blocks in each stage. Default Int 1..3.
+        block_type: "basic" or "bottleneck". Default Choice of both.
+        kernel_size: 3 or 5. Default Choice.
+        dropout: Dropout before the classifier, in [0, 1). Default Float 0..0.5.
+        optimizer: "adam" or "sgd" (SGD adds a conditional `momentum`).
+        learning_rate: Default log-uniform Float 1e-4..1e-2.
+        name: The HyperModel name.
+    """
+
+    def __init__(self, *, input_shape=(28, 28, 1), num_classes=10, stem_width=None, stages=None,
+                 blocks_per_stage=None, block_type=None, kernel_size=None, dropout=None,
+                 optimizer=None, learning_rate=None, name="resnet"):
+        keras_tuner.HyperModel.__init__(self, name=name)
+        self._init_common(input_shape=input_shape, num_classes=num_classes,
+                          optimizer=optimizer, learning_rate=learning_rate)
+        positive = lambda v: isinstance(v, int) and v >= 1  # noqa: E731
+        check_knob("stem_width", stem_width, positive, "an int >= 1")
+        check_knob("stages", stages, lambda v: isinstance(v, int) and 1 <= v <= 4, "an int in 1..4")
+        check_knob("blocks_per_stage", blocks_per_stage, positive, "an int >= 1")
+        check_knob("block_type", block_type, lambda v: v in BLOCK_TYPES, f"one of {BLOCK_TYPES}")
+        check_knob("kernel_size", kernel_size, lambda v: v in (1, 3, 5, 7), "1, 3, 5 or 7")
+        check_knob("dropout", dropout, lambda v: 0 <= v < 1, "a float in [0, 1)")
+        self.stem_width = stem_width
+        self.stages = stages
+        self.blocks_per_stage = blocks_per_stage
+        self.block_type = block_type
+        self.kernel_size = kernel_size
+        self.dropout = dropout
+
+    def build(self, hp):
+        stem = tune(hp, "stem_width", self.stem_width, hp_types.Choice("w", [16, 32, 64], default=32))
+        stages = tune(hp, "stages", self.stages, hp_types.Int("s", 1, 3, default=2))
+        blocks = tune(hp, "blocks_per_stage", self.blocks_per_stage, hp_types.Int("b", 1, 3, default=2))
+        kind = tune(hp, "block_type", self.block_type, hp_types.Choice("t", list(BLOCK_TYPES)))
+        kernel = tune(hp, "kernel_size", self.kernel_size, hp_types.Choice("k", [3, 5]))
+        dropout = tune(hp, "dropout", self.dropout, hp_types.Float("d", 0.0, 0.5, step=0.1, default=0.0))
+        block = basic_block if kind == "basic" else bottleneck_block
+
+        inputs = keras.Input(self.input_shape)
+        x = conv_bn_relu(inputs, stem, 3)
+        for stage in range(stages):
+            for i in range(blocks):
+                strides = 2 if stage > 0 and i == 0 else 1
+                x = block(x, stem * 2**stage, strides=strides, kernel_size=kernel)
+        outputs = classifier_head(x, self.num_classes, dropout)
+        model = keras.Model(inputs, outputs, name=self.name)
+        return self.compile(hp, model)
+
+    def describe(self, values):
+        v = values
+        if "stages" not in v and self.stages is None:
+            return ""
+        get = lambda k: v.get(k, getattr(self, k))  # noqa: E731
+        return (f"{get('block_type')} w{get('stem_width')} "
+                f"{get('stages')}x{get('blocks_per_stage')} k{get('kernel_size')}")
