@@ -1,3 +1,24 @@
-"""kerasnas: neural architecture search for Keras 3, on KerasTuner."""
+"""kerasnas: neural architecture search for Keras 3, on KerasTuner.
+
+`search()` runs a search; `spaces` and `oracles` hold the search spaces
+(KerasTuner HyperModels) and strategies (KerasTuner Oracles).
+"""
 
 __version__ = "0.1.0"
+__all__ = ["AgingEvolution", "AgingEvolutionOracle", "search"]
+
+
+def search(*args, **kwargs):
+    """Runs a search; see `kerasnas.search.search` (imported lazily: TensorFlow is heavy)."""
+    from kerasnas.search import search as _search
+
+    return _search(*args, **kwargs)
+
+
+def __getattr__(name):
+    # Lazy: importing the oracles imports KerasTuner, Keras and TensorFlow.
+    if name in ("AgingEvolution", "AgingEvolutionOracle"):
+        from kerasnas import oracles
+
+        return getattr(oracles, name)
+    raise AttributeError(f"module 'kerasnas' has no attribute {name!r}")

@@ -2,12 +2,20 @@
 
 from keras import layers
 
+# PyTorch's BN momentum 0.1 (Keras 0.9), as NAS-Bench-201 trains: Keras' default 0.99
+# leaves the moving statistics unsettled after the short trainings of a search.
+BN_MOMENTUM = 0.9
+
+
+def batch_norm(name=None):
+    return layers.BatchNormalization(momentum=BN_MOMENTUM, name=name)
+
 
 def conv_bn_relu(x, filters, kernel_size=3, strides=1, name=None):
     """Conv -> BN -> ReLU, the ResNet ordering."""
     x = layers.Conv2D(filters, kernel_size, strides=strides, padding="same", use_bias=False,
                       name=None if name is None else f"{name}_conv")(x)
-    x = layers.BatchNormalization(name=None if name is None else f"{name}_bn")(x)
+    x = batch_norm(None if name is None else f"{name}_bn")(x)
     return layers.ReLU()(x)
 
 
@@ -16,14 +24,14 @@ def relu_conv_bn(x, filters, kernel_size, strides=1, dilation_rate=1):
     x = layers.ReLU()(x)
     x = layers.Conv2D(filters, kernel_size, strides=strides, padding="same",
                       dilation_rate=dilation_rate, use_bias=False)(x)
-    return layers.BatchNormalization()(x)
+    return batch_norm()(x)
 
 
 def _shortcut(x, filters, strides):
     if strides == 1 and x.shape[-1] == filters:
         return x
     x = layers.Conv2D(filters, 1, strides=strides, use_bias=False)(x)
-    return layers.BatchNormalization()(x)
+    return batch_norm()(x)
 
 
 def basic_block(x, filters, strides=1, kernel_size=3):
@@ -31,7 +39,7 @@ def basic_block(x, filters, strides=1, kernel_size=3):
     shortcut = _shortcut(x, filters, strides)
     y = conv_bn_relu(x, filters, kernel_size, strides)
     y = layers.Conv2D(filters, kernel_size, padding="same", use_bias=False)(y)
-    y = layers.BatchNormalization()(y)
+    y = batch_norm()(y)
     return layers.ReLU()(layers.Add()([shortcut, y]))
 
 
@@ -42,7 +50,7 @@ def bottleneck_block(x, filters, strides=1, kernel_size=3, reduction=4):
     y = conv_bn_relu(x, mid, 1)
     y = conv_bn_relu(y, mid, kernel_size, strides)
     y = layers.Conv2D(filters, 1, use_bias=False)(y)
-    y = layers.BatchNormalization()(y)
+    y = batch_norm()(y)
     return layers.ReLU()(layers.Add()([shortcut, y]))
 
 

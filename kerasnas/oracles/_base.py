@@ -2,6 +2,8 @@
 
 import math
 
+from keras_tuner.engine import hyperparameters as hp_module
+
 PHASE_RANDOM = "random"  # plain random search
 PHASE_WARMUP = "warm-up"  # the random phase of a model-based or evolutionary oracle
 PHASE_MODEL = "model"  # proposed by a surrogate model (GP, TPE)
@@ -48,3 +50,26 @@ def warmup_size(max_trials, *, fraction=1 / 3, minimum=2):
     if max_trials is None:
         return 10
     return max(1, min(max_trials, max(minimum, math.ceil(max_trials * fraction))))
+
+
+def fill_values(space, choose):
+    """Values for the hyperparameters of `space` that are active, walking it in order.
+
+    As `keras_tuner.Oracle._random_values` does: a conditional hyperparameter is
+    active when its parents' values (chosen earlier in the walk) satisfy its
+    conditions; inactive ones get no value.
+
+    Args:
+        space: A list of `keras_tuner` hyperparameters (`oracle.hyperparameters.space`).
+        choose: Called as `choose(hp)` for each active hyperparameter; returns
+            its value.
+
+    Returns:
+        A dict from name to value, active hyperparameters only.
+    """
+    hps = hp_module.HyperParameters()
+    for hp in space:
+        hps.merge([hp])
+        if hps.is_active(hp):
+            hps.values[hp.name] = choose(hp)
+    return hps.values

@@ -1,12 +1,16 @@
 """Search spaces: KerasTuner HyperModels, looked up by name."""
 
+from kerasnas.spaces.custom import CustomCellSpace
+from kerasnas.spaces.nasbench201 import NasBench201Space
 from kerasnas.spaces.resnet import ResNetSpace
 
 SPACES = {
     "resnet": ResNetSpace,
+    "nasbench201": NasBench201Space,
+    "custom": CustomCellSpace,
 }
 
-__all__ = ["SPACES", "ResNetSpace", "get_space"]
+__all__ = ["SPACES", "CustomCellSpace", "NasBench201Space", "ResNetSpace", "get_space"]
 
 
 def get_space(name, **options):

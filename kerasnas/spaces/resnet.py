@@ -22,8 +22,8 @@ class ResNetSpace(SpaceBase, keras_tuner.HyperModel):
     Args:
         input_shape: (height, width, channels) of the images.
         num_classes: Number of classes.
-        stem_width: Filters of the stem and the first stage. Default Choice 16/32/64.
-        stages: Number of stages, 1-3. Default Int 1..3.
+        stem_width: Filters of the stem and the first stage. Default Choice 16/32/48.
+        stages: Number of stages, 1-4. Default Int 2..3 (one stage at 28x28 is slow and weak).
         blocks_per_stage: Residual blocks in each stage. Default Int 1..3.
         block_type: "basic" or "bottleneck". Default Choice of both.
         kernel_size: 3 or 5. Default Choice.
@@ -54,9 +54,9 @@ class ResNetSpace(SpaceBase, keras_tuner.HyperModel):
         self.dropout = dropout
 
     def build(self, hp):
-        stem = tune(hp, "stem_width", self.stem_width, hp_types.Choice("w", [16, 32, 64], default=32))
-        stages = tune(hp, "stages", self.stages, hp_types.Int("s", 1, 3, default=2))
-        blocks = tune(hp, "blocks_per_stage", self.blocks_per_stage, hp_types.Int("b", 1, 3, default=2))
+        stem = tune(hp, "stem_width", self.stem_width, hp_types.Choice("w", [16, 32, 48], default=16))
+        stages = tune(hp, "stages", self.stages, hp_types.Int("s", 2, 3, default=2))
+        blocks = tune(hp, "blocks_per_stage", self.blocks_per_stage, hp_types.Int("b", 1, 3, default=1))
         kind = tune(hp, "block_type", self.block_type, hp_types.Choice("t", list(BLOCK_TYPES)))
         kernel = tune(hp, "kernel_size", self.kernel_size, hp_types.Choice("k", [3, 5]))
         dropout = tune(hp, "dropout", self.dropout, hp_types.Float("d", 0.0, 0.5, step=0.1, default=0.0))

@@ -1,0 +1,230 @@
+"""Fashion-MNIST, found offline, verified, split for search, fed through tf.data.
+
+The search never sees the test set: trials train on a stratified, seeded part
+of the 60k training images and are scored on a held-out part of it; the 10k
+test images are used once, on the best model.
+"""
+
+import dataclasses
+import gzip
+import hashlib
+import os
+
+import numpy as np
+
+DEBIAN_DIR = "/usr/share/datasets/fashion-mnist"
+FILES = {
+    "x_train": "train-images-idx3-ubyte.gz",
+    "y_train": "train-labels-idx1-ubyte.gz",
+    "x_test": "t10k-images-idx3-ubyte.gz",
+    "y_test": "t10k-labels-idx1-ubyte.gz",
+}
+# sha256 of the decompressed array bytes (IDX header excluded), official release.
+SHA256 = {
+    "x_train": "2e487a6c89124f78f2d7521542223cafe96f7123c3ca13d447772ac6ecbb3012",
+    "y_train": "657fbd221bfc9f4198cc14b5619cc33ec57c58dd0e47af4d99d6650759e869a7",
+    "x_test": "c867c93ff95360594e8ec3287995350b824dd110b11595c0e13d5423f621867a",
+    "y_test": "3d0e6c6ea990b53b6f8f500a41cac93881d981b315f84578b7d915342ade01e9",
+}
+COUNTS = {"train": 60000, "test": 10000}
+CLASSES = ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
+           "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot")
+# Mean and std of the training pixels in [0, 1]; used to standardise inputs.
+MEAN, STD = 0.2860, 0.3530
+HOW_TO_FIX = (
+    "Fix it with one of:\n"
+    "  - apt-get install -y dataset-fashion-mnist   (Debian: the official files, offline)\n"
+    "  - copy the four official files (train-images-idx3-ubyte.gz, train-labels-idx1-ubyte.gz,\n"
+    "    t10k-images-idx3-ubyte.gz, t10k-labels-idx1-ubyte.gz) into a folder and pass\n"
+    "    --data-dir FOLDER (or set KERASNAS_DATA_DIR)"
+)
+
+
+class DataError(RuntimeError):
+    """The data is missing or not the official Fashion-MNIST."""
+
+
+def _read_idx(path):
+    """Reads one gzipped IDX file into a numpy array (raises DataError)."""
+    try:
+        with gzip.open(path, "rb") as f:
+            raw = f.read()
+    except (OSError, EOFError) as e:
+        raise DataError(f"{path}: cannot be read as gzip ({e})") from e
+    if len(raw) < 8 or raw[:2] != b"\x00\x00" or raw[2] != 0x08:
+        raise DataError(f"{path}: not an IDX file of unsigned bytes")
+    ndim = raw[3]
+    header = 4 + 4 * ndim
+    shape = tuple(int.from_bytes(raw[4 + 4 * i: 8 + 4 * i], "big") for i in range(ndim))
+    if len(raw) != header + int(np.prod(shape)):
+        raise DataError(f"{path}: truncated ({len(raw)} bytes for shape {shape})")
+    return np.frombuffer(raw, dtype=np.uint8, offset=header).reshape(shape)
+
+
+def verify(arrays):
+    """Checks shapes, labels, class balance and the pinned checksums.
+
+    Raises:
+        DataError: naming the first check that failed.
+    """
+    for split, n in COUNTS.items():
+        x, y = arrays[f"x_{split}"], arrays[f"y_{split}"]
+        if x.shape != (n, 28, 28) or y.shape != (n,):
+            raise DataError(f"{split} shapes are {x.shape} / {y.shape}, expected ({n}, 28, 28) / ({n},)")
+        if y.min() < 0 or y.max() > 9:
+            raise DataError(f"{split} labels outside 0..9")
+        counts = np.bincount(y, minlength=10)
+        if not np.all(counts == n // 10):
+            raise DataError(f"{split} class counts are {counts.tolist()}, expected {n // 10} each")
+    for key, digest in SHA256.items():
+        actual = hashlib.sha256(np.ascontiguousarray(arrays[key]).tobytes()).hexdigest()
+        if actual != digest:
+            raise DataError(f"{key}: sha256 {actual[:12]}... differs from the official {digest[:12]}...")
+
+
+def _load_dir(folder):
+    missing = [name for name in FILES.values() if not os.path.isfile(os.path.join(folder, name))]
+    if missing:
+        raise DataError(f"{folder}: missing {', '.join(missing)}")
+    arrays = {key: _read_idx(os.path.join(folder, name)) for key, name in FILES.items()}
+    verify(arrays)
+    return arrays
+
+
+def _keras_cache_dir():
+    home = os.environ.get("KERAS_HOME") or os.path.join(os.path.expanduser("~"), ".keras")
+    return os.path.join(home, "datasets", "fashion-mnist")
+
+
+def _load_keras_download():
+    import keras
+
+    (x_train, y_train), (x_test, y_test) = keras.datasets.fashion_mnist.load_data()
+    arrays = {"x_train": x_train, "y_train": y_train, "x_test": x_test, "y_test": y_test}
+    verify(arrays)
+    return arrays
+
+
+def load_fashion_mnist(data_dir=None, *, allow_download=True):
+    """Loads and verifies the official Fashion-MNIST.
+
+    Args:
+        data_dir: The only folder looked at, if given (else `KERASNAS_DATA_DIR`).
+            Otherwise: the Debian package folder, the Keras cache, then Keras'
+            own download.
+        allow_download: Whether the last resort, Keras' download, is tried.
+
+    Returns:
+        (arrays, source): a dict of x_train, y_train, x_test, y_test (uint8)
+        and a text naming where they came from.
+
+    Raises:
+        DataError: listing every place looked and how to fix it.
+    """
+    data_dir = data_dir or os.environ.get("KERASNAS_DATA_DIR")
+    if data_dir:
+        places = [("folder given", lambda: _load_dir(data_dir), data_dir)]
+    else:
+        places = [
+            ("Debian package dataset-fashion-mnist", lambda: _load_dir(DEBIAN_DIR), DEBIAN_DIR),
+            ("Keras cache", lambda: _load_dir(_keras_cache_dir()), _keras_cache_dir()),
+        ]
+        if allow_download:
+            places.append(("Keras download", _load_keras_download, "keras.datasets.fashion_mnist"))
+    problems = []
+    for label, load, where in places:
+        try:
+            return load(), f"{label} ({where})"
+        except DataError as e:
+            problems.append(f"  - {label}: {e}")
+        except Exception as e:  # a failed download: network, DNS, HTTP
+            problems.append(f"  - {label}: {type(e).__name__}: {e}")
+    raise DataError("Fashion-MNIST not found or not the official files. Looked at:\n"
+                    + "\n".join(problems) + "\n" + HOW_TO_FIX)
+
+
+@dataclasses.dataclass
+class Splits:
+    """Train / validation / test arrays (uint8 images, int labels) and their origin."""
+
+    x_train: np.ndarray
+    y_train: np.ndarray
+    x_val: np.ndarray
+    y_val: np.ndarray
+    x_test: np.ndarray
+    y_test: np.ndarray
+    source: str = ""
+    seed: int = 0
+
+    def describe(self):
+        return {"train_size": len(self.y_train), "val_size": len(self.y_val),
+                "test_size": len(self.y_test), "source": self.source, "split_seed": self.seed}
+
+    def save_npz(self, path):
+        arrays = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)
+                  if isinstance(getattr(self, f.name), np.ndarray)}
+        np.savez(path, source=self.source, seed=self.seed, **arrays)
+
+    @classmethod
+    def load_npz(cls, path):
+        with np.load(path) as z:
+            return cls(**{k: z[k] for k in ("x_train", "y_train", "x_val", "y_val", "x_test", "y_test")},
+                       source=str(z["source"]), seed=int(z["seed"]))
+
+
+def stratified_order(labels, seed):
+    """A seeded permutation in which every prefix is as class-balanced as possible.
+
+    Each class is shuffled, then the classes are interleaved round-robin (in a
+    random class order per round), so the first 10k indices hold 1k per class.
+    """
+    rng = np.random.default_rng(seed)
+    classes = np.unique(labels)
+    rank = np.empty(len(labels), dtype=np.int64)
+    for c in classes:
+        idx = np.flatnonzero(labels == c)
+        rank[rng.permutation(idx)] = np.arange(len(idx))
+    tiebreak = rng.permutation(len(classes))[np.searchsorted(classes, labels)]
+    return np.lexsort((tiebreak, rank))
+
+
+def make_splits(*, train_size=50000, val_size=10000, seed=0, data_dir=None, arrays=None):
+    """Loads Fashion-MNIST and splits its training set into train and validation.
+
+    Args:
+        train_size: Training images for the trials (stratified, seeded subset).
+        val_size: Held-out validation images that score the trials.
+        seed: Seed of the split.
+        data_dir: See `load_fashion_mnist`.
+        arrays: Already loaded arrays (skips loading), e.g. for tests.
+
+    Raises:
+        ValueError: for sizes that do not fit in the 60,000 training images.
+        DataError: when the data is missing or corrupt.
+    """
+    for name, value in (("train_size", train_size), ("val_size", val_size)):
+        if not isinstance(value, (int, np.integer)) or value < 1:
+            raise ValueError(f"`{name}` must be a positive integer; got {value!r}.")
+    if train_size + val_size > COUNTS["train"]:
+        raise ValueError(
+            f"train_size + val_size = {train_size + val_size} is more than the "
+            f"{COUNTS['train']} training images; lower --train-size or --val-size.")
+    source = "arrays given"
+    if arrays is None:
+        arrays, source = load_fashion_mnist(data_dir)
+    order = stratified_order(arrays["y_train"], seed)
+    val, train = order[:val_size], order[val_size:val_size + train_size]
+    return Splits(arrays["x_train"][train], arrays["y_train"][train],
+                  arrays["x_train"][val], arrays["y_train"][val],
+                  arrays["x_test"], arrays["y_test"], source=source, seed=seed)
+
+
+def to_dataset(x, y, *, batch_size, shuffle=False, seed=0):
+    """A tf.data pipeline: standardise, cache, (shuffle), batch, prefetch."""
+    import tensorflow as tf
+
+    x = ((x.astype("float32") / 255.0 - MEAN) / STD)[..., None]
+    ds = tf.data.Dataset.from_tensor_slices((x, y.astype("int32"))).cache()
+    if shuffle:
+        ds = ds.shuffle(len(y), seed=seed, reshuffle_each_iteration=True)
+    return ds.batch(batch_size).prefetch(tf.data.AUTOTUNE)

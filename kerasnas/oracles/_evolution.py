@@ -1,0 +1,265 @@
+"""Aging (regularized) evolution, Algorithm 1 of Real et al., AAAI 2019, as a KerasTuner oracle."""
+
+import math
+import random
+import warnings
+
+import keras_tuner
+from keras_tuner.engine import hyperparameters as hp_module
+from keras_tuner.engine.trial import TrialStatus
+
+from kerasnas.oracles._base import (PHASE_MUTATION, PHASE_RANDOM, PHASE_SEEDED, PHASE_WARMUP,
+                                    NotesMixin, fill_values, warmup_size)
+
+_MAX_MUTATION_TRIES = 20  # re-mutations of a parent whose child was already tried
+_MAX_STEP_TRIES = 20  # prob-space steps tried before a numeric value changes
+
+
+def evolution_sizes(max_trials, population_size=None, sample_size=None, n_seeded=0):
+    """The population size P and sample size S used for a budget.
+
+    The paper uses P=100, S=25 for 20,000 trials. At the budgets of a Keras
+    project (tens of trials) a population of 100 would be all warm-up: pure
+    random search. Defaults: P = `warmup_size(max_trials)` (a third of the
+    budget, at least 2, at most 100), so two thirds of the budget are mutations
+    and the random start equals the other oracles'; S = a quarter of P as in the
+    paper, at least 2 (a tournament of one is random search), at most P.
+    Seeds given by the user enlarge a default P to hold them all. A P given
+    >= `max_trials` is allowed (e.g. to finish a warm-up on resume) with a
+    warning: that search is random search.
+
+    Args:
+        max_trials: The trial budget (None: unbounded).
+        population_size: P, or None for the default.
+        sample_size: S, or None for the default.
+        n_seeded: The number of seeded architectures.
+
+    Returns:
+        (P, S).
+
+    Raises:
+        ValueError: for P < 1, S < 1, S > P, or fewer than `n_seeded` members.
+    """
+    if population_size is None:
+        population_size = max(min(100, warmup_size(max_trials)), n_seeded)
+    elif max_trials is not None and population_size >= max_trials:
+        warnings.warn(f"population_size={population_size} >= max_trials={max_trials}: the "
+                      "search never mutates and is random search. Lower `population_size`.",
+                      stacklevel=3)
+    if population_size < 1:
+        raise ValueError(f"`population_size` must be >= 1; got {population_size}.")
+    if n_seeded > population_size:
+        raise ValueError(f"{n_seeded} `seeded_values` do not fit a population of "
+                         f"{population_size}: raise `population_size` or pass fewer seeds.")
+    if sample_size is None:
+        sample_size = min(population_size, max(2, math.ceil(population_size / 4)))
+    if sample_size < 1 or sample_size > population_size:
+        raise ValueError(f"`sample_size` must be in [1, population_size={population_size}]; "
+                         f"got {sample_size}.")
+    return population_size, sample_size
+
+
+class AgingEvolutionOracle(NotesMixin, keras_tuner.Oracle):
+    """Regularized evolution: tournament selection, one mutation, the oldest dies.
+
+    Warm-up: random architectures (after any `seeded_values`) until
+    `population_size` trials are running or completed. Then each trial samples
+    `sample_size` members of the population, mutates the best (by the
+    objective's direction) in one hyperparameter, and the child joins it.
+
+    Deviations from the paper, needed by asynchronous KerasTuner trials:
+    - the population is the last `population_size` COMPLETED trials in order of
+      completion (the paper's queue: a child is pushed when evaluated, the oldest
+      dropped); FAILED trials never enter it;
+    - a child identical to a tried trial is re-mutated (at most 20 times, then
+      a random architecture): the paper would re-evaluate it, a waste here;
+    - Int/Float hyperparameters mutate by a Gaussian step in KerasTuner's [0, 1)
+      value space; hyperparameters activated by a mutation are sampled at
+      random, deactivated ones dropped.
+
+    Args:
+        objective: A `keras_tuner.Objective` or metric name.
+        max_trials: The trial budget.
+        population_size: P; None sizes it to the budget (see `evolution_sizes`).
+        sample_size: S, the tournament size; None sizes it to P.
+        seeded_values: Optional list of dicts of hyperparameter values that
+            start the warm-up (e.g. known architectures); missing active
+            hyperparameters are sampled.
+        seed: The random seed (0 is honoured).
+        **kwargs: Passed to `keras_tuner.Oracle`.
+    """
+
+    def __init__(self, *, objective=None, max_trials=10, population_size=None, sample_size=None,
+                 seeded_values=None, seed=None, **kwargs):
+        seeded_values = list(seeded_values or [])
+        if not all(isinstance(v, dict) for v in seeded_values):
+            raise ValueError("`seeded_values` must be a list of dicts mapping hyperparameter "
+                             "names to values.")
+        self.population_size, self.sample_size = evolution_sizes(
+            max_trials, population_size, sample_size, len(seeded_values))
+        self.seeded_values = seeded_values
+        super().__init__(objective=objective, max_trials=max_trials, seed=seed, **kwargs)
+        self._init_notes(seed)
+        self._rng = random.Random(self.seed)
+        self._seeds_used = 0
+
+    @property
+    def in_warmup(self):
+        """Whether the next new trial is drawn at random (or seeded)."""
+        alive = sum(t.status != TrialStatus.FAILED for t in self.trials.values())
+        return alive < self.population_size
+
+    def population(self):
+        """Trial ids of the population: the last P completed trials, oldest first."""
+        done = [i for i in self.end_order if self.trials[i].status == TrialStatus.COMPLETED]
+        return done[-self.population_size:]
+
+    def populate_space(self, trial_id):
+        if self._seeds_used < len(self.seeded_values) and self.in_warmup:
+            return self._seeded(trial_id)
+        if self.in_warmup:
+            return self._random(trial_id, PHASE_WARMUP)
+        population = self.population()
+        if not population:
+            # Warm-up trials all still running: IDLE would make the tuner busy-wait.
+            return self._random(trial_id, PHASE_RANDOM, reason="no completed trial yet")
+        sample = self._rng.sample(population, min(self.sample_size, len(population)))
+        parent = sample[0]
+        for candidate in sample[1:]:
+            if self.objective.better_than(self.trials[candidate].score, self.trials[parent].score):
+                parent = candidate
+        parent_values = self.trials[parent].hyperparameters.values
+        for _ in range(_MAX_MUTATION_TRIES):
+            mutated = self._mutate(parent_values)
+            if mutated is None:
+                return self._random(trial_id, PHASE_RANDOM, reason="nothing to mutate")
+            values, mutation = mutated
+            if not self._duplicate(values):
+                self.note(trial_id, PHASE_MUTATION, parent=parent, mutation=mutation)
+                return {"status": TrialStatus.RUNNING, "values": values}
+        return self._random(trial_id, PHASE_RANDOM, reason="children of the parent all tried")
+
+    def _seeded(self, trial_id):
+        while self._seeds_used < len(self.seeded_values):
+            given = self.seeded_values[self._seeds_used]
+            self._seeds_used += 1
+            values = fill_values(self.hyperparameters.space,
+                                 lambda hp: given[hp.name] if hp.name in given else self._sample(hp))
+            if not self._duplicate(values):
+                self.note(trial_id, PHASE_SEEDED, seed_index=self._seeds_used - 1)
+                return {"status": TrialStatus.RUNNING, "values": values}
+        return self._random(trial_id, PHASE_WARMUP)
+
+    def _random(self, trial_id, phase, **extra):
+        values = self._random_values()
+        if values is None:  # space exhausted
+            return {"status": TrialStatus.STOPPED, "values": None}
+        self.note(trial_id, phase, **extra)
+        return {"status": TrialStatus.RUNNING, "values": values}
+
+    def _random_values(self):
+        # KerasTuner's version reseeds per value from `_seed_state`; use our one RNG.
+        for _ in range(self._max_collisions + 1):
+            values = fill_values(self.hyperparameters.space, self._sample)
+            if not self._duplicate(values):
+                return values
+        return None
+
+    def _sample(self, hp):
+        return hp.prob_to_value(self._rng.random())
+
+    def _mutate(self, parent_values):
+        """A copy of `parent_values` with one active hyperparameter changed.
+
+        Returns:
+            (values, "name: old -> new"), or None when no hyperparameter can change.
+        """
+        parent = fill_values(self.hyperparameters.space,
+                             lambda hp: parent_values.get(hp.name, hp.default))
+        mutable = [hp for hp in self.hyperparameters.space
+                   if hp.name in parent and _can_change(hp) and _is_active(hp, parent)]
+        if not mutable:
+            return None
+        hp = self._rng.choice(mutable)
+        old = parent[hp.name]
+        new = self._new_value(hp, old)
+        changed = {**parent, hp.name: new}
+        values = fill_values(self.hyperparameters.space,
+                             lambda h: changed[h.name] if h.name in changed else self._sample(h))
+        return values, f"{hp.name}: {old!r} -> {new!r}"
+
+    def _new_value(self, hp, old):
+        if isinstance(hp, hp_module.Boolean):
+            return not old
+        if isinstance(hp, hp_module.Choice):
+            return self._rng.choice([v for v in hp.values if v != old])
+        prob = hp.value_to_prob(old)
+        for _ in range(_MAX_STEP_TRIES):
+            new = hp.prob_to_value(min(max(prob + self._rng.gauss(0, 0.2), 0.0), 1 - 1e-9))
+            if new != old:
+                return new
+        while True:  # a far-off value; `_can_change` guarantees another exists
+            new = self._sample(hp)
+            if new != old:
+                return new
+
+    def get_state(self):
+        state = super().get_state()
+        version, internal, gauss_next = self._rng.getstate()
+        state["evolution"] = {"rng": [version, list(internal), gauss_next],
+                              "seeds_used": self._seeds_used}
+        return state
+
+    def set_state(self, state):
+        super().set_state(state)
+        version, internal, gauss_next = state["evolution"]["rng"]
+        self._rng.setstate((version, tuple(internal), gauss_next))
+        self._seeds_used = state["evolution"]["seeds_used"]
+
+
+def _can_change(hp):
+    if isinstance(hp, hp_module.Fixed):
+        return False
+    if isinstance(hp, hp_module.Boolean):
+        return True
+    if isinstance(hp, hp_module.Choice):
+        return len(set(hp.values)) > 1
+    return hp.max_value > hp.min_value
+
+
+def _is_active(hp, values):
+    return all(condition.is_active(values) for condition in hp.conditions)
+
+
+class AgingEvolution(keras_tuner.Tuner):
+    """A KerasTuner tuner searching by aging evolution, used like `keras_tuner.RandomSearch`.
+
+    Args:
+        hypermodel: A `keras_tuner.HyperModel` or a function `build(hp)` returning
+            a compiled model; optional when `run_trial` is overridden.
+        objective: A `keras_tuner.Objective` or metric name.
+        max_trials: The trial budget.
+        population_size: P; None sizes it to the budget.
+        sample_size: S; None sizes it to P.
+        seeded_values: Optional list of value dicts that start the search.
+        seed: The random seed.
+        hyperparameters: Optional `keras_tuner.HyperParameters` to register in advance.
+        tune_new_entries: Whether hyperparameters the model asks for are searched.
+        allow_new_entries: Whether the model may ask for unregistered ones.
+        max_retries_per_trial: Re-runs of a crashed trial.
+        max_consecutive_failed_trials: Failed trials in a row that stop the search.
+        **kwargs: Passed to `keras_tuner.Tuner` (directory, project_name, overwrite, ...).
+    """
+
+    def __init__(self, hypermodel=None, objective=None, max_trials=10, *, population_size=None,
+                 sample_size=None, seeded_values=None, seed=None, hyperparameters=None,
+                 tune_new_entries=True, allow_new_entries=True, max_retries_per_trial=0,
+                 max_consecutive_failed_trials=3, **kwargs):
+        self.seed = seed
+        oracle = AgingEvolutionOracle(
+            objective=objective, max_trials=max_trials, population_size=population_size,
+            sample_size=sample_size, seeded_values=seeded_values, seed=seed,
+            hyperparameters=hyperparameters, tune_new_entries=tune_new_entries,
+            allow_new_entries=allow_new_entries, max_retries_per_trial=max_retries_per_trial,
+            max_consecutive_failed_trials=max_consecutive_failed_trials)
+        super().__init__(oracle, hypermodel, **kwargs)

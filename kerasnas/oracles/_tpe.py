@@ -1,0 +1,137 @@
+"""Optuna's tree-structured Parzen estimator as a KerasTuner oracle, through ask/tell."""
+
+import os
+import warnings
+
+import keras_tuner
+from keras_tuner.engine import hyperparameters as hp_module
+from keras_tuner.engine.trial import TrialStatus
+
+from kerasnas.oracles._base import PHASE_MODEL, PHASE_RANDOM, PHASE_WARMUP, NotesMixin, fill_values, warmup_size
+
+STUDY_NAME = "kerasnas"
+_MAX_DUPLICATES = 20  # proposals of tried values before a random one is enqueued
+
+
+def _import_optuna():
+    try:
+        import optuna
+    except ImportError as error:
+        raise ImportError("The TPE oracle needs Optuna: pip install 'kerasnas[tpe]'") from error
+    return optuna
+
+
+class TPEOracle(NotesMixin, keras_tuner.Oracle):
+    """Optuna's TPE sampler proposing the values of KerasTuner trials.
+
+    The KerasTuner space is walked in order and only active hyperparameters are
+    suggested, so conditional spaces work (Optuna sees a define-by-run space).
+    The study lives in `<project_dir>/optuna.db` (SQLite), so a tuner created
+    with `overwrite=False` continues it. Optuna's 10 random start trials would
+    make a small budget random search; the start is `warmup_size(max_trials)`.
+
+    Mapping: Choice and Boolean -> `suggest_categorical`; Int/Float ->
+    `suggest_int`/`suggest_float` with `step` and `log`; Int/Float with both
+    log sampling and a step (KerasTuner's geometric grid, which Optuna cannot
+    express) -> categorical over the grid; `reverse_log` -> linear; Fixed -> its
+    value. Optuna proposals of tried values are told FAIL and re-asked; after 20,
+    a random new architecture is enqueued (noted).
+
+    Args:
+        objective: A `keras_tuner.Objective` or metric name.
+        max_trials: The trial budget.
+        n_startup_trials: Random trials before TPE; None sizes it to the budget.
+        seed: The random seed (0 is honoured).
+        **kwargs: Passed to `keras_tuner.Oracle`.
+
+    Raises:
+        ImportError: when Optuna is not installed.
+    """
+
+    def __init__(self, *, objective=None, max_trials=10, n_startup_trials=None, seed=None, **kwargs):
+        _import_optuna()
+        if n_startup_trials is not None and n_startup_trials < 0:
+            raise ValueError(f"`n_startup_trials` must be >= 0; got {n_startup_trials}.")
+        self.n_startup_trials = (warmup_size(max_trials) if n_startup_trials is None
+                                 else n_startup_trials)
+        super().__init__(objective=objective, max_trials=max_trials, seed=seed, **kwargs)
+        self._init_notes(seed)
+        self._numbers = {}  # KerasTuner trial_id -> Optuna trial number
+        self._study = None  # created on first use: the project dir is set by the tuner
+
+    def _get_study(self):
+        if self._study is None:
+            optuna = _import_optuna()
+            optuna.logging.set_verbosity(optuna.logging.WARNING)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+                sampler = optuna.samplers.TPESampler(
+                    n_startup_trials=self.n_startup_trials, multivariate=True, group=True,
+                    constant_liar=True, seed=self.seed)
+            path = os.path.abspath(os.path.join(self._project_dir, "optuna.db"))
+            self._study = optuna.create_study(
+                storage=f"sqlite:///{path}", sampler=sampler, study_name=STUDY_NAME,
+                load_if_exists=True,
+                direction="maximize" if self.objective.direction == "max" else "minimize")
+        return self._study
+
+    def populate_space(self, trial_id):
+        optuna = _import_optuna()
+        study = self._get_study()
+        done = len(study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,)))
+        phase = PHASE_WARMUP if done < self.n_startup_trials else PHASE_MODEL
+        extra = {}
+        for attempt in range(_MAX_DUPLICATES + 1):
+            if attempt == _MAX_DUPLICATES:
+                values = self._random_values()
+                if values is None:  # space exhausted
+                    return {"status": TrialStatus.STOPPED, "values": None}
+                study.enqueue_trial(values)
+                phase, extra = PHASE_RANDOM, {"reason": "TPE proposed tried trials"}
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+                trial = study.ask()
+                values = fill_values(self.hyperparameters.space, lambda hp: _suggest(trial, hp))
+            if not self._duplicate(values):
+                break
+            study.tell(trial, state=optuna.trial.TrialState.FAIL)
+        self._numbers[trial_id] = trial.number
+        self.note(trial_id, phase, optuna_number=trial.number, **extra)
+        return {"status": TrialStatus.RUNNING, "values": values}
+
+    @keras_tuner.synchronized
+    def end_trial(self, trial):
+        super().end_trial(trial)
+        trial = self.trials[trial.trial_id]
+        number = self._numbers.get(trial.trial_id)
+        if number is None or trial.status not in (TrialStatus.COMPLETED, TrialStatus.FAILED):
+            return  # INVALID: retried with the same values, still running for Optuna
+        state = _import_optuna().trial.TrialState
+        if trial.status == TrialStatus.COMPLETED:
+            self._get_study().tell(number, float(trial.score), skip_if_finished=True)
+        else:
+            self._get_study().tell(number, state=state.FAIL, skip_if_finished=True)
+
+    def get_state(self):
+        state = super().get_state()
+        state["tpe"] = {"numbers": self._numbers}
+        return state
+
+    def set_state(self, state):
+        super().set_state(state)
+        self._numbers = dict(state["tpe"]["numbers"])
+
+
+def _suggest(trial, hp):
+    if isinstance(hp, hp_module.Fixed):
+        return hp.value
+    if isinstance(hp, hp_module.Boolean):
+        return trial.suggest_categorical(hp.name, [True, False])
+    if isinstance(hp, hp_module.Choice):
+        return trial.suggest_categorical(hp.name, list(hp.values))
+    log = hp.sampling == "log"
+    if log and hp.step is not None:
+        return trial.suggest_categorical(hp.name, list(hp.values))
+    if isinstance(hp, hp_module.Int):
+        return trial.suggest_int(hp.name, hp.min_value, hp.max_value, step=hp.step or 1, log=log)
+    return trial.suggest_float(hp.name, hp.min_value, hp.max_value, step=hp.step, log=log)

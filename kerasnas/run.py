@@ -1,0 +1,117 @@
+"""Command line: `python -m kerasnas.run --space resnet --oracle bayes`.
+
+Searches a space on Fashion-MNIST (trials train on part of the training set
+and are scored on a held-out part), evaluates the best model once on the test
+set, and writes results.csv, summary.json and best_model.keras.
+"""
+
+import argparse
+import os
+import sys
+import time
+
+# Names only: importing kerasnas.spaces/oracles would import TensorFlow before
+# --help, and before --strategy mirrored can split the CPU.
+SPACE_NAMES = ("resnet", "nasbench201", "custom")
+ORACLE_NAMES = ("random", "bayes", "tpe", "evolution")
+
+EXAMPLES = """examples:
+  python -m kerasnas.run --space resnet --oracle bayes
+  python -m kerasnas.run --space custom --oracle evolution --max-trials 6 --epochs 3
+  python -m kerasnas.run --space nasbench201 --oracle evolution --train-size 2000 --val-size 500
+
+Data: the official Fashion-MNIST files, from --data-dir if given, else from
+/usr/share/datasets/fashion-mnist (apt-get install -y dataset-fashion-mnist),
+else the Keras cache, else Keras' download.
+"""
+
+
+def positive_int(text):
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be >= 1, got {value}")
+    return value
+
+
+def parser():
+    p = argparse.ArgumentParser(
+        prog="python -m kerasnas.run", description=__doc__.split("\n\n")[0].split(": ", 1)[-1],
+        epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--space", choices=SPACE_NAMES, default="resnet", help="search space (default: resnet)")
+    p.add_argument("--oracle", choices=ORACLE_NAMES, default="bayes",
+                   help="search strategy: random, bayes (Gaussian process), tpe (Optuna), "
+                        "evolution (aging evolution) (default: bayes)")
+    p.add_argument("--max-trials", type=positive_int, default=3, help="trial budget (default: 3)")
+    p.add_argument("--epochs", type=positive_int, default=1, help="epochs per trial (default: 1)")
+    p.add_argument("--batch-size", type=positive_int, default=128, help="global batch size (default: 128)")
+    p.add_argument("--train-size", type=positive_int, default=50000,
+                   help="training images for the trials (default: 50000)")
+    p.add_argument("--val-size", type=positive_int, default=10000,
+                   help="held-out validation images that score the trials (default: 10000)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the split, the oracle and training")
+    p.add_argument("--output-dir", default=None, help="where results go (default: runs/SPACE-ORACLE)")
+    p.add_argument("--strategy", choices=("auto", "default", "mirrored"), default="auto",
+                   help="auto: MirroredStrategy on >1 GPU; mirrored: force it (on CPU: 2 logical devices)")
+    p.add_argument("--data-dir", default=None, help="folder holding the four official .gz files")
+    p.add_argument("--resume", action="store_true", help="continue the search in --output-dir")
+    p.add_argument("--overwrite", action="store_true", help="delete an earlier search in --output-dir")
+    p.add_argument("--population-size", type=positive_int, help="evolution: population P (default: sized to the budget)")
+    p.add_argument("--sample-size", type=positive_int, help="evolution: tournament size S (default: sized to the budget)")
+    p.add_argument("--max-failures", type=positive_int, default=3,
+                   help="stop after this many failed trials in a row (default: 3)")
+    p.add_argument("--verbose", action="store_true", help="show Keras' per-batch progress bars")
+    return p
+
+
+def main(argv=None):
+    args = parser().parse_args(argv)
+    if args.population_size and args.sample_size and args.sample_size > args.population_size:
+        parser().error(f"--sample-size {args.sample_size} is larger than --population-size "
+                       f"{args.population_size}; the tournament samples from the population.")
+    if args.train_size + args.val_size > 60000:
+        parser().error(f"--train-size + --val-size = {args.train_size + args.val_size} is more than "
+                       "the 60000 training images.")
+    if args.strategy == "mirrored":
+        from kerasnas.strategy import split_cpu
+
+        import tensorflow as tf
+
+        if not tf.config.list_physical_devices("GPU"):
+            split_cpu(2)
+
+    from kerasnas.data import DataError, make_splits
+    from kerasnas.search import search
+
+    oracle_options = {}
+    if args.oracle == "evolution":
+        oracle_options = {k: v for k, v in (("population_size", args.population_size),
+                                            ("sample_size", args.sample_size)) if v}
+    elif args.population_size or args.sample_size:
+        parser().error("--population-size and --sample-size only apply to --oracle evolution.")
+    output_dir = args.output_dir or os.path.join("runs", f"{args.space}-{args.oracle}")
+    try:
+        data = make_splits(train_size=args.train_size, val_size=args.val_size, seed=args.seed,
+                           data_dir=args.data_dir)
+        started = time.time()
+        result = search(args.space, args.oracle, data, max_trials=args.max_trials, epochs=args.epochs,
+                        batch_size=args.batch_size, strategy=args.strategy, directory=output_dir,
+                        seed=args.seed, overwrite=args.overwrite, resume=args.resume,
+                        oracle_options=oracle_options, max_consecutive_failed_trials=args.max_failures,
+                        verbose=1 if args.verbose else 0)
+    except (DataError, ValueError, ImportError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 1
+    except RuntimeError as e:
+        print(f"error: the search stopped: {e}\nCompleted trials are in "
+              f"{os.path.join(output_dir, 'results.csv')}.", file=sys.stderr)
+        return 1
+    print(f"wrote {result.directory}/results.csv, summary.json, best_model.keras "
+          f"({time.time() - started:.0f} s)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

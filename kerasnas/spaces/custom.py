@@ -1,0 +1,158 @@
+"""The custom cell space (the study's experiment 1): the template a user copies.
+
+A DARTS-style normal cell (Liu et al., ICLR 2019) of a few nodes: node k sums
+two operations, each applied to an input chosen among the two cell inputs
+(c[k-2] = 0, c[k-1] = 1) and the earlier nodes. The cell output concatenates
+all nodes and projects them back with a 1x1 ReLU-Conv-BN. Cells are stacked in
+a small CNN; between stages a fixed residual reduction halves the resolution.
+
+Simplifications of DARTS, to stay cheap on CPU: the reduction is not searched
+(the NAS-Bench-201 residual block), the cell after a reduction sees the
+reduction's output as both inputs (no factorized reduce of the older input),
+and the cell output concatenates all nodes, not only the unused ones.
+"""
+
+import keras
+import keras_tuner
+from keras import layers
+from keras_tuner.engine import hyperparameters as hp_types
+
+from kerasnas.layers import classifier_head, relu_conv_bn
+from kerasnas.spaces._common import SpaceBase
+from kerasnas.spaces._knobs import check_knob, tune
+from kerasnas.spaces._ops import CELL_OPS, check_operations, nb201_reduction
+
+
+def _hp(k, part, a):
+    """The hyperparameter of node k's input or op `a` (0 or 1), e.g. `node3_op1`."""
+    return f"node{k}_{part}{a}"
+
+
+def build_custom_cell(s0, s1, channels, genotype, operations):
+    """One cell; `genotype` lists, per node, ((input_a, op_a), (input_b, op_b))."""
+    states = [s0, s1]
+    for (in_a, op_a), (in_b, op_b) in genotype:
+        a = operations[op_a](states[in_a], channels)
+        b = operations[op_b](states[in_b], channels)
+        states.append(layers.Add()([a, b]))
+    nodes = states[2:]
+    x = nodes[0] if len(nodes) == 1 else layers.Concatenate()(nodes)
+    return relu_conv_bn(x, channels, 1)
+
+
+class CustomCellSpace(SpaceBase, keras_tuner.HyperModel):
+    """A searched normal cell stacked into a small CNN, with macro knobs.
+
+    Every knob takes a fixed value, a `keras_tuner` hyperparameter, or None
+    for the tuned default. The cell's hyperparameters (`node{k}_in{a}`,
+    `node{k}_op{a}` for nodes k = 2.. and a = 0, 1) are always searched.
+
+    Args:
+        input_shape: (height, width, channels) of the images.
+        num_classes: Number of classes.
+        nodes: Nodes per cell, an int 1..6 (not a knob: it sets the cell's
+            hyperparameters).
+        operations: The operations registry (name -> `fn(x, channels)`);
+            default `CELL_OPS`.
+        stem_width: Filters of the stem and first stage (doubled per
+            reduction). Default Choice 8/16/32, default 16.
+        cells_per_stage: Default Int 1..3, default 1.
+        reductions: Stride-2 reductions, 0..3. Default Int 0..2, default 2
+            (28 -> 14 -> 7).
+        dropout: Before the classifier, in [0, 1). Default Float 0..0.5.
+        optimizer: "adam" or "sgd" (SGD adds a conditional `momentum`).
+        learning_rate: Default log-uniform Float 1e-4..1e-2.
+        name: The HyperModel name.
+    """
+
+    def __init__(self, *, input_shape=(28, 28, 1), num_classes=10, nodes=3, operations=None,
+                 stem_width=None, cells_per_stage=None, reductions=None, dropout=None,
+                 optimizer=None, learning_rate=None, name="custom"):
+        keras_tuner.HyperModel.__init__(self, name=name)
+        self._init_common(input_shape=input_shape, num_classes=num_classes,
+                          optimizer=optimizer, learning_rate=learning_rate)
+        if not isinstance(nodes, int) or not 1 <= nodes <= 6:
+            raise ValueError(f"`nodes` must be an int in 1..6; got {nodes!r}.")
+        operations = CELL_OPS if operations is None else operations
+        check_operations(operations)
+        positive = lambda v: isinstance(v, int) and v >= 1  # noqa: E731
+        check_knob("stem_width", stem_width, positive, "an int >= 1")
+        check_knob("cells_per_stage", cells_per_stage, positive, "an int >= 1")
+        check_knob("reductions", reductions, lambda v: isinstance(v, int) and 0 <= v <= 3,
+                   "an int in 0..3")
+        check_knob("dropout", dropout, lambda v: 0 <= v < 1, "a float in [0, 1)")
+        self.nodes = nodes
+        self.operations = dict(operations)
+        self.stem_width = stem_width
+        self.cells_per_stage = cells_per_stage
+        self.reductions = reductions
+        self.dropout = dropout
+
+    def _declare_cell(self, hp):
+        names = list(self.operations)
+        second = "identity" if "identity" in names else names[0]
+        genotype = []
+        for k in range(2, 2 + self.nodes):
+            pair = []
+            for a, (src, op) in enumerate(((k - 1, names[0]), (k - 2, second))):
+                pair.append((hp.Choice(_hp(k, "in", a), list(range(k)), default=src),
+                             hp.Choice(_hp(k, "op", a), names, default=op)))
+            genotype.append(tuple(pair))
+        return genotype
+
+    def skeleton(self, inputs, cell, stem_width, cells_per_stage, reductions, dropout):
+        """The macro network; `cell(s0, s1, channels)` applies the searched cell.
+
+        Override it to change the skeleton; the cell and its hyperparameters stay.
+        """
+        x = layers.Conv2D(stem_width, 3, padding="same", use_bias=False)(inputs)
+        prev = x = layers.BatchNormalization()(x)
+        for stage in range(reductions + 1):
+            width = stem_width * 2**stage
+            if stage:
+                prev = x = nb201_reduction(x, width)
+            for _ in range(cells_per_stage):
+                prev, x = x, cell(prev, x, width)
+        return classifier_head(layers.ReLU()(x), self.num_classes, dropout)
+
+    def build(self, hp):
+        genotype = self._declare_cell(hp)
+        width = tune(hp, "stem_width", self.stem_width,
+                     hp_types.Choice("w", [8, 16, 32], default=16))
+        cells = tune(hp, "cells_per_stage", self.cells_per_stage,
+                     hp_types.Int("c", 1, 3, default=1))
+        reductions = tune(hp, "reductions", self.reductions, hp_types.Int("r", 0, 2, default=2))
+        dropout = tune(hp, "dropout", self.dropout,
+                       hp_types.Float("d", 0.0, 0.5, step=0.1, default=0.0))
+
+        def cell(s0, s1, channels):
+            return build_custom_cell(s0, s1, channels, genotype, self.operations)
+
+        inputs = keras.Input(self.input_shape)
+        outputs = self.skeleton(inputs, cell, width, cells, reductions, dropout)
+        return self.compile(hp, keras.Model(inputs, outputs, name=self.name))
+
+    def _node_inputs(self, values):
+        """Per node k: [(input, op), (input, op)], from a values dict."""
+        return {k: [(values[_hp(k, "in", a)], values[_hp(k, "op", a)]) for a in (0, 1)]
+                for k in range(2, 2 + self.nodes)}
+
+    def describe(self, values):
+        """E.g. `w16 c1 r2 | 2=sep_conv_3x3(1)+identity(0) 3=... 4=...`."""
+        try:
+            cell = self._node_inputs(values)
+        except KeyError:
+            return ""
+        get = lambda k: values.get(k, getattr(self, k))  # noqa: E731
+        macro = f"w{get('stem_width')} c{get('cells_per_stage')} r{get('reductions')}"
+        nodes = " ".join(f"{k}=" + "+".join(f"{op}({i})" for i, op in pair)
+                         for k, pair in cell.items())
+        return f"{macro} | {nodes}"
+
+    def cell_graph(self, values):
+        """The cell's DAG for `kerasnas.drawing.draw_cell` (edges into `out` concatenate)."""
+        names = ["c[k-2]", "c[k-1]"] + [f"node {k}" for k in range(2, 2 + self.nodes)] + ["out"]
+        edges = [(names[i], names[k], op)
+                 for k, pair in self._node_inputs(values).items() for i, op in pair]
+        edges += [(names[k], "out", "") for k in range(2, 2 + self.nodes)]
+        return {"nodes": names, "edges": edges, "inputs": names[:2], "outputs": ["out"]}

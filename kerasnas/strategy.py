@@ -1,0 +1,56 @@
+"""tf.distribute strategies: MirroredStrategy on several GPUs, the default elsewhere."""
+
+STRATEGIES = ("auto", "default", "mirrored")
+
+
+def split_cpu(replicas=2):
+    """Splits the CPU into `replicas` logical devices (before TensorFlow starts).
+
+    Lets MirroredStrategy run with several replicas on a CPU-only machine (a
+    functional check; it gives no speed-up).
+
+    Raises:
+        RuntimeError: when TensorFlow's runtime is already initialised.
+    """
+    import tensorflow as tf
+
+    cpus = tf.config.list_physical_devices("CPU")
+    try:
+        tf.config.set_logical_device_configuration(
+            cpus[0], [tf.config.LogicalDeviceConfiguration()] * replicas)
+    except RuntimeError as e:
+        raise RuntimeError(
+            "Cannot split the CPU into logical devices once TensorFlow has started; "
+            "call kerasnas.strategy.split_cpu() first thing in the process.") from e
+
+
+def make_strategy(strategy="auto"):
+    """Returns the `tf.distribute.Strategy` to train under, or None for the default.
+
+    Args:
+        strategy: "auto" (MirroredStrategy when more than one GPU is visible,
+            else the default strategy), "default", "mirrored" (over all GPUs,
+            or all logical CPU devices when there is no GPU), or a
+            `tf.distribute.Strategy` instance.
+
+    Raises:
+        ValueError: for an unknown name.
+    """
+    import tensorflow as tf
+
+    if isinstance(strategy, tf.distribute.Strategy):
+        return strategy
+    if strategy not in STRATEGIES:
+        raise ValueError(f"Unknown strategy {strategy!r}; choose one of {STRATEGIES}.")
+    gpus = tf.config.list_logical_devices("GPU")
+    if strategy == "default" or (strategy == "auto" and len(gpus) < 2):
+        return None
+    devices = [d.name for d in gpus] or [d.name for d in tf.config.list_logical_devices("CPU")]
+    return tf.distribute.MirroredStrategy(devices)
+
+
+def describe(strategy):
+    """A short text for reports: the strategy class and its replica count."""
+    if strategy is None:
+        return "default (1 replica)"
+    return f"{type(strategy).__name__} ({strategy.num_replicas_in_sync} replicas)"
