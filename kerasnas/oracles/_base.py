@@ -2,6 +2,7 @@
 
 import math
 
+import keras_tuner
 from keras_tuner.engine import hyperparameters as hp_module
 
 PHASE_RANDOM = "random"  # plain random search
@@ -28,6 +29,13 @@ class NotesMixin:
 
     def note(self, trial_id, phase, **extra):
         self.notes[trial_id] = {"phase": phase, **extra}
+
+    @keras_tuner.synchronized
+    def end_trial(self, trial):
+        super().end_trial(trial)
+        # KerasTuner saves before it drops the trial from `ongoing_trials`, so a
+        # resumed search (overwrite=False) would re-run the last finished trial.
+        self.save()
 
     def get_state(self):
         state = super().get_state()

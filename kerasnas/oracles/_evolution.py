@@ -111,8 +111,14 @@ class AgingEvolutionOracle(NotesMixin, keras_tuner.Oracle):
 
     def population(self):
         """Trial ids of the population: the last P completed trials, oldest first."""
-        done = [i for i in self.end_order if self.trials[i].status == TrialStatus.COMPLETED]
-        return done[-self.population_size:]
+        newest_first = []
+        for trial_id in reversed(self.end_order):  # a re-run trial ends twice
+            if (self.trials[trial_id].status == TrialStatus.COMPLETED
+                    and trial_id not in newest_first):
+                newest_first.append(trial_id)
+            if len(newest_first) == self.population_size:
+                break
+        return newest_first[::-1]
 
     def populate_space(self, trial_id):
         if self._seeds_used < len(self.seeded_values) and self.in_warmup:

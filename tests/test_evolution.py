@@ -1,0 +1,202 @@
+"""Exact tests of aging evolution (Real et al. 2019, Algorithm 1) as a KerasTuner oracle."""
+
+import json
+
+import keras_tuner
+import pytest
+
+import kerasnas
+from kerasnas.oracles import AgingEvolutionOracle, evolution_sizes
+from kerasnas.oracles._base import PHASE_MUTATION, PHASE_RANDOM, PHASE_SEEDED, PHASE_WARMUP
+
+
+def _oracle(tmp_path, direction="max", **kwargs):
+    kwargs.setdefault("max_trials", 20)
+    kwargs.setdefault("seed", 0)
+    oracle = AgingEvolutionOracle(objective=keras_tuner.Objective("score", direction), **kwargs)
+    oracle._set_project_dir(str(tmp_path), "p")
+    oracle.verbose = 0
+    return oracle
+
+
+def _flat(oracle):
+    oracle.hyperparameters.Choice("a", [0, 1, 2, 3])
+    oracle.hyperparameters.Int("b", 0, 9)
+    oracle.hyperparameters.Float("f", 0.0, 1.0)
+    oracle.hyperparameters.Fixed("x", 7)
+    return oracle
+
+
+def _conditional(oracle):
+    oracle.hyperparameters.Fixed("x", 7)
+    oracle.hyperparameters.Boolean("c")
+    with oracle.hyperparameters.conditional_scope("c", [True]):
+        oracle.hyperparameters.Choice("d", [0, 1, 2])
+    return oracle
+
+
+def _start(oracle):
+    # One tuner id per trial: KerasTuner hands a tuner its ongoing trial again.
+    trial = oracle.create_trial(f"tuner{len(oracle.trials)}")
+    assert trial.status == "RUNNING"
+    return trial
+
+
+def _finish(oracle, trial, score, status="COMPLETED"):
+    oracle.update_trial(trial.trial_id, {"score": score})
+    trial.status = status
+    oracle.end_trial(trial)
+
+
+def _run(oracle, score=lambda v: v["a"] + v["b"]):
+    while True:
+        trial = oracle.create_trial("tuner0")
+        if trial.status == "STOPPED":
+            return
+        _finish(oracle, trial, score(trial.hyperparameters.values))
+
+
+@pytest.mark.parametrize("direction", ["max", "min"])
+def test_tournament_picks_best_of_the_sample_by_direction(tmp_path, monkeypatch, direction):
+    oracle = _flat(_oracle(tmp_path, direction, population_size=4, sample_size=2))
+    for score in [5.0, 1.0, 9.0, 3.0]:
+        _finish(oracle, _start(oracle), score)
+    # The global best (trial 2 or 1) is left out of the sample.
+    monkeypatch.setattr(oracle._rng, "sample", lambda population, k: ["00", "03"])
+    child = _start(oracle)
+    note = oracle.notes[child.trial_id]
+    assert note["phase"] == PHASE_MUTATION
+    assert note["parent"] == ("00" if direction == "max" else "03")
+
+
+def test_population_drops_the_oldest_not_the_worst(tmp_path):
+    oracle = _flat(_oracle(tmp_path, population_size=3, sample_size=1))
+    scores = [100.0, 1.0, 2.0, 3.0]  # the oldest is the best
+    trials = [_start(oracle) for _ in range(3)]
+    assert not oracle.in_warmup
+    for trial, score in zip(trials, scores):
+        _finish(oracle, trial, score)
+    assert oracle.population() == ["00", "01", "02"]
+    _finish(oracle, _start(oracle), scores[3])
+    assert oracle.population() == ["01", "02", "03"]
+    # Failed trials never enter.
+    _finish(oracle, _start(oracle), 1e9, status="FAILED")
+    assert oracle.population() == ["01", "02", "03"]
+    # The best in history is still returned.
+    assert oracle.get_best_trials()[0].trial_id == "00"
+
+
+def test_mutation_changes_exactly_one_active_hyperparameter(tmp_path):
+    oracle = _flat(_oracle(tmp_path, max_trials=40, population_size=4))
+    _run(oracle)
+    children = [i for i, n in oracle.notes.items() if n["phase"] == PHASE_MUTATION]
+    assert len(children) == 36
+    for child in children:
+        note = oracle.notes[child]
+        parent = oracle.trials[note["parent"]].hyperparameters.values
+        values = oracle.trials[child].hyperparameters.values
+        changed = [k for k in values if values[k] != parent[k]]
+        assert len(changed) == 1 and changed[0] != "x"
+        name = changed[0]
+        assert note["mutation"] == f"{name}: {parent[name]!r} -> {values[name]!r}"
+
+
+def test_conditional_children_sample_activated_and_drop_deactivated(tmp_path):
+    oracle = _conditional(_oracle(tmp_path))
+    # Only `c` is mutable while `d` is inactive (x is Fixed).
+    values, mutation = oracle._mutate({"x": 7, "c": False})
+    assert mutation == "c: False -> True"
+    assert set(values) == {"x", "c", "d"} and values["d"] in (0, 1, 2)
+    seen = set()
+    for _ in range(20):
+        values, mutation = oracle._mutate({"x": 7, "c": True, "d": 1})
+        seen.add(mutation.split(":")[0])
+        if mutation.startswith("c:"):
+            assert values == {"x": 7, "c": False}
+        else:
+            assert values["c"] is True and values["d"] in (0, 2)
+    assert seen == {"c", "d"}
+
+
+def test_numeric_mutation_always_changes_the_value(tmp_path):
+    oracle = _oracle(tmp_path)
+    oracle.hyperparameters.Int("n", 0, 1)
+    for _ in range(10):
+        values, _ = oracle._mutate({"n": 0})
+        assert values == {"n": 1}
+
+
+def test_budget_sizing_gives_mutations_for_six_trials(tmp_path):
+    assert evolution_sizes(6) == (2, 2)
+    assert evolution_sizes(100) == (34, 9)
+    assert evolution_sizes(3000) == (100, 25)
+    assert evolution_sizes(6, n_seeded=4) == (4, 2)
+    oracle = _flat(_oracle(tmp_path, max_trials=6))
+    _run(oracle)
+    phases = [oracle.notes[i]["phase"] for i in oracle.start_order]
+    assert phases == [PHASE_WARMUP] * 2 + [PHASE_MUTATION] * 4
+
+
+@pytest.mark.parametrize("kwargs", [
+    {"population_size": 0}, {"sample_size": 0}, {"population_size": 3, "sample_size": 4},
+    {"population_size": 2, "seeded_values": [{}, {}, {}]}, {"seeded_values": ["a"]},
+])
+def test_invalid_arguments_raise(kwargs):
+    with pytest.raises(ValueError):
+        AgingEvolutionOracle(objective="val_loss", max_trials=10, **kwargs)
+
+
+def test_population_as_large_as_the_budget_warns():
+    with pytest.warns(UserWarning, match="never mutates"):
+        AgingEvolutionOracle(objective="val_loss", max_trials=5, population_size=5)
+
+
+def test_seeded_values_start_the_warmup(tmp_path):
+    seeds = [{"a": 3, "b": 9, "f": 0.5}, {"a": 3, "b": 9, "f": 0.5}, {"a": 1}]
+    oracle = _flat(_oracle(tmp_path, max_trials=8, population_size=4, seeded_values=seeds))
+    trials = [_start(oracle) for _ in range(3)]
+    assert trials[0].hyperparameters.values == {"a": 3, "b": 9, "f": 0.5, "x": 7}
+    # The repeated seed is skipped; missing values of the third are sampled.
+    assert trials[1].hyperparameters.values["a"] == 1
+    assert set(trials[1].hyperparameters.values) == {"a", "b", "f", "x"}
+    assert [oracle.notes[t.trial_id] for t in trials] == [
+        {"phase": PHASE_SEEDED, "seed_index": 0}, {"phase": PHASE_SEEDED, "seed_index": 2},
+        {"phase": PHASE_WARMUP}]
+
+
+def test_no_completed_trial_falls_back_to_random_not_idle(tmp_path):
+    oracle = _flat(_oracle(tmp_path, population_size=2))
+    assert oracle.in_warmup
+    _start(oracle), _start(oracle)
+    trial = _start(oracle)
+    assert oracle.notes[trial.trial_id] == {"phase": PHASE_RANDOM, "reason": "no completed trial yet"}
+
+
+def test_exhausted_space_stops(tmp_path):
+    oracle = _oracle(tmp_path, max_trials=10, population_size=1)
+    oracle.hyperparameters.Choice("a", [0, 1, 2])
+    _run(oracle, score=lambda v: v["a"])
+    assert sorted(t.hyperparameters.values["a"] for t in oracle.trials.values()) == [0, 1, 2]
+
+
+def test_resume_continues_identically(tmp_path):
+    straight = _flat(_oracle(tmp_path / "straight"))
+    _run(straight)
+    first = _flat(_oracle(tmp_path / "resumed"))
+    for _ in range(9):
+        trial = _start(first)
+        _finish(first, trial, trial.hyperparameters.values["a"] + trial.hyperparameters.values["b"])
+    resumed = _oracle(tmp_path / "resumed")
+    resumed.reload()
+    _run(resumed)
+    assert [straight.trials[i].hyperparameters.values for i in straight.start_order] == [
+        resumed.trials[i].hyperparameters.values for i in resumed.start_order]
+    assert json.dumps(straight.notes, sort_keys=True) == json.dumps(resumed.notes, sort_keys=True)
+
+
+def test_tuner_and_lazy_package_exports(tmp_path):
+    assert kerasnas.AgingEvolutionOracle is AgingEvolutionOracle
+    tuner = kerasnas.AgingEvolution(hypermodel=lambda hp: None, objective="val_loss", max_trials=6,
+                                    directory=str(tmp_path), project_name="p")
+    assert isinstance(tuner.oracle, AgingEvolutionOracle)
+    assert (tuner.oracle.population_size, tuner.oracle.sample_size) == (2, 2)
