@@ -8,7 +8,7 @@ changes a space's operation set by passing another dict of such builders.
 import keras
 from keras import layers, ops
 
-from kerasnas.layers import relu_conv_bn
+from kerasnas.layers import batch_norm, relu_conv_bn
 
 
 @keras.saving.register_keras_serializable(package="kerasnas")
@@ -74,7 +74,7 @@ def _sep_conv(kernel_size, dilation_rate=1, repeats=1):
             x = layers.ReLU()(x)
             x = layers.SeparableConv2D(channels, kernel_size, padding="same",
                                        dilation_rate=dilation_rate, use_bias=False)(x)
-            x = layers.BatchNormalization()(x)
+            x = batch_norm()(x)
         return x
 
     return build

@@ -17,7 +17,7 @@ import keras_tuner
 from keras import layers
 from keras_tuner.engine import hyperparameters as hp_types
 
-from kerasnas.layers import classifier_head, relu_conv_bn
+from kerasnas.layers import batch_norm, classifier_head, relu_conv_bn
 from kerasnas.spaces._common import SpaceBase
 from kerasnas.spaces._knobs import check_knob, tune
 from kerasnas.spaces._ops import CELL_OPS, check_operations, nb201_reduction
@@ -106,7 +106,7 @@ class CustomCellSpace(SpaceBase, keras_tuner.HyperModel):
         Override it to change the skeleton; the cell and its hyperparameters stay.
         """
         x = layers.Conv2D(stem_width, 3, padding="same", use_bias=False)(inputs)
-        prev = x = layers.BatchNormalization()(x)
+        prev = x = batch_norm()(x)
         for stage in range(reductions + 1):
             width = stem_width * 2**stage
             if stage:

@@ -25,7 +25,7 @@ import keras_tuner
 from keras import layers
 from keras_tuner.engine import hyperparameters as hp_types
 
-from kerasnas.layers import classifier_head
+from kerasnas.layers import batch_norm, classifier_head
 from kerasnas.spaces._common import SpaceBase
 from kerasnas.spaces._knobs import check_knob, tune
 from kerasnas.spaces._ops import NB201_OPS, check_operations, nb201_reduction
@@ -143,13 +143,13 @@ class NasBench201Space(SpaceBase, keras_tuner.HyperModel):
         Override it to change the skeleton; the cell and its hyperparameters stay.
         """
         x = layers.Conv2D(channels, 3, padding="same", use_bias=False)(inputs)
-        x = layers.BatchNormalization()(x)
+        x = batch_norm()(x)
         for stage in range(3):  # 28 -> 14 -> 7 (the original: 32 -> 16 -> 8)
             if stage:
                 x = nb201_reduction(x, channels * 2**stage)
             for _ in range(cells_per_stage):
                 x = cell(x, channels * 2**stage)
-        x = layers.ReLU()(layers.BatchNormalization()(x))
+        x = layers.ReLU()(batch_norm()(x))
         return classifier_head(x, self.num_classes)
 
     def build(self, hp):
