@@ -60,3 +60,39 @@ def classifier_head(x, num_classes, dropout=0.0):
     if dropout:
         x = layers.Dropout(dropout)(x)
     return layers.Dense(num_classes, activation="softmax")(x)
+
+
+def estimate_flops(model):
+    """Multiply-accumulates of one image's forward pass through `model`'s weighted layers.
+
+    Counts Conv2D (with dilation and groups), DepthwiseConv2D, SeparableConv2D
+    and Dense: one MAC per weight use, plus one add per output for a bias (the
+    "FLOPs" convention of NAS-Bench-201's tables). Pooling, BatchNorm,
+    activations and additions are not counted. Nested models are recursed.
+    """
+    total = 0
+    for layer in model.layers:
+        if hasattr(layer, "layers"):
+            total += estimate_flops(layer)
+            continue
+        if not isinstance(layer, (layers.Conv2D, layers.DepthwiseConv2D,
+                                  layers.SeparableConv2D, layers.Dense)):
+            continue
+        out = layer.output.shape[1:]
+        positions = 1
+        for size in out[:-1]:
+            positions *= size
+        cin = layer.input.shape[-1]
+        if isinstance(layer, layers.Dense):
+            per_position = cin * layer.units
+        else:
+            window = layer.kernel_size[0] * layer.kernel_size[1]
+            if isinstance(layer, layers.Conv2D):
+                per_position = window * cin // layer.groups * layer.filters
+            else:
+                depth = cin * layer.depth_multiplier
+                per_position = window * depth
+                if isinstance(layer, layers.SeparableConv2D):
+                    per_position += depth * layer.filters
+        total += positions * (per_position + (out[-1] if layer.use_bias else 0))
+    return total

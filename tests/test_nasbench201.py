@@ -4,6 +4,7 @@ import keras_tuner
 import numpy as np
 import pytest
 
+from kerasnas.layers import estimate_flops
 from kerasnas.spaces import SPACES
 from kerasnas.spaces._ops import NB201_OPS
 from kerasnas.spaces.nasbench201 import (
@@ -109,6 +110,12 @@ def test_parameter_count_of_a_known_cell_derived_by_hand():
     # Cell at 16: (2304 + 64) + (256 + 64) + (2304 + 64)                          -> 5056
     # Final BN 16*4 = 64; dense 16*10 + 10 = 170                                 ->  234
     assert model.count_params() == 52 + 352 + 960 + 1312 + 3712 + 5056 + 234 == 11678
+    # Multiply-accumulates per image: output positions x weights per position (+ dense bias).
+    # Stem 28*28 * 3*3*1*4; cell at 28x28: 784 * (144 + 16 + 144); reduction at 14x14:
+    # 196 * (288 + 576 + 32); cell at 14x14: 196 * (576 + 64 + 576); reduction at 7x7:
+    # 49 * (1152 + 2304 + 128); cell at 7x7: 49 * (2304 + 256 + 2304); dense 160 + 10.
+    assert estimate_flops(model) == (784 * 9 * 4 + 784 * 304 + 196 * 896 + 196 * 1216
+                                     + 49 * 3584 + 49 * 4864 + 170)
 
 
 def test_knobs_pin_search_or_refuse():

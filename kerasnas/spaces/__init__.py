@@ -1,7 +1,8 @@
 """Search spaces: KerasTuner HyperModels, looked up by name."""
 
+from kerasnas.spaces._ops import CELL_OPS, NB201_OPS
 from kerasnas.spaces.custom import CustomCellSpace
-from kerasnas.spaces.nasbench201 import NasBench201Space
+from kerasnas.spaces.nasbench201 import NasBench201Space, from_arch_string, to_arch_string
 from kerasnas.spaces.resnet import ResNetSpace
 
 SPACES = {
@@ -10,7 +11,8 @@ SPACES = {
     "custom": CustomCellSpace,
 }
 
-__all__ = ["SPACES", "CustomCellSpace", "NasBench201Space", "ResNetSpace", "get_space"]
+__all__ = ["CELL_OPS", "NB201_OPS", "SPACES", "CustomCellSpace", "NasBench201Space",
+           "ResNetSpace", "from_arch_string", "get_space", "to_arch_string"]
 
 
 def get_space(name, **options):
