@@ -70,10 +70,9 @@ def draw_cell(graph, path, title=None):
     Raises:
         ValueError: if an edge names an unknown node.
     """
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    # An Agg canvas of our own: no pyplot, so the caller's backend and figures are untouched.
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
     from matplotlib.patches import FancyArrowPatch
 
     nodes = list(graph["nodes"])
@@ -92,7 +91,9 @@ def draw_cell(graph, path, title=None):
     bottom = min([h for h in heights] + [0.0]) - 0.8
     # About 0.9 inch per data unit, which is what _CHAR assumes.
     width_in = 0.9 * (len(nodes) - 1 + 1.2) * spacing
-    fig, ax = plt.subplots(figsize=(width_in, 0.9 * (top - bottom) + 0.8))
+    fig = Figure(figsize=(width_in, 0.9 * (top - bottom) + 0.8))
+    FigureCanvasAgg(fig)
+    ax = fig.subplots()
     for (src, dst, label), off in zip(edges, heights):
         (x0, y0), (x1, y1) = pos[src], pos[dst]
         length = math.hypot(x1 - x0, y1 - y0)
@@ -118,5 +119,4 @@ def draw_cell(graph, path, title=None):
         ax.set_title(_wrap(title, int(width_in * 100 / 13)), fontsize=15)
     fig.tight_layout()
     fig.savefig(path, dpi=100)
-    plt.close(fig)
     return path

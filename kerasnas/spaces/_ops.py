@@ -117,6 +117,9 @@ def nb201_reduction(x, channels):
 
     ReLU-Conv3x3(stride 2)-BN, ReLU-Conv3x3-BN, plus a shortcut AvgPool 2x2
     stride 2 then Conv1x1 (no BN); summed, with no final ReLU.
+
+    Keras "same" padding of the stride-2 conv pads one row/column at the end
+    (PyTorch's padding=1 pads both sides): same output size, grid shifted by one.
     """
     y = relu_conv_bn(x, channels, 3, strides=2)
     y = relu_conv_bn(y, channels, 3)
