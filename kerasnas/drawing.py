@@ -1,8 +1,8 @@
 """Draws a cell's DAG (a space's `cell_graph(values)`) to a PNG with matplotlib.
 
-Layout is deterministic, left to right in the order of `graph["nodes"]`:
-edges between neighbours are straight, longer edges are arcs whose height
-grows with the span, alternating above and below so labels do not collide.
+Layout is deterministic, left to right in the order of `graph["nodes"]` (a
+topological order): edges between neighbours are straight, longer edges are
+arcs above or below, at heights chosen so that no two labels collide.
 """
 
 import math
@@ -10,8 +10,6 @@ import re
 
 # Colours of input, inner and output nodes.
 _FILL = {"input": "#cde8c4", "inner": "#d6e4f5", "output": "#f9d9b0"}
-
-
 _CHAR = 0.13  # width of a label character, in data units (font 14 at the scale below)
 _LEVEL = 0.75  # height between two arc levels, in data units
 
@@ -65,7 +63,10 @@ def draw_cell(graph, path, title=None):
             optionally with "inputs" and "outputs" (lists of names); otherwise
             nodes without incoming (outgoing) edges are the inputs (outputs).
         path: Where to write the PNG.
-        title: Optional title above the drawing.
+        title: Optional title above the drawing (wrapped at spaces and `+`).
+
+    Returns:
+        `path`.
 
     Raises:
         ValueError: if an edge names an unknown node.
@@ -87,8 +88,8 @@ def draw_cell(graph, path, title=None):
     spacing = 3.0
     pos = {name: (i * spacing, 0.0) for i, name in enumerate(nodes)}
     heights = _arc_heights(edges, index, spacing)
-    top = max([h for h in heights] + [0.0]) + 0.8
-    bottom = min([h for h in heights] + [0.0]) - 0.8
+    top = max(heights + [0.0]) + 0.8
+    bottom = min(heights + [0.0]) - 0.8
     # About 0.9 inch per data unit, which is what _CHAR assumes.
     width_in = 0.9 * (len(nodes) - 1 + 1.2) * spacing
     fig = Figure(figsize=(width_in, 0.9 * (top - bottom) + 0.8))
