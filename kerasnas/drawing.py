@@ -32,9 +32,13 @@ def _arc_heights(edges, index, spacing):
         span = (mid - half, mid + half)
         hops = abs(index[dst] - index[src])
         slots = [(1, 0)] if hops == 1 else []
-        # Longer edges start higher, so their arcs clear the nodes they pass.
+        # Longer edges start higher, so their arcs clear the nodes they pass; at
+        # each level the side with fewer arcs so far comes first (balance).
+        load = {side: sum(len(v) for (sd, lv), v in taken.items() if sd == side and lv)
+                for side in (1, -1)}
+        sides = sorted((1, -1), key=lambda side: load[side])
         slots += [(side, level) for level in range(max(1, hops - 1), 4 * len(edges) + hops)
-                  for side in (1, -1)]
+                  for side in sides]
         for side, level in slots:
             used = taken.setdefault((side, level), [])
             if all(span[1] <= a or span[0] >= b for a, b in used):
@@ -103,7 +107,9 @@ def draw_cell(graph, path, title=None):
         rad = -2 * off / length if length else 0.0
         ax.add_patch(FancyArrowPatch(
             (x0, y0), (x1, y1), connectionstyle=f"arc3,rad={rad}", arrowstyle="-|>",
-            mutation_scale=22, lw=1.8, color="#444444", shrinkA=30, shrinkB=30, zorder=1))
+            mutation_scale=22, lw=1.8, shrinkA=30, shrinkB=30, zorder=1,
+            # Unlabelled edges (e.g. a concatenation into the output) dashed and lighter.
+            color="#444444" if label else "#888888", linestyle="-" if label else "--"))
         if label:
             ax.text((x0 + x1) / 2, off, label, ha="center", va="center", fontsize=14,
                     zorder=3, bbox=dict(boxstyle="round,pad=0.25", fc="white", ec="#999999"))
