@@ -1,0 +1,122 @@
+"""The final training of a found architecture: from scratch, on all training images.
+
+The search scores architectures after a short training on part of the
+training set; the architecture it picks is then trained once with the
+standard Fashion-MNIST/CIFAR recipe (random translation by zero-padding 2
+pixels and cropping back, horizontal flips, cosine learning-rate decay) on
+the train and validation images together, and evaluated once on the test set.
+The augmentation lives in the tf.data pipeline, not in the model, so the
+exported model takes the same standardised images as `best_model.keras`.
+"""
+
+import time
+
+import keras
+import keras_tuner
+import numpy as np
+
+from kerasnas import data as data_module
+
+PAD = 2  # pixels of padding before the random 28x28 crop
+
+
+def augmented_dataset(x, y, *, batch_size, seed=0, pad=PAD, flip=True):
+    """A shuffled, augmented tf.data pipeline of standardised images.
+
+    Each epoch every image is padded by `pad` pixels of background (a black
+    pixel, standardised), cropped back to its size at a random offset and,
+    if `flip`, mirrored left-right with probability 1/2. Stateless ops seeded
+    from `seed`, so the epochs are reproducible (and differ from each other).
+
+    Args:
+        x: uint8 images (n, height, width).
+        y: Integer labels (n,).
+        batch_size: Batch size.
+        seed: Seed of the shuffle and the augmentation.
+        pad: Padding in pixels (0: no translation).
+        flip: Whether to flip horizontally.
+
+    Raises:
+        ValueError: for a negative `pad` or a `batch_size` < 1.
+    """
+    import tensorflow as tf
+
+    if not isinstance(pad, int) or pad < 0:
+        raise ValueError(f"`pad` must be an int >= 0; got {pad!r}.")
+    if not isinstance(batch_size, int) or batch_size < 1:
+        raise ValueError(f"`batch_size` must be an int >= 1; got {batch_size!r}.")
+    shape = (*x.shape[1:], 1)
+    black = -data_module.MEAN / data_module.STD  # zero padding in pixel space
+
+    def augment(pair, seeds):
+        image, label = pair
+        seeds = tf.reshape(seeds, (2, 2))
+        padded = tf.pad(image, [[pad, pad], [pad, pad], [0, 0]], constant_values=black)
+        image = tf.image.stateless_random_crop(padded, shape, seed=seeds[0])
+        if flip:
+            image = tf.image.stateless_random_flip_left_right(image, seed=seeds[1])
+        return image, label
+
+    x = ((x.astype("float32") / 255.0 - data_module.MEAN) / data_module.STD)[..., None]
+    ds = tf.data.Dataset.from_tensor_slices((x, y.astype("int32"))).cache()
+    ds = ds.shuffle(len(y), seed=seed, reshuffle_each_iteration=True)
+    # Two stateless seeds per image, new ones each epoch, the same for the same `seed`.
+    seeds = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True).batch(4)
+    ds = tf.data.Dataset.zip(ds, seeds).map(augment, num_parallel_calls=tf.data.AUTOTUNE)
+    return ds.batch(batch_size).prefetch(tf.data.AUTOTUNE)
+
+
+def retrain(hypermodel, values, data, *, epochs, batch_size=128, seed=0, strategy=None, log=print):
+    """Trains the architecture in `values` from scratch on all training images.
+
+    Args:
+        hypermodel: The search's `keras_tuner.HyperModel` (a space).
+        values: The trial's hyperparameter values (e.g. summary["best_values"]).
+        data: A `kerasnas.data.Splits`: trains on x_train + x_val, tests on x_test.
+        epochs: Training epochs.
+        batch_size: Global batch size.
+        seed: Seed of the weights, the shuffle and the augmentation.
+        strategy: None (default strategy), a `tf.distribute.Strategy` or a
+            name for `kerasnas.strategy.make_strategy`.
+        log: Function receiving progress lines (None: silent).
+
+    Returns:
+        (model, test_accuracy, history): the trained Keras model, its accuracy
+        on the test set (evaluated once) and `History.history`.
+
+    Raises:
+        ValueError: for `epochs` or `batch_size` < 1.
+    """
+    from kerasnas.strategy import make_strategy
+
+    for name, value in (("epochs", epochs), ("batch_size", batch_size)):
+        if not isinstance(value, int) or value < 1:
+            raise ValueError(f"`{name}` must be an int >= 1; got {value!r}.")
+    log = log or (lambda line: None)
+    dist = make_strategy(strategy) if isinstance(strategy, str) else strategy
+    x = np.concatenate([data.x_train, data.x_val])
+    y = np.concatenate([data.y_train, data.y_val])
+    train = augmented_dataset(x, y, batch_size=batch_size, seed=seed)
+    steps = -(-len(y) // batch_size)
+    keras.utils.set_random_seed(seed)
+    hp = keras_tuner.HyperParameters()
+    hp.values.update(values)  # registered hyperparameters take these, not their defaults
+    with keras_tuner.engine.tuner.maybe_distribute(dist):
+        model = hypermodel.build(hp)
+        # Same optimizer type and settings as the trial, its learning rate decayed to 0.
+        config = model.optimizer.get_config()
+        lr = float(config["learning_rate"])
+        config["learning_rate"] = keras.optimizers.schedules.CosineDecay(lr, epochs * steps)
+        model.compile(optimizer=type(model.optimizer).from_config(config), loss=model.loss,
+                      metrics=["accuracy"])
+        log(f"final: {type(model.optimizer).__name__} lr {lr:.3g} cosine to 0, {epochs} epochs "
+            f"on {len(y)} images (pad {PAD} + crop + flip), {model.count_params():,} parameters")
+        started = time.time()
+        progress = keras.callbacks.LambdaCallback(on_epoch_end=lambda epoch, logs: log(
+            f"final: epoch {epoch + 1}/{epochs} loss {logs['loss']:.4f} acc {logs['accuracy']:.4f} "
+            f"{(time.time() - started) / 60:.1f} min"))
+        history = model.fit(train, epochs=epochs, verbose=0, shuffle=False, callbacks=[progress])
+    test = data_module.to_dataset(data.x_test, data.y_test, batch_size=batch_size)
+    test_accuracy = float(model.evaluate(test, verbose=0, return_dict=True)["accuracy"])
+    log(f"final: test accuracy {test_accuracy:.4f} ({time.time() - started:.0f} s)")
+    return model, test_accuracy, history.history

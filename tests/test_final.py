@@ -1,0 +1,88 @@
+"""Final training: the augmentation is exactly pad + crop + flip, seeded; retrain's contract."""
+
+import keras
+import numpy as np
+import pytest
+
+from kerasnas.data import MEAN, STD, to_dataset
+from kerasnas.final import augmented_dataset, retrain
+from kerasnas.spaces.resnet import ResNetSpace
+
+TINY = dict(stem_width=4, stages=1, blocks_per_stage=1, kernel_size=3, dropout=0.0)
+
+
+def images(ds):
+    return np.concatenate([x.numpy() for x, _ in ds])
+
+
+def standardised(x):
+    return ((x.astype("float32") / 255.0 - MEAN) / STD)[..., None]
+
+
+def how_made(out, originals, pad=2):
+    """(dy, dx, flipped) such that padding, cropping at (dy, dx) and flipping an original gives `out`."""
+    n = out.shape[0]
+    for image in originals:
+        padded = np.pad(image, ((pad, pad), (pad, pad), (0, 0)), constant_values=-MEAN / STD)
+        for dy in range(2 * pad + 1):
+            for dx in range(2 * pad + 1):
+                crop = padded[dy:dy + n, dx:dx + n]
+                for flipped in (False, True):
+                    if np.array_equal(out, crop[:, ::-1] if flipped else crop):
+                        return dy - pad, dx - pad, flipped
+    return None
+
+
+def test_augmentation_is_pad_crop_flip_and_seeded(tiny_splits):
+    x, y = tiny_splits.x_train[:64], tiny_splits.y_train[:64]
+    ds = augmented_dataset(x, y, batch_size=16, seed=3)
+    first, second = images(ds), images(ds)  # two epochs
+    assert first.shape == (64, 28, 28, 1) and first.dtype == np.float32
+    made = [how_made(out, standardised(x)) for out in first]
+    assert None not in made  # every image is a padded, cropped, maybe flipped original
+    assert {f for _, _, f in made} == {False, True}
+    assert sum((dy, dx) != (0, 0) for dy, dx, _ in made) > 32  # 24 in 25 draws move the image
+    assert not np.array_equal(first, second)  # a new augmentation each epoch
+    again = augmented_dataset(x, y, batch_size=16, seed=3)
+    np.testing.assert_array_equal(images(again), first)
+    np.testing.assert_array_equal(images(again), second)
+    assert not np.array_equal(images(augmented_dataset(x, y, batch_size=16, seed=4)), first)
+
+
+def test_no_pad_no_flip_is_the_plain_shuffled_data(tiny_splits):
+    x, y = tiny_splits.x_train[:32], tiny_splits.y_train[:32]
+    out = images(augmented_dataset(x, y, batch_size=8, seed=0, pad=0, flip=False))
+    plain = standardised(x)
+    order = [next(i for i, o in enumerate(plain) if np.array_equal(o, im)) for im in out]
+    assert sorted(order) == list(range(32))
+    with pytest.raises(ValueError, match="`pad` must be an int >= 0"):
+        augmented_dataset(x, y, batch_size=8, pad=-1)
+
+
+def test_retrain_trains_on_train_plus_val_and_tests_once(tiny_splits):
+    space = ResNetSpace(**TINY)
+    values = {"optimizer": "sgd", "learning_rate": 0.05, "momentum": 0.8}
+    lines = []
+    model, test_accuracy, history = retrain(space, values, tiny_splits, epochs=1, batch_size=64,
+                                            seed=0, log=lines.append)
+    n = len(tiny_splits.y_train) + len(tiny_splits.y_val)  # 400
+    assert int(model.optimizer.iterations) == -(-n // 64) == 7
+    assert f"on {n} images" in lines[0] and len(lines) == 3
+    assert list(history) == ["accuracy", "loss"] and len(history["loss"]) == 1
+    # The trial's optimizer and settings, its learning rate decayed by a cosine to 0.
+    opt = model.optimizer
+    assert isinstance(opt, keras.optimizers.SGD) and opt.nesterov
+    assert float(opt.momentum) == pytest.approx(0.8)
+    schedule = opt.get_config()["learning_rate"]
+    assert schedule["class_name"] == "CosineDecay"
+    assert schedule["config"]["initial_learning_rate"] == pytest.approx(0.05)
+    assert schedule["config"]["decay_steps"] == 7 and schedule["config"]["alpha"] == 0.0
+    assert float(opt.learning_rate) == pytest.approx(0.0, abs=1e-9)  # decayed to 0 by the last step
+    test = to_dataset(tiny_splits.x_test, tiny_splits.y_test, batch_size=64)
+    assert test_accuracy == model.evaluate(test, verbose=0, return_dict=True)["accuracy"]
+    assert model.input_shape == (None, 28, 28, 1)  # no augmentation layer inside
+
+
+def test_retrain_refuses_bad_epochs(tiny_splits):
+    with pytest.raises(ValueError, match="`epochs` must be an int >= 1"):
+        retrain(ResNetSpace(**TINY), {}, tiny_splits, epochs=0)
