@@ -63,6 +63,17 @@ def parser():
     p.add_argument("--max-failures", type=positive_int, default=3,
                    help="stop after this many failed trials in a row (default: 3)")
     p.add_argument("--verbose", action="store_true", help="show Keras' per-batch progress bars")
+    d = p.add_argument_group(
+        "several machines (KerasTuner's chief/worker mode)",
+        "Start one chief (serves the oracle, never trains) and any number of workers with the same "
+        "flags and --output-dir on a shared filesystem.")
+    d.add_argument("--role", choices=("chief", "worker"), help="this process's part")
+    d.add_argument("--oracle-address", default="127.0.0.1:8000",
+                   help="HOST:PORT the chief listens on (default: 127.0.0.1:8000, this machine only)")
+    d.add_argument("--worker-id", default="tuner0", help="a unique name per worker (default: tuner0)")
+    d.add_argument("--worker-timeout", type=float, default=120.0,
+                   help="seconds without news after which a worker's trial is re-queued, and the "
+                        "chief gives up when no worker is left (default: 120)")
     return p
 
 
@@ -82,8 +93,16 @@ def main(argv=None):
         if not tf.config.list_physical_devices("GPU"):
             split_cpu(2)
 
+    if args.role:
+        from kerasnas.distributed import configure
+
+        try:
+            configure(args.role, args.oracle_address, args.worker_id)
+        except ValueError as e:
+            parser().error(str(e))
+
     from kerasnas.data import DataError, make_splits
-    from kerasnas.search import search
+    from kerasnas.search import SearchStopped, search
 
     oracle_options = {}
     if args.oracle == "evolution":
@@ -100,14 +119,19 @@ def main(argv=None):
                         batch_size=args.batch_size, strategy=args.strategy, directory=output_dir,
                         seed=args.seed, overwrite=args.overwrite, resume=args.resume,
                         oracle_options=oracle_options, max_consecutive_failed_trials=args.max_failures,
-                        verbose=1 if args.verbose else 0)
+                        verbose=1 if args.verbose else 0, worker_timeout=args.worker_timeout)
     except (DataError, ValueError, ImportError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 1
-    except RuntimeError as e:
-        print(f"error: the search stopped: {e}\nCompleted trials are in "
-              f"{os.path.join(output_dir, 'results.csv')}.", file=sys.stderr)
+    except SearchStopped as e:
+        kept = "and the best model exported " if e.result else ""
+        print(f"error: the search stopped early: {e}\nCompleted trials are kept in "
+              f"{os.path.join(output_dir, 'results.csv')} {kept}; fix the cause and continue "
+              "with --resume.", file=sys.stderr)
         return 1
+    if result is None:
+        print(f"worker {args.worker_id}: done")
+        return 0
     print(f"wrote {result.directory}/results.csv, summary.json, best_model.keras "
           f"({time.time() - started:.0f} s)")
     return 0

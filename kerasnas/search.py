@@ -11,6 +11,7 @@ import keras_tuner
 import pandas as pd
 
 from kerasnas import data as data_module
+from kerasnas import distributed
 from kerasnas.oracles import make_oracle
 from kerasnas.spaces import get_space
 from kerasnas.strategy import describe as describe_strategy
@@ -23,6 +24,17 @@ RUN_FILE = "run.json"  # the settings a resume must match
 # Settings that change what the trials mean; a resume must not change them.
 RESUME_KEYS = ("space", "oracle", "seed", "epochs", "batch_size", "train_size", "val_size",
                "space_options", "oracle_options")
+
+
+class SearchStopped(RuntimeError):
+    """The search stopped early (failures past the limit, workers gone).
+
+    What completed was exported: `result` holds it (None if nothing completed).
+    """
+
+    def __init__(self, message, result):
+        super().__init__(message)
+        self.result = result
 
 
 @dataclasses.dataclass
@@ -40,7 +52,8 @@ class SearchResult:
 
 def search(space, oracle, data, *, max_trials, epochs=1, batch_size=128, strategy="auto",
            directory, seed=0, overwrite=False, resume=False, space_options=None,
-           oracle_options=None, max_consecutive_failed_trials=3, verbose=0, log=print):
+           oracle_options=None, max_consecutive_failed_trials=3, verbose=0, log=print,
+           worker_timeout=120.0):
     """Searches `space` with `oracle` on `data` and exports the best model.
 
     Args:
@@ -62,12 +75,15 @@ def search(space, oracle, data, *, max_trials, epochs=1, batch_size=128, strateg
             this many failed trials in a row.
         verbose: Keras' fit verbosity (0: one line per trial).
         log: Function receiving progress lines (None: silent).
+        worker_timeout: Chief/worker mode (`kerasnas.distributed.configure`):
+            seconds of silence after which a worker counts as lost.
 
     Returns:
-        A `SearchResult`.
+        A `SearchResult`; None on a worker (the chief exports the results).
 
     Raises:
         ValueError: for bad settings or a directory that cannot be used.
+        SearchStopped: when the search stopped early; what completed is exported.
     """
     if not isinstance(max_trials, int) or max_trials < 1:
         raise ValueError(f"`max_trials` must be an integer >= 1; got {max_trials!r}.")
@@ -83,7 +99,11 @@ def search(space, oracle, data, *, max_trials, epochs=1, batch_size=128, strateg
         "train_size": len(data.y_train), "val_size": len(data.y_val),
         "space_options": _jsonable(space_options or {}), "oracle_options": _jsonable(oracle_options or {}),
     }
-    prepare_directory(directory, settings, overwrite=overwrite, resume=resume)
+    worker = distributed.role() == "worker"
+    if worker:
+        wait_for_chief(directory, settings, timeout=worker_timeout)
+    else:
+        prepare_directory(directory, settings, overwrite=overwrite, resume=resume)
 
     hypermodel = get_space(space, **(space_options or {})) if isinstance(space, str) else space
     if isinstance(oracle, str):
@@ -94,7 +114,7 @@ def search(space, oracle, data, *, max_trials, epochs=1, batch_size=128, strateg
     tuner = NASTuner(oracle, hypermodel, seed=seed, log=log,
                      describe=getattr(hypermodel, "describe", None),
                      directory=directory, project_name=PROJECT, overwrite=False,
-                     distribution_strategy=dist)
+                     distribution_strategy=dist, worker_timeout=worker_timeout)
     tuner.oracle.max_trials = max_trials  # KerasTuner does not save it: the caller's wins
     log(f"kerasnas: {settings['space']} x {settings['oracle']}, {max_trials} trials x {epochs} "
         f"epochs, train {settings['train_size']} / val {settings['val_size']}, "
@@ -104,14 +124,26 @@ def search(space, oracle, data, *, max_trials, epochs=1, batch_size=128, strateg
     train = data_module.to_dataset(data.x_train, data.y_train, batch_size=batch_size,
                                    shuffle=True, seed=seed)
     val = data_module.to_dataset(data.x_val, data.y_val, batch_size=batch_size)
+    if worker:
+        tuner.search(train, val, epochs=epochs, verbose=verbose)
+        return None
+    stopped = None
     try:
         tuner.search(train, val, epochs=epochs, verbose=verbose)
-    finally:
-        # Whatever happened, what completed is exported.
-        table = trials_table(tuner)
-        table.to_csv(os.path.join(directory, "results.csv"), index=False)
-    return finish(tuner, hypermodel, data, table, settings, directory, dist,
-                  batch_size, started, log)
+    except RuntimeError as e:  # failures past the limit, or no worker left
+        stopped = e
+    # Whatever happened, what completed is recorded and exported.
+    table = trials_table(tuner)
+    table.to_csv(os.path.join(directory, "results.csv"), index=False)
+    completed = int((table.status == "COMPLETED").sum()) if len(table) else 0
+    result = None
+    if completed or stopped is None:
+        result = finish(tuner, hypermodel, data, table, settings, directory, dist,
+                        batch_size, started, log)
+    if stopped is not None:
+        raise SearchStopped(f"{str(stopped).splitlines()[0]} ({len(table)} trials recorded, "
+                            f"{completed} completed)", result) from stopped
+    return result
 
 
 def finish(tuner, hypermodel, data, table, settings, directory, dist, batch_size, started, log):
@@ -169,7 +201,7 @@ def trials_table(tuner):
             "val_loss": get("val_loss"), "params": get("params"),
             "train_seconds": get("train_seconds"),
             "end_seconds": (get("ended_at") - tuner.search_started) if get("ended_at") else None,
-            "message": (trial.message or "").strip().splitlines()[-1] if trial.message else None,
+            "message": tuner.failure_reason(trial) or None,
             **{f"hp.{k}": v for k, v in values.items()},
         })
     return pd.DataFrame(rows)
@@ -217,6 +249,26 @@ def prepare_directory(directory, settings, *, overwrite, resume):
         _write_json(run_file, settings)
     except OSError as e:
         raise ValueError(f"Cannot write to {directory} ({e.strerror}); pick a writable --output-dir.") from e
+
+
+def wait_for_chief(directory, settings, *, timeout):
+    """A worker never creates or clears the folder: it waits for the chief's run.json.
+
+    Raises:
+        ValueError: when the chief's settings differ, or it did not appear in time.
+    """
+    run_file = os.path.join(directory, RUN_FILE)
+    deadline = time.time() + timeout
+    while not os.path.isfile(run_file):
+        if time.time() > deadline:
+            raise ValueError(f"No chief has prepared {directory} within {timeout:.0f} s; start the "
+                             "chief first (--role chief) with the same --output-dir.")
+        time.sleep(0.5)
+    with open(run_file) as f:
+        previous = json.load(f)
+    differ = [k for k in RESUME_KEYS if previous.get(k) != settings[k]]
+    if differ:
+        raise ValueError(f"This worker's settings differ from the chief's in: {', '.join(differ)}.")
 
 
 def machine():

@@ -6,6 +6,8 @@ parameter count and the training seconds, saves the trained model in the
 trial's folder, and prints one compact line.
 """
 
+import contextlib
+import json
 import math
 import os
 import time
@@ -13,8 +15,28 @@ import time
 import keras
 import keras_tuner
 from keras_tuner.engine import trial as trial_module
+from keras_tuner.src import utils as kt_utils
+
+from kerasnas import distributed
 
 MODEL_FILE = "model.keras"
+ERROR_FILE = "error.txt"
+
+
+def _atomic_save_json(path, obj):
+    """KerasTuner's `utils.save_json`, but a kill -9 mid-write leaves the old file whole."""
+    text = json.dumps(obj)
+    with open(f"{path}.tmp", "w") as f:
+        f.write(text)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(f"{path}.tmp", path)
+    return text
+
+
+# Oracle, trial and tuner states are all written through this one function; a
+# truncated oracle.json or trial.json would make the search impossible to resume.
+kt_utils.save_json = _atomic_save_json
 
 
 class NaNGuard(keras.callbacks.Callback):
@@ -36,18 +58,39 @@ class NASTuner(keras_tuner.Tuner):
         seed: Base seed; trial k trains with seed `seed + k` (weights, shuffling).
         log: A function taking one line of text (None: silent).
         describe: A function from hyperparameter values to a short text.
+        worker_timeout: Chief/worker mode: seconds of silence after which the
+            chief re-queues a worker's trial (workers beat 4 times as often).
         **kwargs: Passed to `keras_tuner.Tuner` (directory, project_name,
             overwrite, distribution_strategy, ...).
     """
 
-    def __init__(self, oracle, hypermodel, *, seed=0, log=print, describe=None, **kwargs):
+    def __init__(self, oracle, hypermodel, *, seed=0, log=print, describe=None,
+                 worker_timeout=120.0, **kwargs):
         self.seed = seed
+        self.worker_timeout = worker_timeout
         self.log = log
         self._describe = describe
         self.search_started = time.time()
         super().__init__(oracle, hypermodel, **kwargs)
 
-    def run_trial(self, trial, train_data, validation_data, *, epochs, verbose=0, callbacks=()):
+    def search(self, *fit_args, **fit_kwargs):
+        if distributed.role() == "chief":
+            # KerasTuner's own chief hangs when a worker dies; ours does not.
+            self.save()
+            self.oracle.verbose = 0  # one line per trial, ours
+            log = self.log or (lambda line: None)
+            distributed.serve(self.oracle, worker_timeout=self.worker_timeout, log=log,
+                              on_trial_end=lambda trial: log(self.trial_line(trial)))
+            return
+        super().search(*fit_args, **fit_kwargs)
+
+    def run_trial(self, trial, *args, **kwargs):
+        beat = (distributed.Heartbeat(self.oracle, trial.trial_id, self.worker_timeout / 4)
+                if distributed.role() == "worker" else contextlib.nullcontext())
+        with beat:
+            return self._train(trial, *args, **kwargs)
+
+    def _train(self, trial, train_data, validation_data, *, epochs, verbose=0, callbacks=()):
         hp = trial.hyperparameters
         keras.utils.set_random_seed(self.seed + int(trial.trial_id))
         model = self._try_build(hp)
@@ -72,6 +115,9 @@ class NASTuner(keras_tuner.Tuner):
         }
 
     def on_trial_end(self, trial):
+        if trial.message:  # kept beside the trial: the message does not cross gRPC
+            with open(os.path.join(self.get_trial_dir(trial.trial_id), ERROR_FILE), "w") as f:
+                f.write(trial.message)
         super().on_trial_end(trial)
         if self.log is not None:
             self.log(self.trial_line(self.oracle.get_trial(trial.trial_id)))
@@ -86,15 +132,16 @@ class NASTuner(keras_tuner.Tuner):
         phase = notes.get("phase", "")
         if notes.get("parent") is not None:
             phase += f" of {notes['parent']} ({notes.get('mutation', '')})"
-        done = sum(t.status in (trial_module.TrialStatus.COMPLETED, trial_module.TrialStatus.FAILED)
-                   for t in self.oracle.trials.values())
         if trial.status == trial_module.TrialStatus.COMPLETED:
             m = trial.metrics
             result = (f"val_acc {m.get_last_value('val_accuracy'):.4f} "
                       f"{m.get_last_value('train_seconds'):6.1f}s")
         else:
-            reason = (trial.message or "").strip().splitlines()[-1:] or [""]
-            result = f"{trial.status}: {reason[0][:80]}"
+            result = f"{trial.status}: {self.failure_reason(trial)[:80]}"
+        if distributed.role() == "worker":  # the chief keeps the tally
+            return f"{self.tuner_id}: #{trial.trial_id} {phase} | {result}"
+        done = sum(t.status in (trial_module.TrialStatus.COMPLETED, trial_module.TrialStatus.FAILED)
+                   for t in self.oracle.trials.values())
         best = self.oracle.get_best_trials(1)
         best_text = (f"best {best[0].score:.4f} (#{best[0].trial_id})"
                      if best and best[0].score is not None else "best -")
@@ -102,6 +149,16 @@ class NASTuner(keras_tuner.Tuner):
         return (f"[{done}/{self.oracle.max_trials}] #{trial.trial_id} {phase:<10} "
                 f"{self.describe(trial.hyperparameters.values)} | {result} | {best_text} | "
                 f"{elapsed / 60:.1f} min")
+
+
+    def failure_reason(self, trial):
+        """The last line of a failed trial's message (also on a chief, from the worker's file)."""
+        message = trial.message
+        path = os.path.join(self.project_dir, f"trial_{trial.trial_id}", ERROR_FILE)
+        if not message and os.path.isfile(path):
+            with open(path) as f:
+                message = f.read()
+        return (message or "").strip().splitlines()[-1] if message and message.strip() else ""
 
 
 def short_values(values):
