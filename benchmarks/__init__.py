@@ -1,0 +1,1 @@
+"""Benchmarks: kerasnas against AutoKeras and NNI (compare.py)."""

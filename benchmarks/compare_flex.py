@@ -1,0 +1,97 @@
+"""What the flexibility part of reports/compare.md counts and states.
+
+`SPACE_CODE`: where each space is defined, per framework, for the line counts
+(`pkg:` = a module of an installed package, located without importing it).
+`CAPABILITIES`: per change a user may want, how each framework allows it
+without forking, and the experiment of this harness that exercises it (None:
+not exercised here); the report adds whether that run completed.
+"""
+
+_NB201_NNI = [("pkg:nni.nas.hub.pytorch.nasbench201",
+               ["OPS_WITH_STRIDE", "PRIMITIVES", "ReLUConvBN", "Pooling", "Zero", "ResNetBasicblock",
+                "NasBench201"]),
+              ("pkg:nni.nas.hub.pytorch.modules.nasbench201", ["NasBench201Cell"])]
+_RESNET_KERASNAS = [("kerasnas/spaces/resnet.py", ["BLOCK_TYPES", "ResNetSpace"]),
+                    ("kerasnas/layers.py", ["basic_block", "bottleneck_block", "_shortcut",
+                                            "conv_bn_relu", "classifier_head"])]
+_HARNESS_KERASNAS = [("benchmarks/frameworks/kerasnas_runner.py", ["space_options"])]
+_NOT_EXPRESSED = ("not expressed: it would take an ak.Block re-implementing the cell and its "
+                  "macro network (AutoKeras has no cell or mutable-op primitives)")
+
+SPACE_CODE = {
+    ("kerasnas", "custom"): {
+        "harness": _HARNESS_KERASNAS,
+        "library": [("kerasnas/spaces/custom.py", ["_hp", "build_custom_cell", "CustomCellSpace"]),
+                    ("kerasnas/spaces/_ops.py", ["CELL_OPS", "_sep_conv", "_conv", "_pool", "identity",
+                                                 "nb201_reduction"])],
+        "how": "space name + knob values; the space ships with kerasnas"},
+    ("kerasnas", "nasbench201"): {
+        "harness": _HARNESS_KERASNAS,
+        "library": [("kerasnas/spaces/nasbench201.py", ["NODES", "EDGES", "edge_name", "build_cell",
+                                                        "NasBench201Space"]),
+                    ("kerasnas/spaces/_ops.py", ["NB201_OPS", "Zero", "zero", "identity", "_conv",
+                                                 "_pool", "nb201_reduction"])],
+        "how": "space name + knob values; the space ships with kerasnas"},
+    ("kerasnas", "resnet"): {
+        "harness": _HARNESS_KERASNAS, "library": _RESNET_KERASNAS,
+        "how": "space name + knob values; the space ships with kerasnas"},
+    ("autokeras", "custom"): {"harness": None, "library": None, "how": _NOT_EXPRESSED},
+    ("autokeras", "nasbench201"): {"harness": None, "library": None, "how": _NOT_EXPRESSED},
+    ("autokeras", "resnet"): {
+        "harness": [("benchmarks/frameworks/autokeras_runner.py", ["resnet_block"])],
+        "library": [("kerasnas/layers.py", ["basic_block", "bottleneck_block", "_shortcut",
+                                            "conv_bn_relu"])],
+        "how": "an ak.Block written here (residual layers reused from kerasnas.layers); "
+               "AutoKeras' head and optimizer choices are added to it"},
+    ("nni", "custom"): {
+        "harness": [("benchmarks/frameworks/nni_spaces.py", ["CELL_OP_NAMES", "relu_conv_bn", "sep_conv",
+                                                             "CELL_OPS", "Cell", "CustomCellSpace"])],
+        "library": [_NB201_NNI[0][:1] + (["ReLUConvBN", "ResNetBasicblock"],)],
+        "how": "an NNI ModelSpace written here (nni.choice + ensure_frozen, a freeze()); "
+               "the hub's residual reduction reused"},
+    ("nni", "nasbench201"): {
+        "harness": [("benchmarks/frameworks/nni_spaces.py", ["OneChannelNasBench201"])],
+        "library": _NB201_NNI,
+        "how": "the hub space, subclassed here for a 1-channel stem"},
+    ("nni", "resnet"): {
+        "harness": [("benchmarks/frameworks/nni_hpo_trial.py", ["space_for", "declared",
+                                                                "nni_search_space"])],
+        "library": _RESNET_KERASNAS,
+        "how": "NNI HPO search space converted here from kerasnas' Keras space "
+               "(NNI NAS is PyTorch only)"},
+}
+
+CAPABILITIES = {
+    "search space": {
+        "kerasnas": ("any keras_tuner HyperModel; spaces take knob values and op registries",
+                     "custom-evolution"),
+        "autokeras": ("custom ak.Block in an AutoModel; the task classes' spaces are fixed",
+                      "resnet-evolution"),
+        "nni": ("ModelSpace (nni.choice, Mutable* layers), hub spaces by subclassing; any code via HPO",
+                "custom-evolution"),
+    },
+    "search strategy": {
+        "kerasnas": ("any keras_tuner Oracle (registry: random, bayes, tpe, evolution)", "resnet-tpe"),
+        "autokeras": ("a tuner class (AutoModel(tuner=cls)); here an AutoTuner wrapping "
+                      "kerasnas' evolution oracle", "resnet-evolution"),
+        "nni": ("strategy objects (evolution, TPE, RL, one-shot) or HPO tuners",
+                "hpo-resnet-evolution"),
+    },
+    "evaluation / training loop": {
+        "kerasnas": ("override NASTuner.run_trial (KerasTuner's hook); compile in the space", None),
+        "autokeras": ("fixed fit (adaptive batch size, inserted EarlyStopping, final refit); "
+                      "objective and callbacks only", "imageclassifier-greedy"),
+        "nni": ("any Evaluator (Lightning module/trainer, functional); here a callback to keep "
+                "the trained weights", "nasbench201-evolution"),
+    },
+    "distribution": {
+        "kerasnas": ("tf.distribute strategy per trial; KerasTuner chief/workers", None),
+        "autokeras": ("distribution_strategy passed through to KerasTuner", None),
+        "nni": ("training services (local, remote, k8s...), trial_concurrency", None),
+    },
+    "resume": {
+        "kerasnas": ("search(resume=True): reloads the KerasTuner project", None),
+        "autokeras": ("overwrite=False reloads the project", None),
+        "nni": ("Experiment.resume / nnictl resume from the experiment folder", None),
+    },
+}

@@ -1,0 +1,277 @@
+"""Writes reports/compare.md (+ compare.csv, PNGs) from the runs of benchmarks/compare.py.
+
+Every figure and sentence is computed from the results; nothing is hard-coded
+but the descriptions of what each framework lets a user change, whose
+"exercised here" column is read from the runs too.
+"""
+
+import ast
+import importlib.util
+import os
+import shutil
+
+import pandas as pd
+
+from benchmarks.compare_flex import CAPABILITIES, SPACE_CODE
+
+SECTIONS = ("## Setup", "## Results", "## Best-so-far accuracy vs wall-clock", "## Best cells",
+            "## Flexibility measured", "### Lines of code per space",
+            "### What a user can change without forking", "## What broke, and the shims",
+            "## What the figures say")
+COLUMNS = ["framework", "experiment", "space", "strategy", "best_val_accuracy", "test_accuracy",
+           "completed", "failed", "wall_seconds", "mean_trial_seconds", "overhead_per_trial"]
+
+
+def md_table(df):
+    def fmt(v):
+        if isinstance(v, float):
+            return "" if v != v else (f"{v:.4f}" if abs(v) < 1 else f"{v:,.1f}")
+        return "" if v is None else str(v).replace("|", "\\|").replace("\n", " ")
+    lines = ["| " + " | ".join(df.columns) + " |", "|" + "---|" * len(df.columns)]
+    lines += ["| " + " | ".join(fmt(v) for v in row) + " |" for row in df.itertuples(index=False)]
+    return "\n".join(lines)
+
+
+def summary(results):
+    df = pd.DataFrame([{c: r.get(c) for c in COLUMNS} for r in results])
+    for c in COLUMNS[4:]:
+        df[c] = pd.to_numeric(df[c], errors="coerce")
+    return df
+
+
+def count_loc(path, names):
+    """Non-blank, non-comment, non-docstring lines of the top-level definitions `names` in `path`."""
+    with open(path) as f:
+        source = f.read()
+    tree = ast.parse(source)
+    skip = set()
+    for node in ast.walk(tree):  # docstrings
+        body = getattr(node, "body", None)
+        if isinstance(body, list) and body and isinstance(body[0], ast.Expr) \
+                and isinstance(getattr(body[0], "value", None), ast.Constant) \
+                and isinstance(body[0].value.value, str):
+            skip.update(range(body[0].lineno, body[0].end_lineno + 1))
+    lines = source.splitlines()
+    total, found = 0, set()
+    for node in tree.body:
+        targets = [getattr(node, "name", None)]
+        targets += [getattr(t, "id", None) for t in getattr(node, "targets", [])]
+        hit = [n for n in targets if n in names]
+        if not hit:
+            continue
+        found.update(hit)
+        start = min([node.lineno] + [d.lineno for d in getattr(node, "decorator_list", [])])
+        total += sum(1 for i in range(start, node.end_lineno + 1) if i not in skip
+                     and lines[i - 1].strip() and not lines[i - 1].strip().startswith("#"))
+    missing = set(names) - found
+    if missing:
+        raise ValueError(f"{path} has no top-level {sorted(missing)}; "
+                         "update benchmarks/compare_flex.py.")
+    return total
+
+
+def source_path(ref):
+    """A repository path, or `pkg:module` of an installed package (located without importing it)."""
+    if not ref.startswith("pkg:"):
+        return os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), ref)
+    top, *rest = ref[4:].split(".")
+    spec = importlib.util.find_spec(top)  # a top-level find_spec imports nothing
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    base = os.path.join(spec.submodule_search_locations[0], *rest)
+    return base + ".py" if os.path.exists(base + ".py") else os.path.join(base, "__init__.py")
+
+
+def loc_table():
+    rows = []
+    for (framework, space), parts in SPACE_CODE.items():
+        row = {"framework": framework, "space": space}
+        for kind in ("harness", "library"):
+            refs = parts.get(kind)
+            if refs is None:
+                row[kind] = "—"
+                continue
+            total = 0
+            for ref, names in refs:
+                path = source_path(ref)
+                total += count_loc(path, names) if path else 0
+            row[kind] = total
+        row["how"] = parts["how"]
+        rows.append(row)
+    return pd.DataFrame(rows, columns=["framework", "space", "harness", "library", "how"])
+
+
+COLORS = {"kerasnas": "tab:blue", "autokeras": "tab:green", "nni": "tab:red", "baseline": "gray"}
+PANELS = ("custom", "nasbench201", "resnet")  # the study's spaces; anything else goes to "other"
+
+
+def best_so_far_plot(results, path):
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    panel_of = lambda r: r["space"] if r["space"] in PANELS else "other"  # noqa: E731
+    panels = [p for p in (*PANELS, "other") if any(panel_of(r) == p for r in results)]
+    fig, axes = plt.subplots(1, max(1, len(panels)), figsize=(4.5 * max(1, len(panels)), 3.8),
+                             squeeze=False)
+    base = [t["val_accuracy"] for r in results if r["framework"] == "baseline"
+            for t in r.get("trials", []) if t["val_accuracy"] is not None]
+    for ax, panel in zip(axes[0], panels):
+        styles = iter(["-", "--", ":", "-."] * 4)
+        for r in results:
+            pts = sorted((t["end_seconds"], t["val_accuracy"]) for t in r.get("trials", [])
+                         if panel_of(r) == panel and t["status"] == "COMPLETED"
+                         and t["end_seconds"] is not None and t["val_accuracy"] is not None)
+            if pts:
+                xs = [x for x, _ in pts]
+                ys = [max(y for _, y in pts[:i + 1]) for i in range(len(pts))]
+                ax.step(xs, ys, where="post", marker="o", linestyle=next(styles),
+                        color=COLORS.get(r["framework"]), label=f"{r['framework']}: {r['strategy']}")
+        if base and panel != "other":
+            ax.axhline(max(base), color="gray", linestyle="--", linewidth=1, label="plain CNN (val)")
+        ax.set_title(panel)
+        ax.set_xlabel("s since the run's process started")
+        ax.set_ylabel("best val accuracy so far")
+        ax.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path, dpi=90)
+    plt.close(fig)
+
+
+def capability_table(results):
+    by_exp = {(r["framework"], r["experiment"]): r for r in results}
+    rows = []
+    for capability, per_fw in CAPABILITIES.items():
+        row = {"what a user changes": capability}
+        for framework, (how, evidence) in per_fw.items():
+            run = by_exp.get((framework, evidence)) if evidence else None
+            if not evidence:
+                seen = "not exercised here"
+            elif run is None:
+                seen = f"not run here ({evidence})"
+            elif run["completed"]:
+                seen = f"exercised: {evidence}, {run['completed']} trials completed"
+            else:
+                seen = f"exercised: {evidence} FAILED ({(run['notes'] or ['?'])[-1][:120]})"
+            row[framework] = f"{how} — {seen}"
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def findings(df, loc):
+    """Sentences computed from the tables, including where kerasnas loses."""
+    out = []
+    ok = df[df.completed > 0]
+    for space, group in ok.groupby("space"):
+        if group.framework.nunique() < 2:
+            continue
+        group = group.sort_values("best_val_accuracy", ascending=False)
+        top = group.iloc[0]
+        ties = group[group.best_val_accuracy == top.best_val_accuracy]
+        ours = group[group.framework == "kerasnas"].best_val_accuracy.max()
+        line = (f"- **{space}**: best validation accuracy {top.best_val_accuracy:.4f} by "
+                + " = ".join(f"{r.framework} ({r.strategy})" for r in ties.itertuples()))
+        if "kerasnas" not in set(ties.framework):
+            line += f"; kerasnas loses by {100 * (top.best_val_accuracy - ours):.1f} points here"
+        others = group[group.framework != "kerasnas"]
+        line += (". Overhead per trial: " + ", ".join(
+            f"{r.framework}/{r.strategy} {r.overhead_per_trial:.1f} s"
+            for r in group.sort_values("overhead_per_trial").itertuples()) + ".")
+        if len(others) and others.overhead_per_trial.min() < group[
+                group.framework == "kerasnas"].overhead_per_trial.min():
+            line += " kerasnas does not have the lowest overhead here."
+        out.append(line)
+    searches = ok[ok.framework != "baseline"].dropna(subset=["test_accuracy"])
+    if len(searches):
+        best = searches.sort_values("test_accuracy", ascending=False).iloc[0]
+        ours = searches[searches.framework == "kerasnas"].test_accuracy.max()
+        line = (f"- Best test accuracy of any search: {best.test_accuracy:.4f} "
+                f"({best.framework}/{best.experiment})")
+        if best.framework != "kerasnas" and ours == ours:
+            line += (f"; kerasnas' best is {ours:.4f}, {100 * (best.test_accuracy - ours):.1f} "
+                     "points lower")
+        out.append(line + ".")
+    base = df[df.framework == "baseline"]
+    if len(base) and base.test_accuracy.notna().any():
+        b = float(base.test_accuracy.iloc[0])
+        beat = searches[searches.test_accuracy > b]
+        out.append(f"- The plain CNN (no search, same epochs) reaches {b:.4f} test accuracy; "
+                   f"{len(beat)} of {len(searches)} searches beat it"
+                   + (": " + ", ".join(f"{r.framework}/{r.experiment}" for r in beat.itertuples())
+                      if len(beat) else "") + ".")
+    failed = df[df.completed == 0]
+    if len(failed):
+        out.append("- No trial completed in: " + ", ".join(
+            f"{r.framework}/{r.experiment}" for r in failed.itertuples()) + " (see What broke).")
+    slow = ok.sort_values("mean_trial_seconds", ascending=False)
+    if len(slow) > 1:
+        s0, s1 = slow.iloc[0], slow.iloc[-1]
+        out.append(f"- Training time per trial ranges from {s1.mean_trial_seconds:.1f} s "
+                   f"({s1.framework}/{s1.experiment}) to {s0.mean_trial_seconds:.1f} s "
+                   f"({s0.framework}/{s0.experiment}).")
+    written = loc[loc.harness != "—"]
+    for space, group in written.groupby("space"):
+        out.append(f"- Lines written here to express **{space}**: " + ", ".join(
+            f"{r.framework} {r.harness}" for r in group.itertuples())
+            + (f"; not expressed in {', '.join(loc[(loc.space == space) & (loc.harness == '—')].framework)}"
+               if ((loc.space == space) & (loc.harness == "—")).any() else "") + ".")
+    return out or ["- Too few completed runs to compare."]
+
+
+def write(results, meta, out_dir):
+    """Writes compare.md, compare.csv, compare_best_so_far.png and the best cells into `out_dir`."""
+    os.makedirs(out_dir, exist_ok=True)
+    df = summary(results)
+    loc = loc_table()
+    df.to_csv(os.path.join(out_dir, "compare.csv"), index=False)
+    best_so_far_plot(results, os.path.join(out_dir, "compare_best_so_far.png"))
+    cells = []
+    for r in results:
+        if r.get("best_cell_png") and os.path.exists(r["best_cell_png"]):
+            name = f"compare_cell_{r['framework']}_{r['experiment']}.png"
+            shutil.copyfile(r["best_cell_png"], os.path.join(out_dir, name))
+            cells.append(f"- {r['framework']} / {r['experiment']}: `{r.get('best_architecture')}`\n\n"
+                         f"  ![best cell]({name})")
+        elif r.get("best_architecture"):
+            cells.append(f"- {r['framework']} / {r['experiment']}: `{r['best_architecture']}` "
+                         "(no drawing: the framework has none)")
+    versions = next((r["versions"] for r in results if r.get("versions")), {})
+    notes = [f"- **{r['framework']} / {r['experiment']}**: " + "; ".join(r["notes"])
+             for r in results if r.get("notes")]
+    s = meta["settings"]
+    text = [
+        "# kerasnas vs AutoKeras vs NNI: the study's experiments, measured", "",
+        f"Generated by `{meta['command']}` on {meta['date']}. Regenerate it with the same command.", "",
+        SECTIONS[0], "",
+        f"- preset **{meta['preset']}**: train {meta['data']['train_size']:,} / val "
+        f"{meta['data']['val_size']:,} / test {meta['data']['test_size']:,} images "
+        f"(split seed {meta['data']['split_seed']}), {s['epochs']} epoch(s) per trial, model scale "
+        f"`{s['scale']}`, budgets {s['trials']}, time limit {s['timeout']} s per run",
+        f"- seed {meta['seed']} everywhere; {meta['threads']} threads per framework "
+        f"(TF intra/inter, torch); batch {meta['batch_size']}; each run in its own process",
+        f"- machine: {meta['machine']}; total {meta['total_seconds']:.0f} s",
+        "- versions: " + ", ".join(f"{k} {v}" for k, v in versions.items()),
+        f"- data: {meta['data']['source']}",
+        *(["- **smoke preset**: tiny models, one epoch and ~1,000 images check that every "
+            "framework runs end to end; its accuracies say nothing about the frameworks' search "
+            "quality (use `--preset middle` or `seed`)."] if meta["preset"] == "smoke" else []), "",
+        SECTIONS[1], "",
+        "Wall time counts from each run's process start (framework imports included); mean s/trial "
+        "is the training time of a completed trial as each framework measures it; overhead per trial "
+        "= (wall - summed trial seconds) / trials (imports, scheduling, building, refits, test).", "",
+        md_table(df), "",
+        SECTIONS[2], "", "![best so far](compare_best_so_far.png)", "",
+        SECTIONS[3], "", *(cells or ["- none recorded"]), "",
+        SECTIONS[4], "", SECTIONS[5], "",
+        "Non-blank, non-comment, non-docstring lines, counted from the source by "
+        "`benchmarks/compare_report.py`: **harness** = what this comparison had to write to express "
+        "the space in that framework; **library** = the framework's own definition it builds on.", "",
+        md_table(loc), "",
+        SECTIONS[6], "", md_table(capability_table(results)), "",
+        SECTIONS[7], "", *(notes or ["- nothing"]), "",
+        SECTIONS[8], "", *findings(df, loc), "",
+    ]
+    path = os.path.join(out_dir, "compare.md")
+    with open(path, "w") as f:
+        f.write("\n".join(text))
+    return path

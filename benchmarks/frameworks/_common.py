@@ -1,0 +1,204 @@
+"""What every framework runner shares: the command line, threads, data, the result JSON.
+
+A runner is run as its own process by `benchmarks/compare.py`:
+`python -m benchmarks.frameworks.X --data splits.npz --experiment E --max-trials N
+--epochs E --batch-size B --threads T --seed S --workdir DIR --out result.json`.
+It writes one JSON result (see `make_result`), also when the experiment fails.
+"""
+
+import argparse
+import importlib.metadata as md
+import json
+import os
+import platform
+import signal
+import sys
+import time
+import traceback
+
+import numpy as np
+
+# Standardisation shared by every framework (kerasnas.data's constants).
+MEAN, STD = 0.2860, 0.3530
+PACKAGES = ("tensorflow-cpu", "keras", "keras-tuner", "autokeras", "nni", "torch",
+            "pytorch-lightning", "optuna")
+COMPARE_EXTRA = "pip install -e .[compare]"
+# The smoke preset's tiny models: macro knobs pinned the same way in every framework.
+TINY = {
+    "custom": {"stem_width": 8, "cells_per_stage": 1, "reductions": 1},
+    "nasbench201": {"channels": 8, "cells_per_stage": 1},
+    "resnet": {"stem_width": 16, "stages": 1, "blocks_per_stage": 1},
+}
+
+
+class TimeLimit(BaseException):
+    """Raised on SIGTERM (the orchestrator's time limit). A BaseException, so that
+    KerasTuner, which turns an Exception in a trial into a failed trial, lets it through."""
+
+
+def _on_sigterm(signum, frame):
+    raise TimeLimit("stopped by the time limit (SIGTERM)")
+
+
+def parse_args(experiments, argv=None):
+    p = argparse.ArgumentParser(description=__doc__)
+    p.add_argument("--data", required=True, help="npz written by kerasnas.data.Splits.save_npz")
+    p.add_argument("--experiment", required=True, choices=sorted(experiments))
+    p.add_argument("--max-trials", type=int, required=True)
+    p.add_argument("--epochs", type=int, required=True)
+    p.add_argument("--batch-size", type=int, default=128)
+    p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--scale", default="full", choices=("tiny", "full"),
+                   help="model size of the spaces: tiny (smoke) or the study's")
+    p.add_argument("--population", type=int, help="evolution population (default: kerasnas' sizing)")
+    p.add_argument("--sample", type=int, help="evolution tournament size")
+    p.add_argument("--workdir", required=True)
+    p.add_argument("--out", required=True)
+    return p.parse_args(argv)
+
+
+def require(*modules):
+    """Imports `modules` (returns the first); a missing one raises ImportError naming the extra."""
+    import importlib
+
+    try:
+        return [importlib.import_module(m) for m in modules][0]
+    except ImportError as e:
+        raise ImportError(f"{e.name or e} is missing: install it with `{COMPARE_EXTRA}`.") from e
+
+
+def set_threads(threads):
+    """Same thread count for every framework: env vars before import, then the APIs."""
+    for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "TF_NUM_INTRAOP_THREADS",
+                "TF_NUM_INTEROP_THREADS"):
+        os.environ[var] = str(threads)
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    if "tensorflow" in sys.modules or "keras" in sys.modules:
+        import tensorflow as tf
+
+        tf.config.threading.set_intra_op_parallelism_threads(threads)
+        tf.config.threading.set_inter_op_parallelism_threads(threads)
+    if "torch" in sys.modules:
+        import torch
+
+        torch.set_num_threads(threads)
+
+
+def load_splits(path):
+    """The run's splits as a dict of uint8 images / int labels (no TF needed)."""
+    with np.load(path) as z:
+        return {k: z[k] for k in ("x_train", "y_train", "x_val", "y_val", "x_test", "y_test")}
+
+
+def standardise(x):
+    """uint8 (N, 28, 28) -> float32 (N, 28, 28, 1), as kerasnas.data does."""
+    return ((x.astype("float32") / 255.0 - MEAN) / STD)[..., None]
+
+
+def fit_keras(model, data, *, epochs, batch_size, seed):
+    """Trains a compiled Keras model as a kerasnas trial does: returns (history, start, end)."""
+    from kerasnas.data import to_dataset
+
+    train = to_dataset(data.x_train, data.y_train, batch_size=batch_size, shuffle=True, seed=seed)
+    val = to_dataset(data.x_val, data.y_val, batch_size=batch_size)
+    start = time.time()
+    history = model.fit(train, validation_data=val, epochs=epochs, verbose=2)
+    return history, start, time.time()
+
+
+def test_keras(model, data, batch_size):
+    """Accuracy of a Keras model on the test part, one pass."""
+    from kerasnas.data import to_dataset
+
+    test = to_dataset(data.x_test, data.y_test, batch_size=batch_size)
+    return float(model.evaluate(test, verbose=0, return_dict=True)["accuracy"])
+
+
+def versions():
+    out = {"python": platform.python_version()}
+    for pkg in PACKAGES:
+        try:
+            out[pkg] = md.version(pkg)
+        except md.PackageNotFoundError:
+            pass
+    return out
+
+
+def trial_row(trial, val_accuracy, seconds, end_seconds, status, **extra):
+    """One trial: `seconds` of training as the framework measures it, `end_seconds`
+    since the runner process started (imports included)."""
+    return {"trial": str(trial), "val_accuracy": None if val_accuracy is None else float(val_accuracy),
+            "seconds": None if seconds is None else float(seconds),
+            "end_seconds": None if end_seconds is None else float(end_seconds),
+            "status": status, **extra}
+
+
+def make_result(args, *, framework, space, strategy, trials, test_accuracy, wall_seconds,
+                notes=(), **extra):
+    """The result JSON of one run.
+
+    `mean_trial_seconds` is the mean training time of the completed trials as
+    each framework measures it; `overhead_per_trial` is (wall time - summed
+    trial seconds) / trials: imports, scheduling, building, final refits.
+    """
+    done = [t for t in trials if t["status"] == "COMPLETED"]
+    accs = [t["val_accuracy"] for t in done if t["val_accuracy"] is not None]
+    secs = [t["seconds"] for t in trials if t["seconds"] is not None]
+    return {
+        "framework": framework, "experiment": args.experiment, "space": space,
+        "strategy": strategy, "trials": trials,
+        "best_val_accuracy": max(accs) if accs else None,
+        "test_accuracy": None if test_accuracy is None else float(test_accuracy),
+        "completed": len(done), "failed": len(trials) - len(done),
+        "wall_seconds": float(wall_seconds),
+        "mean_trial_seconds": float(np.mean([t["seconds"] for t in done if t["seconds"]]))
+        if any(t["seconds"] for t in done) else None,
+        "overhead_per_trial": (wall_seconds - sum(secs)) / len(trials) if trials else None,
+        "notes": list(notes), "versions": versions(),
+        "settings": {"max_trials": args.max_trials, "epochs": args.epochs,
+                     "batch_size": args.batch_size, "threads": args.threads, "seed": args.seed,
+                     "scale": args.scale},
+        **extra,
+    }
+
+
+def write_json(path, obj):
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    with open(path + ".tmp", "w") as f:
+        json.dump(obj, f, indent=2, default=str)
+    os.replace(path + ".tmp", path)
+
+
+def main(run, experiments, framework, argv=None, salvage=None):
+    """Parses the arguments, runs `run(args, splits, started)` and writes its result.
+
+    An exception or the time limit (SIGTERM) is recorded as a failed run, with
+    the traceback's last lines and the trials `salvage(args, started)` recovers,
+    so the orchestrator always gets a result.
+    """
+    import psutil
+
+    started = psutil.Process().create_time()  # wall times include the framework's imports
+    signal.signal(signal.SIGTERM, _on_sigterm)
+    args = parse_args(experiments, argv)
+    set_threads(args.threads)
+    os.makedirs(args.workdir, exist_ok=True)
+    try:
+        result = run(args, load_splits(args.data), started)
+    except (Exception, TimeLimit) as e:  # recorded, not hidden: the report shows the reason
+        tb = traceback.format_exc()
+        print(tb, file=sys.stderr)
+        trials = []
+        if salvage is not None:
+            try:
+                trials = salvage(args, started)
+            except Exception as s:  # the failure we report is the first one
+                print(f"salvage failed: {s!r}", file=sys.stderr)
+        result = make_result(args, framework=framework, space=experiments[args.experiment][0],
+                             strategy=experiments[args.experiment][1], trials=trials,
+                             test_accuracy=None, wall_seconds=time.time() - started,
+                             notes=[f"run failed: {type(e).__name__}: {str(e)[:400]}"],
+                             error=tb.strip().splitlines()[-6:])
+    write_json(args.out, result)
+    return 0 if "error" not in result else 1

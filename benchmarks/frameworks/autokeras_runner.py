@@ -1,0 +1,174 @@
+"""AutoKeras 3.0.0 in the comparison.
+
+- `imageclassifier-greedy`: `ak.ImageClassifier` as a user runs it (its default
+  greedy tuner, objective, preprocessing and final refit) on the raw images.
+- `resnet-evolution`: `ak.AutoModel` over a custom `ak.Block` expressing the
+  ResNet space, driven by kerasnas' aging-evolution oracle in an AutoKeras
+  tuner class (AutoModel takes a tuner class, not an instance).
+
+Shim (runtime, not an edit of site-packages): AutoKeras 3.0.0 passes numpy
+integers as layer sizes, which Keras 3.15 rejects before the first trial;
+`Graph.set_io_shapes` is wrapped to cast the shapes to Python ints.
+"""
+
+import os
+import sys
+import time
+
+from benchmarks.frameworks import _common
+
+FRAMEWORK = "autokeras"
+EXPERIMENTS = {
+    "imageclassifier-greedy": ("ImageClassifier (built-in)", "greedy (default)"),
+    "resnet-evolution": ("resnet", "evolution (kerasnas oracle)"),
+}
+SHIM_NOTE = ("shim: autokeras.graph.Graph.set_io_shapes wrapped at runtime to cast shapes to "
+             "Python int; without it AutoKeras 3.0.0 on Keras 3.15 fails before the first trial: "
+             "`ValueError: Received an invalid value for units, expected a positive integer. "
+             "Received: units=10` (numpy int)")
+
+
+def apply_shim():
+    """Casts the io shapes AutoKeras stores to Python ints (see the module docstring)."""
+    import tree
+    from autokeras import graph
+
+    if getattr(graph.Graph.set_io_shapes, "kerasnas_shim", False):
+        return
+
+    def as_ints(shape):
+        return tuple(None if d is None else int(d) for d in shape[1:])
+
+    def set_io_shapes(self, shapes):
+        for node, shape in zip(self.inputs, tree.flatten(shapes[0])):
+            node.shape = as_ints(shape)
+        for node, shape in zip(self.outputs, tree.flatten(shapes[1])):
+            node.in_blocks[0].shape = as_ints(shape)
+
+    set_io_shapes.kerasnas_shim = True
+    graph.Graph.set_io_shapes = set_io_shapes
+
+
+def timed(tuner_class):
+    """The tuner class with each trial's start/end and error recorded (behaviour unchanged)."""
+
+    class Timed(tuner_class):
+        def run_trial(self, trial, *args, **kwargs):
+            log = self.__dict__.setdefault("trial_log", {})
+            start = time.time()
+            try:
+                return super().run_trial(trial, *args, **kwargs)
+            except Exception as e:
+                log.setdefault(trial.trial_id, {})["error"] = f"{type(e).__name__}: {str(e)[:300]}"
+                raise
+            finally:
+                log.setdefault(trial.trial_id, {}).update(start=start, end=time.time())
+
+    Timed.__name__ = f"Timed{tuner_class.__name__}"
+    return Timed
+
+
+def evolution_tuner(ak):
+    """An AutoKeras tuner class searching with kerasnas' AgingEvolutionOracle."""
+    import keras_tuner
+
+    from kerasnas.oracles import AgingEvolutionOracle
+
+    class AgingEvolutionAutoTuner(ak.engine.tuner.AutoTuner):
+        def __init__(self, hypermodel, objective="val_accuracy", max_trials=10, seed=None, **kwargs):
+            oracle = AgingEvolutionOracle(objective=keras_tuner.Objective(objective, "max"),
+                                          max_trials=max_trials, seed=seed)
+            super().__init__(oracle=oracle, hypermodel=hypermodel, **kwargs)
+
+    return AgingEvolutionAutoTuner
+
+
+def resnet_block(ak, fixed):
+    """The ResNet space as an AutoKeras Block (same knobs and ranges as kerasnas' ResNetSpace).
+
+    `fixed` pins knobs (the smoke preset's tiny models), as kerasnas' space options do.
+    """
+    from kerasnas.layers import basic_block, bottleneck_block, conv_bn_relu
+
+    class ResNetBlock(ak.Block):
+        def build(self, hp, inputs=None):
+            x = inputs[0] if isinstance(inputs, (list, tuple)) else inputs
+            knob = lambda name, make: fixed[name] if name in fixed else make()  # noqa: E731
+            stem = knob("stem_width", lambda: hp.Choice("stem_width", [16, 32, 64], default=32))
+            stages = knob("stages", lambda: hp.Int("stages", 1, 3, default=2))
+            blocks = knob("blocks_per_stage", lambda: hp.Int("blocks_per_stage", 1, 3, default=2))
+            kind = hp.Choice("block_type", ["basic", "bottleneck"])
+            kernel = hp.Choice("kernel_size", [3, 5])
+            block = basic_block if kind == "basic" else bottleneck_block
+            x = conv_bn_relu(x, stem, 3)
+            for stage in range(stages):
+                for i in range(blocks):
+                    x = block(x, stem * 2**stage, strides=2 if stage and not i else 1,
+                              kernel_size=kernel)
+            return x
+
+    return ResNetBlock
+
+
+def run(args, arrays, started):
+    import keras
+
+    ak = _common.require("autokeras")
+    apply_shim()
+    notes = [SHIM_NOTE]
+    keras.utils.set_random_seed(args.seed)
+    directory = os.path.join(args.workdir, "ak")
+    if args.experiment == "imageclassifier-greedy":
+        # As a user: raw uint8 images, default tuner/objective/preprocessing.
+        from autokeras.tuners import task_specific
+
+        # The class ImageClassifier picks for tuner="greedy" (greedy + its 3 initial models).
+        clf = ak.ImageClassifier(max_trials=args.max_trials, directory=directory, seed=args.seed,
+                                 overwrite=True, tuner=timed(task_specific.ImageClassifierTuner))
+        x_train, x_val, x_test = arrays["x_train"], arrays["x_val"], arrays["x_test"]
+        notes.append("default objective val_loss; AutoKeras refits the best model after the search")
+    else:
+        block = resnet_block(ak, _common.TINY["resnet"] if args.scale == "tiny" else {})
+        inputs = ak.ImageInput()
+        outputs = ak.ClassificationHead()(block()(inputs))
+        clf = ak.AutoModel(inputs=inputs, outputs=outputs, max_trials=args.max_trials,
+                           directory=directory, seed=args.seed, overwrite=True,
+                           objective="val_accuracy", tuner=timed(evolution_tuner(ak)))
+        x_train, x_val, x_test = (_common.standardise(arrays[k]) for k in ("x_train", "x_val", "x_test"))
+        notes.append("AutoKeras' ClassificationHead and optimizer add their own choices (pooling/"
+                     "flatten, dropout, adam/adamw, learning rates) to the block's")
+    try:
+        clf.fit(x_train, arrays["y_train"], validation_data=(x_val, arrays["y_val"]),
+                epochs=args.epochs, batch_size=args.batch_size, verbose=2)
+        test_accuracy = float(clf.evaluate(x_test, arrays["y_test"], verbose=0)[1])
+        notes.append("test: the model AutoKeras exports (best trial refit on the training part), once")
+    except (Exception, _common.TimeLimit) as e:  # a stopped search still reports its trials
+        notes.append(f"search stopped: {type(e).__name__}: {str(e).strip().splitlines()[-1][:300]}")
+        test_accuracy = None
+    trials = collect_trials(clf.tuner, started, notes)
+    return _common.make_result(args, framework=FRAMEWORK, space=EXPERIMENTS[args.experiment][0],
+                               strategy=EXPERIMENTS[args.experiment][1], trials=trials,
+                               test_accuracy=test_accuracy, wall_seconds=time.time() - started,
+                               notes=notes)
+
+
+def collect_trials(tuner, started, notes):
+    log = getattr(tuner, "trial_log", {})
+    rows = []
+    for trial_id, trial in sorted(tuner.oracle.trials.items()):
+        times = log.get(trial_id, {})
+        m = trial.metrics
+        acc = m.get_best_value("val_accuracy") if m.exists("val_accuracy") else None
+        seconds = times["end"] - times["start"] if "end" in times else None
+        end = times["end"] - started if "end" in times else None
+        status = "COMPLETED" if trial.status == "COMPLETED" else (trial.status or "FAILED")
+        error = times.get("error") or ((trial.message or "").strip().splitlines() or [None])[-1]
+        if status != "COMPLETED" and error:
+            notes.append(f"trial {trial_id} {status}: {error[:300]}")
+        rows.append(_common.trial_row(trial_id, acc, seconds, end, status,
+                                      values=dict(trial.hyperparameters.values)))
+    return rows
+
+
+if __name__ == "__main__":
+    sys.exit(_common.main(run, EXPERIMENTS, FRAMEWORK))

@@ -1,0 +1,52 @@
+"""The reference row: one plain CNN, no search, trained as a kerasnas trial is (same epochs)."""
+
+import sys
+import time
+
+from benchmarks.frameworks import _common
+
+FRAMEWORK = "baseline"
+EXPERIMENTS = {"plain-cnn": ("plain CNN (fixed)", "none")}
+
+
+def plain_cnn():
+    """Two 3x3 convolutions (32, 64), max pooling, dropout, a 128-unit dense layer."""
+    import keras
+    from keras import layers
+
+    return keras.Sequential([
+        keras.Input((28, 28, 1)),
+        layers.Conv2D(32, 3, activation="relu"),
+        layers.Conv2D(64, 3, activation="relu"),
+        layers.MaxPooling2D(),
+        layers.Dropout(0.25),
+        layers.Flatten(),
+        layers.Dense(128, activation="relu"),
+        layers.Dropout(0.5),
+        layers.Dense(10, activation="softmax"),
+    ], name="plain_cnn")
+
+
+def run(args, arrays, started):
+    import keras
+
+    from kerasnas.data import Splits
+
+    keras.utils.set_random_seed(args.seed)
+    data = Splits.load_npz(args.data)
+    model = plain_cnn()
+    model.compile(optimizer=keras.optimizers.Adam(1e-3), loss="sparse_categorical_crossentropy",
+                  metrics=["accuracy"])
+    history, start, end = _common.fit_keras(model, data, epochs=args.epochs,
+                                            batch_size=args.batch_size, seed=args.seed)
+    test_accuracy = _common.test_keras(model, data, args.batch_size)
+    trial = _common.trial_row("0", history.history["val_accuracy"][-1], end - start, end - started,
+                              "COMPLETED", params=model.count_params())
+    return _common.make_result(args, framework=FRAMEWORK, space=EXPERIMENTS[args.experiment][0],
+                               strategy="none", trials=[trial], test_accuracy=test_accuracy,
+                               wall_seconds=time.time() - started,
+                               notes=[f"{model.count_params():,} parameters, Adam 1e-3"])
+
+
+if __name__ == "__main__":
+    sys.exit(_common.main(run, EXPERIMENTS, FRAMEWORK))

@@ -1,0 +1,93 @@
+"""kerasnas in the comparison: the study's three experiments (and TPE) through `kerasnas.search`.
+
+The spaces are the library's own: what a user writes to express one is the
+`SPACE_OPTIONS` entry below (counted by the report as this harness' lines).
+"""
+
+import os
+import sys
+import time
+
+from benchmarks.frameworks import _common
+
+FRAMEWORK = "kerasnas"
+# experiment -> (space, oracle)
+EXPERIMENTS = {
+    "custom-evolution": ("custom", "evolution"),
+    "nasbench201-evolution": ("nasbench201", "evolution"),
+    "resnet-bayes": ("resnet", "bayes"),
+    "resnet-tpe": ("resnet", "tpe"),
+}
+
+
+def space_options(space, scale):
+    """Knob values of each space: the study's sizes, or tiny models for the smoke preset.
+
+    The custom space trains with Adam at 1e-3 as NNI's Classification evaluator
+    does, so both frameworks search the same space (cell and macro knobs).
+    """
+    options = dict(_common.TINY[space]) if scale == "tiny" else {}
+    if space == "custom":
+        options.update(optimizer="adam", learning_rate=1e-3)
+    return options
+
+
+def run(args, arrays, started):
+    import kerasnas
+    from kerasnas.data import Splits
+
+    space, oracle = EXPERIMENTS[args.experiment]
+    data = Splits.load_npz(args.data)
+    notes = []
+    options = space_options(space, args.scale)
+    options = _known_options(space, options, notes)
+    sizes = {"population_size": args.population, "sample_size": args.sample}
+    oracle_options = {k: v for k, v in sizes.items() if v} if oracle == "evolution" else {}
+    offset = time.time() - started  # kerasnas' end_seconds count from the search start
+    result = kerasnas.search(space, oracle, data, max_trials=args.max_trials, epochs=args.epochs,
+                             batch_size=args.batch_size, directory=os.path.join(args.workdir, "search"),
+                             seed=args.seed, overwrite=True, space_options=options,
+                             oracle_options=oracle_options,
+                             log=lambda line: print(line, flush=True))
+    wall = time.time() - started
+    table = result.trials
+    trials = rows(table, offset)
+    cell = os.path.join(result.directory, "best_cell.png")
+    return _common.make_result(
+        args, framework=FRAMEWORK, space=space, strategy=oracle, trials=trials,
+        test_accuracy=result.test_accuracy, wall_seconds=wall, notes=notes,
+        best_architecture=result.summary.get("best_architecture"),
+        best_cell_png=cell if os.path.exists(cell) else None,
+        space_options=options, test_protocol="best trial's trained model, evaluated once")
+
+
+def rows(table, offset):
+    return [_common.trial_row(r.trial_id, r.val_accuracy, r.train_seconds,
+                              None if r.end_seconds != r.end_seconds or r.end_seconds is None
+                              else r.end_seconds + offset, r.status, phase=r.phase, arch=r.arch)
+            for r in table.itertuples()]
+
+
+def salvage(args, started):
+    """The trials of an interrupted search, from the results.csv kerasnas writes in any case."""
+    import pandas as pd
+
+    path = os.path.join(args.workdir, "search", "results.csv")
+    return rows(pd.read_csv(path), 0.0) if os.path.exists(path) else []
+
+
+def _known_options(space, options, notes):
+    """Drops knobs the installed space does not have (noted), so a renamed knob is visible."""
+    import inspect
+
+    from kerasnas.spaces import SPACES
+
+    accepted = inspect.signature(SPACES[space].__init__).parameters
+    unknown = [k for k in options if k not in accepted]
+    if unknown:
+        notes.append(f"{space} has no knob(s) {unknown}: left at their defaults")
+    return {k: v for k, v in options.items() if k in accepted}
+
+
+if __name__ == "__main__":
+    sys.exit(_common.main(run, EXPERIMENTS, FRAMEWORK, salvage=salvage))
