@@ -62,6 +62,11 @@ def parser():
     p.add_argument("--sample-size", type=positive_int, help="evolution: tournament size S (default: sized to the budget)")
     p.add_argument("--max-failures", type=positive_int, default=3,
                    help="stop after this many failed trials in a row (default: 3)")
+    p.add_argument("--final-epochs", type=int, default=0,
+                   help="then train the best architecture from scratch on all 60k training images "
+                        "for N epochs (augmentation, cosine decay), test it, export final_model.keras")
+    p.add_argument("--tensorboard", action="store_true",
+                   help="write per-trial scalars and HParams to OUTPUT_DIR/tensorboard")
     p.add_argument("--verbose", action="store_true", help="show Keras' per-batch progress bars")
     d = p.add_argument_group(
         "several machines (KerasTuner's chief/worker mode)",
@@ -82,6 +87,8 @@ def main(argv=None):
     if args.population_size and args.sample_size and args.sample_size > args.population_size:
         parser().error(f"--sample-size {args.sample_size} is larger than --population-size "
                        f"{args.population_size}; the tournament samples from the population.")
+    if args.final_epochs < 0:
+        parser().error(f"--final-epochs must be >= 0, got {args.final_epochs}")
     if args.train_size + args.val_size > 60000:
         parser().error(f"--train-size + --val-size = {args.train_size + args.val_size} is more than "
                        "the 60000 training images.")
@@ -119,7 +126,8 @@ def main(argv=None):
                         batch_size=args.batch_size, strategy=args.strategy, directory=output_dir,
                         seed=args.seed, overwrite=args.overwrite, resume=args.resume,
                         oracle_options=oracle_options, max_consecutive_failed_trials=args.max_failures,
-                        verbose=1 if args.verbose else 0, worker_timeout=args.worker_timeout)
+                        verbose=1 if args.verbose else 0, worker_timeout=args.worker_timeout,
+                        final_epochs=args.final_epochs, tensorboard=args.tensorboard)
     except (DataError, ValueError, ImportError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 1
@@ -132,7 +140,8 @@ def main(argv=None):
     if result is None:
         print(f"worker {args.worker_id}: done")
         return 0
-    print(f"wrote {result.directory}/results.csv, summary.json, best_model.keras "
+    final = ", final_model.keras" if args.final_epochs else ""
+    print(f"wrote {result.directory}/results.csv, summary.json, best_model.keras{final}, report.md "
           f"({time.time() - started:.0f} s)")
     return 0
 

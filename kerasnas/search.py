@@ -53,7 +53,7 @@ class SearchResult:
 def search(space, oracle, data, *, max_trials, epochs=1, batch_size=128, strategy="auto",
            directory, seed=0, overwrite=False, resume=False, space_options=None,
            oracle_options=None, max_consecutive_failed_trials=3, verbose=0, log=print,
-           worker_timeout=120.0):
+           worker_timeout=120.0, final_epochs=0, tensorboard=False):
     """Searches `space` with `oracle` on `data` and exports the best model.
 
     Args:
@@ -77,6 +77,11 @@ def search(space, oracle, data, *, max_trials, epochs=1, batch_size=128, strateg
         log: Function receiving progress lines (None: silent).
         worker_timeout: Chief/worker mode (`kerasnas.distributed.configure`):
             seconds of silence after which a worker counts as lost.
+        final_epochs: If > 0, the best architecture is then trained from
+            scratch on train + validation for this many epochs with
+            augmentation and cosine decay (`kerasnas.final.retrain`), tested
+            once, and exported as final_model.keras.
+        tensorboard: Write per-trial scalars and HParams to `directory/tensorboard`.
 
     Returns:
         A `SearchResult`; None on a worker (the chief exports the results).
@@ -91,6 +96,8 @@ def search(space, oracle, data, *, max_trials, epochs=1, batch_size=128, strateg
         raise ValueError(f"`epochs` must be an integer >= 1; got {epochs!r}.")
     if not isinstance(batch_size, int) or batch_size < 1:
         raise ValueError(f"`batch_size` must be an integer >= 1; got {batch_size!r}.")
+    if not isinstance(final_epochs, int) or final_epochs < 0:
+        raise ValueError(f"`final_epochs` must be an integer >= 0; got {final_epochs!r}.")
     log = log or (lambda line: None)
     settings = {
         "space": space if isinstance(space, str) else type(space).__name__,
@@ -114,7 +121,8 @@ def search(space, oracle, data, *, max_trials, epochs=1, batch_size=128, strateg
     tuner = NASTuner(oracle, hypermodel, seed=seed, log=log,
                      describe=getattr(hypermodel, "describe", None),
                      directory=directory, project_name=PROJECT, overwrite=False,
-                     distribution_strategy=dist, worker_timeout=worker_timeout)
+                     distribution_strategy=dist, worker_timeout=worker_timeout,
+                     tensorboard_dir=os.path.join(directory, "tensorboard") if tensorboard else None)
     tuner.oracle.max_trials = max_trials  # KerasTuner does not save it: the caller's wins
     log(f"kerasnas: {settings['space']} x {settings['oracle']}, {max_trials} trials x {epochs} "
         f"epochs, train {settings['train_size']} / val {settings['val_size']}, "
@@ -139,15 +147,16 @@ def search(space, oracle, data, *, max_trials, epochs=1, batch_size=128, strateg
     result = None
     if completed or stopped is None:
         result = finish(tuner, hypermodel, data, table, settings, directory, dist,
-                        batch_size, started, log)
+                        batch_size, started, log, final_epochs=0 if stopped else final_epochs)
     if stopped is not None:
         raise SearchStopped(f"{str(stopped).splitlines()[0]} ({len(table)} trials recorded, "
                             f"{completed} completed)", result) from stopped
     return result
 
 
-def finish(tuner, hypermodel, data, table, settings, directory, dist, batch_size, started, log):
-    """Evaluates the best trial's model once on the test set and writes the summary."""
+def finish(tuner, hypermodel, data, table, settings, directory, dist, batch_size, started, log,
+           final_epochs=0):
+    """Tests the best trial's model once, retrains it if asked, writes summary and report."""
     import keras
 
     best = tuner.oracle.get_best_trials(1)
@@ -157,7 +166,11 @@ def finish(tuner, hypermodel, data, table, settings, directory, dist, batch_size
     model_path = os.path.join(directory, "best_model.keras")
     shutil.copyfile(os.path.join(tuner.get_trial_dir(best.trial_id), MODEL_FILE), model_path + ".tmp")
     os.replace(model_path + ".tmp", model_path)
-    model = keras.models.load_model(model_path)
+    in_memory = tuner.best_in_memory
+    if in_memory is not None and in_memory[0] == best.trial_id:
+        model = in_memory[2]
+    else:  # e.g. the best trial ran before a resume, or on a worker
+        model = keras.models.load_model(model_path)
     test = data_module.to_dataset(data.x_test, data.y_test, batch_size=batch_size)
     test_accuracy = float(model.evaluate(test, verbose=0, return_dict=True)["accuracy"])
     values = best.hyperparameters.values
@@ -166,12 +179,25 @@ def finish(tuner, hypermodel, data, table, settings, directory, dist, batch_size
 
         draw_cell(hypermodel.cell_graph(values), os.path.join(directory, "best_cell.png"),
                   title=f"best cell, trial {best.trial_id}: val acc {best.score:.4f}")
+    final = {}
+    if final_epochs:
+        from kerasnas.final import retrain
+
+        log(f"final training of trial {best.trial_id}: {final_epochs} epochs on "
+            f"{len(data.y_train) + len(data.y_val)} images")
+        final_start = time.time()
+        final_model, final_accuracy, _ = retrain(hypermodel, values, data, epochs=final_epochs,
+                                                 batch_size=batch_size, seed=settings["seed"],
+                                                 strategy=dist, log=log)
+        final_model.save(os.path.join(directory, "final_model.keras"))
+        final = {"final_epochs": final_epochs, "final_test_accuracy": final_accuracy,
+                 "final_seconds": time.time() - final_start}
     wall = time.time() - started
     summary = {
         **settings,
         "best_trial": best.trial_id, "best_values": values,
         "best_architecture": table.loc[table.trial_id == best.trial_id, "arch"].iloc[0],
-        "best_val_accuracy": best.score, "test_accuracy": test_accuracy,
+        "best_val_accuracy": best.score, "test_accuracy": test_accuracy, **final,
         "trials_completed": int((table.status == "COMPLETED").sum()),
         "trials_failed": int((table.status == "FAILED").sum()),
         "wall_seconds": wall, "data_source": data.source, "strategy": describe_strategy(dist),
@@ -180,6 +206,9 @@ def finish(tuner, hypermodel, data, table, settings, directory, dist, batch_size
         "date": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
     }
     _write_json(os.path.join(directory, "summary.json"), summary)
+    from kerasnas.report import write_report
+
+    write_report(directory)
     log(summary_text(table, summary))
     return SearchResult(table, {"trial_id": best.trial_id, "values": values, "val_accuracy": best.score},
                         test_accuracy, model_path, directory, wall, summary)
@@ -213,7 +242,9 @@ def summary_text(table, summary):
     top = table[cols].sort_values("val_accuracy", ascending=False, na_position="last")
     return (f"\n{top.to_string(index=False)}\n\nbest: trial {summary['best_trial']} "
             f"val acc {summary['best_val_accuracy']:.4f}, test acc {summary['test_accuracy']:.4f}; "
-            f"{summary['trials_completed']} completed, {summary['trials_failed']} failed, "
+            + (f"final test acc {summary['final_test_accuracy']:.4f} after "
+               f"{summary['final_epochs']} epochs; " if "final_test_accuracy" in summary else "")
+            + f"{summary['trials_completed']} completed, {summary['trials_failed']} failed, "
             f"{summary['wall_seconds']:.0f} s\n")
 
 

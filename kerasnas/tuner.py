@@ -40,13 +40,17 @@ kt_utils.save_json = _atomic_save_json
 
 
 class NaNGuard(keras.callbacks.Callback):
-    """Stops a trial whose loss is no longer finite, so it is recorded as failed."""
+    """Stops a trial whose loss is no longer finite, so it is recorded as failed.
 
-    def on_train_batch_end(self, batch, logs=None):
+    Checked once per epoch (a NaN loss makes the epoch's mean NaN): a per-batch
+    check would pull every batch's loss to the host and cost time in every trial.
+    """
+
+    def on_epoch_end(self, epoch, logs=None):
         loss = (logs or {}).get("loss")
         if loss is not None and not math.isfinite(float(loss)):
             self.model.stop_training = True
-            self.nan_at = batch
+            self.nan_at = epoch
 
 
 class NASTuner(keras_tuner.Tuner):
@@ -60,17 +64,21 @@ class NASTuner(keras_tuner.Tuner):
         describe: A function from hyperparameter values to a short text.
         worker_timeout: Chief/worker mode: seconds of silence after which the
             chief re-queues a worker's trial (workers beat 4 times as often).
+        tensorboard_dir: If set, each trial writes its scalars and KerasTuner's
+            HParams under this folder.
         **kwargs: Passed to `keras_tuner.Tuner` (directory, project_name,
             overwrite, distribution_strategy, ...).
     """
 
     def __init__(self, oracle, hypermodel, *, seed=0, log=print, describe=None,
-                 worker_timeout=120.0, **kwargs):
+                 worker_timeout=120.0, tensorboard_dir=None, **kwargs):
         self.seed = seed
+        self.tensorboard_dir = tensorboard_dir
         self.worker_timeout = worker_timeout
         self.log = log
         self._describe = describe
         self.search_started = time.time()
+        self.best_in_memory = None  # (trial id, val accuracy, model) of this process's best
         super().__init__(oracle, hypermodel, **kwargs)
 
     def search(self, *fit_args, **fit_kwargs):
@@ -95,17 +103,27 @@ class NASTuner(keras_tuner.Tuner):
         keras.utils.set_random_seed(self.seed + int(trial.trial_id))
         model = self._try_build(hp)
         guard = NaNGuard()
+        callbacks = [guard, *callbacks]
+        if self.tensorboard_dir:
+            callbacks.append(keras.callbacks.TensorBoard(log_dir=self.tensorboard_dir))
+            # KerasTuner's own hook: a folder per trial and the HParams callback.
+            self._configure_tensorboard_dir(callbacks, trial)
         start = time.time()
         with keras_tuner.engine.tuner.maybe_distribute(self.distribution_strategy):
             history = model.fit(train_data, validation_data=validation_data, epochs=epochs,
-                                verbose=verbose, callbacks=[guard, *callbacks],
+                                verbose=verbose, callbacks=callbacks,
                                 shuffle=False)  # the dataset shuffles itself
         seconds = time.time() - start
         if hasattr(guard, "nan_at"):
             raise keras_tuner.errors.FailedTrialError(
-                f"loss became NaN at batch {guard.nan_at} of epoch {len(history.epoch)}")
+                f"loss became NaN in epoch {guard.nan_at + 1}")
         val = history.history["val_accuracy"][-1]
         model.save(os.path.join(self.get_trial_dir(trial.trial_id), MODEL_FILE))
+        best = self.best_in_memory
+        if best is None or val > best[1]:
+            # Kept so the final test evaluation reuses its compiled graph instead
+            # of reloading and re-tracing (seconds per search, see benchmarks/overhead.py).
+            self.best_in_memory = (trial.trial_id, val, model)
         return {
             "val_accuracy": float(val),
             "val_loss": float(history.history["val_loss"][-1]),
