@@ -6,6 +6,7 @@ set, and writes results.csv, summary.json and best_model.keras.
 """
 
 import argparse
+import json
 import os
 import sys
 import time
@@ -36,6 +37,20 @@ def positive_int(text):
     return value
 
 
+def parse_options(items):
+    """`KEY=VALUE` strings to a dict; values read as JSON when they parse (8, 0.5, "sgd")."""
+    options = {}
+    for item in items:
+        key, sep, text = item.partition("=")
+        if not sep or not key:
+            raise ValueError(f"--space-option expects KEY=VALUE, got {item!r}")
+        try:
+            options[key] = json.loads(text)
+        except json.JSONDecodeError:
+            options[key] = text
+    return options
+
+
 def parser():
     p = argparse.ArgumentParser(
         prog="python -m kerasnas.run", description=__doc__.split("\n\n")[0].split(": ", 1)[-1],
@@ -62,6 +77,8 @@ def parser():
     p.add_argument("--sample-size", type=positive_int, help="evolution: tournament size S (default: sized to the budget)")
     p.add_argument("--max-failures", type=positive_int, default=3,
                    help="stop after this many failed trials in a row (default: 3)")
+    p.add_argument("--space-option", action="append", default=[], metavar="KEY=VALUE",
+                   help="pin a knob of the space, e.g. --space-option channels=8 (repeatable)")
     p.add_argument("--final-epochs", type=int, default=0,
                    help="then train the best architecture from scratch on all 60k training images "
                         "for N epochs (augmentation, cosine decay), test it, export final_model.keras")
@@ -117,6 +134,10 @@ def main(argv=None):
                                             ("sample_size", args.sample_size)) if v}
     elif args.population_size or args.sample_size:
         parser().error("--population-size and --sample-size only apply to --oracle evolution.")
+    try:
+        space_options = parse_options(args.space_option)
+    except ValueError as e:
+        parser().error(str(e))
     output_dir = args.output_dir or os.path.join("runs", f"{args.space}-{args.oracle}")
     try:
         data = make_splits(train_size=args.train_size, val_size=args.val_size, seed=args.seed,
@@ -125,7 +146,8 @@ def main(argv=None):
         result = search(args.space, args.oracle, data, max_trials=args.max_trials, epochs=args.epochs,
                         batch_size=args.batch_size, strategy=args.strategy, directory=output_dir,
                         seed=args.seed, overwrite=args.overwrite, resume=args.resume,
-                        oracle_options=oracle_options, max_consecutive_failed_trials=args.max_failures,
+                        oracle_options=oracle_options, space_options=space_options,
+                        max_consecutive_failed_trials=args.max_failures,
                         verbose=1 if args.verbose else 0, worker_timeout=args.worker_timeout,
                         final_epochs=args.final_epochs, tensorboard=args.tensorboard)
     except (DataError, ValueError, ImportError) as e:
