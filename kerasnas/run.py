@@ -126,7 +126,6 @@ def main(argv=None):
             parser().error(str(e))
 
     from kerasnas.data import DataError, make_splits
-    from kerasnas.search import SearchStopped, search
 
     oracle_options = {}
     if args.oracle == "evolution":
@@ -142,6 +141,12 @@ def main(argv=None):
     try:
         data = make_splits(train_size=args.train_size, val_size=args.val_size, seed=args.seed,
                            data_dir=args.data_dir)
+    except (DataError, ValueError) as e:  # before TensorFlow is imported: fails fast
+        print(f"error: {e}", file=sys.stderr)
+        return 1
+    from kerasnas.search import SearchStopped, search
+
+    try:
         started = time.time()
         result = search(args.space, args.oracle, data, max_trials=args.max_trials, epochs=args.epochs,
                         batch_size=args.batch_size, strategy=args.strategy, directory=output_dir,

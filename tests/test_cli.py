@@ -36,25 +36,67 @@ def test_unknown_space_lists_the_valid_names():
     assert r.returncode == 2 and "nasbench201" in r.stderr and "custom" in r.stderr
 
 
-@pytest.mark.parametrize("args, match", [
-    (["--max-trials", "0"], "--max-trials: must be >= 1"),
-    (["--epochs", "-1"], "--epochs: must be >= 1"),
-    (["--train-size", "59000", "--val-size", "2000"], "more than the 60000"),
-    (["--oracle", "evolution", "--population-size", "2", "--sample-size", "3"], "larger than"),
-])
-def test_bad_values_exit_2_with_the_problem_named(tmp_path, args, match):
-    r = cli(*args, "--output-dir", str(tmp_path / "o"))
-    assert r.returncode == 2 and match in r.stderr
-    assert not (tmp_path / "o").exists()
+def _official_copy(folder, damage):
+    import gzip
+    import shutil
+
+    from kerasnas.data import DEBIAN_DIR, FILES
+
+    folder.mkdir()
+    for name in FILES.values():
+        shutil.copy(os.path.join(DEBIAN_DIR, name), folder / name)
+    target = folder / FILES["y_train"]
+    raw = gzip.decompress(target.read_bytes())
+    target.write_bytes(gzip.compress(raw[:-100]) if damage == "truncated" else b"\x1f\x8b garbage")
 
 
-def test_empty_or_corrupt_data_dir_names_the_debian_package(tmp_path):
-    r = cli("--data-dir", str(tmp_path), "--output-dir", str(tmp_path / "o"))
-    assert r.returncode == 1 and "dataset-fashion-mnist" in r.stderr
-    (tmp_path / "train-images-idx3-ubyte.gz").write_bytes(b"garbage")
-    r = cli("--data-dir", str(tmp_path), "--output-dir", str(tmp_path / "o"))
-    assert r.returncode == 1 and "dataset-fashion-mnist" in r.stderr
-    assert not (tmp_path / "o").exists()
+def _tree(root):
+    return sorted((str(p.relative_to(root)), p.stat().st_size if p.is_file() else -1)
+                  for p in root.rglob("*"))
+
+
+# (case, extra CLI args with {tmp}, exit code, words the message must contain)
+BAD_INPUT = [
+    ("unknown oracle", ["--oracle", "hyperband"], 2, "invalid choice"),
+    ("max trials < 1", ["--max-trials", "0"], 2, "--max-trials: must be >= 1"),
+    ("epochs < 1", ["--epochs", "-1"], 2, "--epochs: must be >= 1"),
+    ("not a number", ["--batch-size", "many"], 2, "'many' is not an integer"),
+    ("sample > population", ["--oracle", "evolution", "--population-size", "2", "--sample-size", "3"],
+     2, "larger than --population-size"),
+    ("population without evolution", ["--population-size", "4"], 2, "only apply to --oracle evolution"),
+    ("train size larger than the data", ["--train-size", "59000", "--val-size", "2000"], 2,
+     "more than the 60000"),
+    ("negative final epochs", ["--final-epochs", "-2"], 2, "--final-epochs must be >= 0"),
+    ("malformed space option", ["--space-option", "channels"], 2, "KEY=VALUE"),
+    ("resume and overwrite", ["--resume", "--overwrite", "--train-size", "100", "--val-size", "100"],
+     1, "not both"),
+    ("empty data folder", ["--data-dir", "{tmp}/empty"], 1, "dataset-fashion-mnist"),
+    ("truncated data file", ["--data-dir", "{tmp}/truncated"], 1, "truncated"),
+    ("corrupt data file", ["--data-dir", "{tmp}/corrupt"], 1, "cannot be read as gzip"),
+    ("unwritable output folder", ["--output-dir", "{tmp}/afile/run", "--train-size", "100",
+                                  "--val-size", "100"], 1, "pick a writable --output-dir"),
+    ("output folder holds something else", ["--output-dir", "{tmp}/thesis", "--train-size", "100",
+                                            "--val-size", "100"], 1, "not a kerasnas run"),
+]
+
+
+@pytest.mark.parametrize("case, args, code, words", BAD_INPUT, ids=[c[0] for c in BAD_INPUT])
+def test_bad_input_one_clear_message_nonzero_exit_nothing_changed(tmp_path, case, args, code, words):
+    (tmp_path / "empty").mkdir()
+    _official_copy(tmp_path / "truncated", "truncated")
+    _official_copy(tmp_path / "corrupt", "corrupt")
+    (tmp_path / "afile").write_text("a file, not a folder")
+    (tmp_path / "thesis").mkdir()
+    (tmp_path / "thesis" / "chapter1.tex").write_text("precious")
+    before = _tree(tmp_path)
+    args = [a.replace("{tmp}", str(tmp_path)) for a in args]
+    if "--output-dir" not in args:
+        args += ["--output-dir", str(tmp_path / "out")]
+    r = cli(*args)
+    assert r.returncode == code, r.stderr[-2000:]
+    assert words in r.stderr
+    assert "Traceback" not in r.stderr
+    assert _tree(tmp_path) == before  # nothing created, nothing deleted
 
 
 def test_mirrored_strategy_over_two_logical_cpus(tmp_path):
