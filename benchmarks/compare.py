@@ -15,6 +15,7 @@ import argparse
 import json
 import os
 import platform
+import shutil
 import signal
 import subprocess
 import sys
@@ -41,9 +42,12 @@ PRESETS = {
                   trials={"custom": 2, "nasbench201": 2, "resnet": 2, "imageclassifier": 1,
                           "baseline": 1},
                   timeout=300, skip={("nni", "hpo-custom-evolution")}),
-    # ~1 hour on 2 cores (estimated from the smoke and kerasnas timings; see reports/compare.md).
-    # AutoKeras' 2nd/3rd ImageClassifier trials (ResNet50 at 224x224, EfficientNetB7 download)
-    # are reached and the time limit records what they cost.
+    # About an hour on 2 cores: an estimate, not yet measured end to end. The study's model
+    # sizes on 3,000 images x 1 epoch: ~30-60 s a trial (NAS-Bench-201's C=16, N=5 trains
+    # ~8 min per 50k-image epoch), 33 trials ~25 min, plus ~10 s (kerasnas) to ~25 s (NNI) of
+    # overhead a trial (smoke), plus AutoKeras' ImageClassifier: its 2nd trial (ResNet50 at
+    # 224x224, ~10 min for 3,000 images) then EfficientNetB7's weights download (fails
+    # offline); the 900 s limit records how far it got.
     "middle": dict(train_size=3000, val_size=1000, test_size=10000, epochs=1, scale="full",
                    trials={"custom": 4, "nasbench201": 4, "resnet": 3, "imageclassifier": 3,
                            "baseline": 1},
@@ -65,7 +69,8 @@ def parse_args(argv=None):
     p.add_argument("--frameworks", help="comma-separated subset of " + ",".join(FRAMEWORKS))
     p.add_argument("--experiments", help="comma-separated experiment names (any framework)")
     p.add_argument("--out-dir", default=os.path.join(ROOT, "reports"))
-    p.add_argument("--work-dir", help="runs' files (default: <out-dir>/compare-work)")
+    p.add_argument("--work-dir", help="runs' files: logs, models, results.json "
+                   "(default: runs/compare-<preset>, git-ignored)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--batch-size", type=int, default=128)
@@ -134,10 +139,9 @@ def run_one(args, framework, experiment, max_trials, data_path, work, sizes):
     preset = PRESETS[args.preset]
     name = f"{framework}__{experiment}"
     workdir = os.path.join(work, name)
-    os.makedirs(os.path.join(workdir, "home"), exist_ok=True)
+    shutil.rmtree(workdir, ignore_errors=True)  # an earlier run's records must not mix in
+    os.makedirs(os.path.join(workdir, "home"))
     out = os.path.join(workdir, "result.json")
-    if os.path.exists(out):
-        os.remove(out)
     cmd = [sys.executable, "-m", f"benchmarks.frameworks.{framework}_runner", "--data", data_path,
            "--experiment", experiment, "--max-trials", str(max_trials),
            "--epochs", str(preset["epochs"]), "--batch-size", str(args.batch_size),
@@ -205,11 +209,13 @@ def failure(framework, experiment, returncode, workdir):
 
 
 def main(argv=None):
+    # On SIGTERM, unwind so that run_one's `finally` kills the running group and sweeps.
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
     args = parse_args(argv)
     runs = plan(args)
     if not runs:
         raise SystemExit("No run selected: check --frameworks / --experiments.")
-    work = os.path.abspath(args.work_dir or os.path.join(args.out_dir, "compare-work"))
+    work = os.path.abspath(args.work_dir or os.path.join(ROOT, "runs", f"compare-{args.preset}"))
     os.makedirs(work, exist_ok=True)
     started = time.time()
     data_path = os.path.join(work, "splits.npz")

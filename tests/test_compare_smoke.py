@@ -41,11 +41,12 @@ def test_smoke_preset_runs_every_framework_and_leaves_nothing(tmp_path):
 
     managers_before = set(nni_managers())
     proc = subprocess.run([sys.executable, os.path.join(ROOT, "benchmarks", "compare.py"),
-                           "--preset", "smoke", "--out-dir", str(tmp_path)],
+                           "--preset", "smoke", "--out-dir", str(tmp_path),
+                           "--work-dir", str(tmp_path / "work")],
                           cwd=ROOT, capture_output=True, text=True, timeout=1800)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
 
-    with open(tmp_path / "compare-work" / "results.json") as f:
+    with open(tmp_path / "work" / "results.json") as f:
         results = json.load(f)["results"]
     planned = {(fw, exp) for fw, exps in compare.FRAMEWORKS.items() for exp in exps} \
         - compare.PRESETS["smoke"]["skip"]

@@ -69,11 +69,22 @@ def rows(table, offset):
 
 
 def salvage(args, started):
-    """The trials of an interrupted search, from the results.csv kerasnas writes in any case."""
-    import pandas as pd
+    """The trials of an interrupted search, read from the KerasTuner project's trial files."""
+    import glob
+    import json
 
-    path = os.path.join(args.workdir, "search", "results.csv")
-    return rows(pd.read_csv(path), 0.0) if os.path.exists(path) else []
+    out = []
+    for path in sorted(glob.glob(os.path.join(args.workdir, "search", "*", "trial_*", "trial.json"))):
+        with open(path) as f:
+            trial = json.load(f)
+        last = {k: m["observations"][-1]["value"][0]
+                for k, m in trial["metrics"]["metrics"].items() if m["observations"]}
+        ended = last.get("ended_at")
+        status = "INTERRUPTED" if trial["status"] == "RUNNING" else trial["status"]
+        out.append(_common.trial_row(trial["trial_id"], last.get("val_accuracy"),
+                                     last.get("train_seconds"), ended - started if ended else None,
+                                     status))
+    return out
 
 
 def _known_options(space, options, notes):

@@ -156,7 +156,13 @@ class NesterovSGD(torch.optim.SGD):
 
 @nni.trace
 class TrialRecorder(pl.Callback):
-    """Writes, per trial, the fit seconds, end time, sample and trained weights into `folder`."""
+    """Seeds each trial; writes its fit seconds, end time, sample and trained weights into `folder`.
+
+    NNI builds the model in its trial process before any user hook runs and
+    does not seed it, so the weights are re-initialised here from `seed` + the
+    trial's sequence number (as kerasnas seeds trial k with seed + k); the
+    same seed drives the data shuffling.
+    """
 
     def __init__(self, folder, threads=None, seed=0):
         self.folder, self.threads, self.seed = folder, threads, seed
@@ -164,6 +170,10 @@ class TrialRecorder(pl.Callback):
     def on_fit_start(self, trainer, pl_module):
         if self.threads:
             torch.set_num_threads(self.threads)
+        torch.manual_seed(self.seed + max(0, nni.get_sequence_id()))
+        for module in pl_module.model.modules():
+            if hasattr(module, "reset_parameters"):
+                module.reset_parameters()
         self.start = time.time()
 
     def on_fit_end(self, trainer, pl_module):
