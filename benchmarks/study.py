@@ -69,6 +69,8 @@ Command: `{cmd}`
 Machine: {s['machine']}
 Date: {s['date']}
 Versions: {json.dumps(s['versions'])}
+Threads: TF intra-op {os.environ.get('TF_NUM_INTRAOP_THREADS', 'all cores')}; load average at the end
+{os.getloadavg()[0]:.1f} (other runs shared the machine when it is above the thread count).
 Space options: {json.dumps(options) or 'defaults'}; seed {args.seed}; data: {s['data_source']},
 50,000 train / 10,000 validation (stratified, from the training set), 10,000 test.
 
