@@ -181,6 +181,8 @@ def run_nas(args, space, notes):
     test_accuracy, best = test_nas_model(space_obj, recs, records, args.data, args.batch_size)
     notes.append("test: the best trial's trained weights (saved by a Lightning callback: NNI keeps "
                  "none) loaded into its architecture, evaluated once")
+    notes.append("trials seeded by that callback (seed + trial number, weights re-initialised at "
+                 "fit start): NNI does not seed a trial's model")
     return rows, test_accuracy, {"best_architecture": best and best.get("sample")}
 
 
