@@ -31,8 +31,7 @@ def main():
     with open(os.path.join(args.run_dir, "summary.json")) as f:
         summary = json.load(f)
     space = get_space(summary["space"], **summary["space_options"])
-    data = make_splits(train_size=summary["train_size"], val_size=summary["val_size"],
-                       seed=summary["seed"])
+    data = make_splits(seed=summary["seed"])  # 50k + 10k: retrain() uses all 60k images
     start = time.time()
     model, accuracy, history = retrain(space, summary["best_values"], data, epochs=args.epochs,
                                        seed=summary["seed"], log=lambda line: print(line, flush=True))
