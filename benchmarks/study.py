@@ -12,7 +12,6 @@ import argparse
 import json
 import os
 import sys
-import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
@@ -36,69 +35,86 @@ def main():
     p.add_argument("--val-size", type=int, default=10000)
     p.add_argument("--output-dir", default=None)
     p.add_argument("--report", default=None, help="default: reports/study-EXPERIMENT.md")
+    p.add_argument("--render-only", action="store_true",
+                   help="write the report from the finished run in --output-dir, without running")
     args = p.parse_args()
-    from kerasnas.data import make_splits
-    from kerasnas.report import to_markdown
     from kerasnas.run import parse_options
-    from kerasnas.search import search
+
+    space, oracle, trials, epochs = STUDY[args.experiment][:4]
+    out = args.output_dir or os.path.join(ROOT, "runs", f"study-{args.experiment}")
+    if not args.render_only:
+        from kerasnas.data import make_splits
+        from kerasnas.search import search
+
+        data = make_splits(train_size=args.train_size, val_size=args.val_size, seed=args.seed)
+        search(space, oracle, data, max_trials=trials, epochs=epochs, directory=out, seed=args.seed,
+               overwrite=True, space_options=parse_options(args.space_option),
+               final_epochs=args.final_epochs, log=lambda line: print(line, flush=True))
+    text = render(args, out)
+    path = args.report or os.path.join(ROOT, "reports", f"study-{args.experiment}.md")
+    with open(path, "w") as f:
+        f.write(text)
+    print(text)
+
+
+def render(args, out):
+    """The report of the finished run in `out`: the study's figures beside ours."""
+    import pandas as pd
+
+    from kerasnas.report import to_markdown
 
     space, oracle, trials, epochs, study_seconds, study_acc = STUDY[args.experiment]
-    options = parse_options(args.space_option)
-    out = args.output_dir or os.path.join(ROOT, "runs", f"study-{args.experiment}")
-    data = make_splits(train_size=args.train_size, val_size=args.val_size, seed=args.seed)
-    full = args.train_size == 50000 and args.val_size == 10000
-    start = time.time()
-    r = search(space, oracle, data, max_trials=trials, epochs=epochs, directory=out, seed=args.seed,
-               overwrite=True, space_options=options, final_epochs=args.final_epochs,
-               log=lambda line: print(line, flush=True))
-    wall = time.time() - start
-    s = r.summary
-    acc = 100 * r.test_accuracy
+    with open(os.path.join(out, "summary.json")) as f:
+        s = json.load(f)
+    table = pd.read_csv(os.path.join(out, "results.csv"), dtype={"trial_id": str, "parent": str})
+    full = s["train_size"] == 50000 and s["val_size"] == 10000
+    acc, wall = 100 * s["test_accuracy"], s["wall_seconds"]
     goal_acc = 90.0 if args.experiment == "resnet-bayes" else study_acc + 1
+
+    def verdict(ok):
+        return ("met" if ok else "MISSED") if full else "not comparable"
+
+    table = table.assign(val_accuracy=table.val_accuracy.round(4), params=table.params.astype("Int64"),
+                         train_seconds=table.train_seconds.round(1))
     cols = [c for c in ("trial_id", "status", "phase", "parent", "mutation", "arch", "val_accuracy",
-                        "params", "train_seconds") if c in r.trials]
-    table = to_markdown(r.trials[cols])
+                        "params", "train_seconds") if c in table and table[c].notna().any()]
     cmd = " ".join(["python benchmarks/study.py", args.experiment]
                    + [f"--space-option {o}" for o in args.space_option]
-                   + ([] if full else [f"--train-size {args.train_size} --val-size {args.val_size}"])
-                   + ([f"--final-epochs {args.final_epochs}"] if args.final_epochs else []))
+                   + ([] if full else [f"--train-size {s['train_size']} --val-size {s['val_size']}"])
+                   + ([f"--final-epochs {s['final_epochs']}"] if "final_epochs" in s else []))
+    caveat = "" if full else (
+        f"\n**Not the study's data budget:** trials train on {s['train_size']:,} images (the study: "
+        "the full 50,000), so accuracy and time are not comparable with the study's; the "
+        "full-data run did not fit this session's machine time.\n")
     final = ""
     if "final_test_accuracy" in s:
         final = (f"\nFinal retraining of the best architecture ({s['final_epochs']} epochs on all 60k, "
                  f"augmentation, cosine decay): **{100 * s['final_test_accuracy']:.2f} %** test "
                  f"accuracy in {s['final_seconds']:.0f} s (goal 94.0 %: "
                  f"{'met' if s['final_test_accuracy'] >= 0.94 else 'MISSED'}).\n")
-    caveat = "" if full else (
-        f"\n**Not the study's data budget:** trials train on {args.train_size:,} images (the study: "
-        "the full training set), so accuracy and time are not comparable to the study's; the "
-        "full-data run did not fit this session's machine time.\n")
-    text = f"""# Study experiment: {space} x {oracle}, {trials} trials x {epochs} epochs
+    return f"""# Study experiment: {space} x {oracle}, {trials} trials x {epochs} epochs
 {caveat}
 Command: `{cmd}`
 Machine: {s['machine']}
 Date: {s['date']}
 Versions: {json.dumps(s['versions'])}
-Threads: TF intra-op {os.environ.get('TF_NUM_INTRAOP_THREADS', 'all cores')}; load average at the end
-{os.getloadavg()[0]:.1f} (other runs shared the machine when it is above the thread count).
-Space options: {json.dumps(options) or 'defaults'}; seed {args.seed}; data: {s['data_source']},
-{args.train_size:,} train / {args.val_size:,} validation (stratified, from the training set), 10,000 test.
+Threads: TF intra-op {os.environ.get('TF_NUM_INTRAOP_THREADS', 'all cores')} (another benchmark ran
+beside it on the other core). Space options: {json.dumps(s['space_options']) or 'defaults'};
+seed {s['seed']}; data: {s['data_source']}, {s['train_size']:,} train / {s['val_size']:,} validation
+(stratified, from the training set), 10,000 test.
 
 | | study (NNI) | kerasnas | goal |
 |---|---|---|---|
-| best model test accuracy (%) | {study_acc:.2f} | **{acc:.2f}** | >= {goal_acc:.2f}: {'met' if acc >= goal_acc else 'MISSED'} |
+| best model test accuracy (%) | {study_acc:.2f} | **{acc:.2f}** | >= {goal_acc:.2f}: {verdict(acc >= goal_acc)} |
 | best validation accuracy (%) | - | {100 * s['best_val_accuracy']:.2f} | |
-| total run time (s) | {study_seconds:,} | **{wall:,.0f}** | < study: {'met' if wall < study_seconds else 'MISSED'} |
+| total run time (s) | {study_seconds:,} | **{wall:,.0f}** | < study: {verdict(wall < study_seconds)} |
 | mean time per trial (s) | {study_seconds / trials:,.0f} | {wall / trials:,.0f} | |
 | trials completed / failed | {trials} / - | {s['trials_completed']} / {s['trials_failed']} | |
 {final}
 Best: trial {s['best_trial']}, `{s['best_architecture']}`.
 
-{table}
+{to_markdown(table[cols])}
 """
-    path = args.report or os.path.join(ROOT, "reports", f"study-{args.experiment}.md")
-    with open(path, "w") as f:
-        f.write(text)
-    print(text)
 
 
 if __name__ == "__main__":
