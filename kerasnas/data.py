@@ -219,12 +219,16 @@ def make_splits(*, train_size=50000, val_size=10000, seed=0, data_dir=None, arra
                   arrays["x_test"], arrays["y_test"], source=source, seed=seed)
 
 
+def standardise(x):
+    """uint8 images (n, 28, 28) to the models' input: float32 (n, 28, 28, 1), mean 0, std 1."""
+    return ((x.astype("float32") / 255.0 - MEAN) / STD)[..., None]
+
+
 def to_dataset(x, y, *, batch_size, shuffle=False, seed=0):
     """A tf.data pipeline: standardise, cache, (shuffle), batch, prefetch."""
     import tensorflow as tf
 
-    x = ((x.astype("float32") / 255.0 - MEAN) / STD)[..., None]
-    ds = tf.data.Dataset.from_tensor_slices((x, y.astype("int32"))).cache()
+    ds = tf.data.Dataset.from_tensor_slices((standardise(x), y.astype("int32"))).cache()
     if shuffle:
         ds = ds.shuffle(len(y), seed=seed, reshuffle_each_iteration=True)
     return ds.batch(batch_size).prefetch(tf.data.AUTOTUNE)

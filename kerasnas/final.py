@@ -57,8 +57,7 @@ def augmented_dataset(x, y, *, batch_size, seed=0, pad=PAD, flip=True):
             image = tf.image.stateless_random_flip_left_right(image, seed=seeds[1])
         return image, label
 
-    x = ((x.astype("float32") / 255.0 - data_module.MEAN) / data_module.STD)[..., None]
-    ds = tf.data.Dataset.from_tensor_slices((x, y.astype("int32"))).cache()
+    ds = tf.data.Dataset.from_tensor_slices((data_module.standardise(x), y.astype("int32"))).cache()
     ds = ds.shuffle(len(y), seed=seed, reshuffle_each_iteration=True)
     # Two stateless seeds per image, new ones each epoch, the same for the same `seed`.
     seeds = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True).batch(4)
