@@ -159,9 +159,9 @@ def main(argv=None):
         print(f"error: {e}", file=sys.stderr)
         return 1
     except SearchStopped as e:
-        kept = "and the best model exported " if e.result else ""
+        kept = " and the best model exported" if e.result else ""
         print(f"error: the search stopped early: {e}\nCompleted trials are kept in "
-              f"{os.path.join(output_dir, 'results.csv')} {kept}; fix the cause and continue "
+              f"{os.path.join(output_dir, 'results.csv')}{kept}; fix the cause and continue "
               "with --resume.", file=sys.stderr)
         return 1
     if result is None:
