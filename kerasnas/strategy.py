@@ -1,5 +1,7 @@
 """tf.distribute strategies: MirroredStrategy on several GPUs, the default elsewhere."""
 
+import contextlib
+
 STRATEGIES = ("auto", "default", "mirrored")
 
 
@@ -54,3 +56,37 @@ def describe(strategy):
     if strategy is None:
         return "default (1 replica)"
     return f"{type(strategy).__name__} ({strategy.num_replicas_in_sync} replicas)"
+
+
+@contextlib.contextmanager
+def released_custom_gradients():
+    """Frees, on exit, the custom gradients TensorFlow registered inside the block.
+
+    In graph mode `tf.custom_gradient` registers its gradient function in
+    TensorFlow's global gradient registry and never removes it; the function
+    holds the traced graph. Keras' optimizer step traces one per compiled
+    train step (through `ReplicaContext.all_reduce`), so every trial's train
+    and test graphs stayed alive after `clear_session()` and memory grew trial
+    after trial (tensorflow/tensorflow#97697, keras-team/tf-keras#898; see
+    reports/memory.md). An entry is only looked up while tracing the gradient
+    of the graph that created it, and a retrace registers a new one, so
+    dropping the entries made inside a finished trial is safe. Entries made
+    before the block are left alone.
+    """
+    import keras
+
+    if keras.backend.backend() != "tensorflow":
+        yield
+        return
+    from tensorflow.python.framework import ops
+
+    registry = getattr(getattr(ops, "_gradient_registry", None), "_registry", None)
+    if not isinstance(registry, dict):  # TensorFlow changed its internals: leave it be
+        yield
+        return
+    before = set(registry)
+    try:
+        yield
+    finally:
+        for name in [n for n in registry if n.startswith("CustomGradient-") and n not in before]:
+            del registry[name]

@@ -17,7 +17,7 @@ import keras_tuner
 from keras_tuner.engine import trial as trial_module
 from keras_tuner.src import utils as kt_utils
 
-from kerasnas import distributed
+from kerasnas import distributed, strategy
 
 MODEL_FILE = "model.keras"
 ERROR_FILE = "error.txt"
@@ -95,7 +95,8 @@ class NASTuner(keras_tuner.Tuner):
     def run_trial(self, trial, *args, **kwargs):
         beat = (distributed.Heartbeat(self.oracle, trial.trial_id, self.worker_timeout / 4)
                 if distributed.role() == "worker" else contextlib.nullcontext())
-        with beat:
+        # Frees the trial's traced graphs once it ends (reports/memory.md).
+        with beat, strategy.released_custom_gradients():
             return self._train(trial, *args, **kwargs)
 
     def _train(self, trial, train_data, validation_data, *, epochs, verbose=0, callbacks=()):
