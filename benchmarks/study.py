@@ -36,7 +36,9 @@ def main():
     p.add_argument("--output-dir", default=None)
     p.add_argument("--report", default=None, help="default: reports/study-EXPERIMENT.md")
     p.add_argument("--render-only", action="store_true",
-                   help="write the report from the finished run in --output-dir, without running")
+                   help="write the report from the run in --output-dir (finished or not), without running")
+    p.add_argument("--resume", action="store_true",
+                   help="continue the interrupted run in --output-dir instead of starting afresh")
     args = p.parse_args()
     from kerasnas.run import parse_options
 
@@ -48,7 +50,7 @@ def main():
 
         data = make_splits(train_size=args.train_size, val_size=args.val_size, seed=args.seed)
         search(space, oracle, data, max_trials=trials, epochs=epochs, directory=out, seed=args.seed,
-               overwrite=True, space_options=parse_options(args.space_option),
+               overwrite=not args.resume, resume=args.resume, space_options=parse_options(args.space_option),
                final_epochs=args.final_epochs, log=lambda line: print(line, flush=True))
     text = render(args, out)
     path = args.report or os.path.join(ROOT, "reports", f"study-{args.experiment}.md")
@@ -64,6 +66,8 @@ def render(args, out):
     from kerasnas.report import to_markdown
 
     space, oracle, trials, epochs, study_seconds, study_acc = STUDY[args.experiment]
+    if not os.path.isfile(os.path.join(out, "summary.json")):
+        return render_unfinished(args, out)
     with open(os.path.join(out, "summary.json")) as f:
         s = json.load(f)
     table = pd.read_csv(os.path.join(out, "results.csv"), dtype={"trial_id": str, "parent": str})
@@ -114,6 +118,60 @@ seed {s['seed']}; data: {s['data_source']}, {s['train_size']:,} train / {s['val_
 Best: trial {s['best_trial']}, `{s['best_architecture']}`.
 
 {to_markdown(table[cols])}
+"""
+
+
+def render_unfinished(args, out):
+    """The report of a run that was stopped before its last trial: how far, how slow."""
+    import pandas as pd
+
+    import time
+
+    from kerasnas.report import to_markdown
+    from kerasnas.search import machine, versions
+
+    space, oracle, trials, epochs, study_seconds, study_acc = STUDY[args.experiment]
+    with open(os.path.join(out, "run.json")) as f:
+        s = json.load(f)
+    started = time.strftime("%Y-%m-%d %H:%M %Z", time.localtime(os.path.getmtime(
+        os.path.join(out, "run.json"))))
+    path = os.path.join(out, "results.csv")
+    table = (pd.read_csv(path, dtype={"trial_id": str, "parent": str}) if os.path.isfile(path)
+             else pd.DataFrame(columns=["trial_id", "status", "train_seconds", "end_seconds"]))
+    if len(table):
+        table = table.assign(val_accuracy=table.val_accuracy.round(4), params=table.params.astype("Int64"),
+                             train_seconds=table.train_seconds.round(1))
+    done = table[table.status == "COMPLETED"]
+    per_trial = done.train_seconds.mean() if len(done) else float("nan")
+    so_far = table.end_seconds.max() if len(table) else 0.0
+    best = done.val_accuracy.max() if len(done) else float("nan")
+    cols = [c for c in ("trial_id", "status", "phase", "parent", "mutation", "arch", "val_accuracy",
+                        "params", "train_seconds") if c in table and table[c].notna().any()]
+    cmd = " ".join(["python benchmarks/study.py", args.experiment]
+                   + [f"--space-option {o}" for o in args.space_option])
+    return f"""# Study experiment: {space} x {oracle}, {trials} trials x {epochs} epochs: NOT FINISHED
+
+Command: `{cmd}`, stopped after {len(done)} of {trials} trials (the session's time ran out);
+continue it with `{cmd} --resume --output-dir {os.path.relpath(out, ROOT)}`.
+Machine: {machine()}
+Started: {started}; this report written {time.strftime("%Y-%m-%d %H:%M %Z")}
+Versions: {json.dumps(versions())}
+Threads: TF intra-op {os.environ.get('TF_NUM_INTRAOP_THREADS', 'all cores')} (another benchmark ran
+beside it on the other core). Space options: {json.dumps(s['space_options']) or 'defaults'};
+seed {s['seed']}; {s['train_size']:,} train / {s['val_size']:,} validation images.
+
+| | study (NNI) | kerasnas so far |
+|---|---|---|
+| trials completed | {trials} | {len(done)} |
+| mean time per trial (s) | {study_seconds / trials:,.0f} | {per_trial:,.0f} |
+| time so far (s) | {study_seconds:,} (total) | {so_far:,.0f} |
+| projected total at this pace (s) | | {per_trial * trials:,.0f} |
+| best validation accuracy so far (%) | - | {100 * best:.2f} |
+
+No test accuracy yet: the best model is tested once, when the last trial has ended. The goal
+(>= {study_acc + 1:.2f} % test accuracy in < {study_seconds:,} s) is not met by this run.
+
+{to_markdown(table[cols]) if len(table) else "(no trial finished)"}
 """
 
 

@@ -16,7 +16,7 @@ from kerasnas.oracles import make_oracle
 from kerasnas.spaces import get_space
 from kerasnas.strategy import describe as describe_strategy
 from kerasnas.strategy import make_strategy
-from kerasnas.tuner import MODEL_FILE, NASTuner
+from kerasnas.tuner import MODEL_FILE, RESULTS_FILE, NASTuner
 
 OBJECTIVE = keras_tuner.Objective("val_accuracy", direction="max")
 PROJECT = "search"  # the KerasTuner project folder inside the output directory
@@ -122,7 +122,8 @@ def search(space, oracle, data, *, max_trials, epochs=1, batch_size=128, strateg
                      describe=getattr(hypermodel, "describe", None),
                      directory=directory, project_name=PROJECT, overwrite=False,
                      distribution_strategy=dist, worker_timeout=worker_timeout,
-                     tensorboard_dir=os.path.join(directory, "tensorboard") if tensorboard else None)
+                     tensorboard_dir=os.path.join(directory, "tensorboard") if tensorboard else None,
+                     results_path=os.path.join(directory, RESULTS_FILE))
     tuner.oracle.max_trials = max_trials  # KerasTuner does not save it: the caller's wins
     log(f"kerasnas: {settings['space']} x {settings['oracle']}, {max_trials} trials x {epochs} "
         f"epochs, train {settings['train_size']} / val {settings['val_size']}, "
@@ -141,8 +142,8 @@ def search(space, oracle, data, *, max_trials, epochs=1, batch_size=128, strateg
     except RuntimeError as e:  # failures past the limit, or no worker left
         stopped = e
     # Whatever happened, what completed is recorded and exported.
-    table = trials_table(tuner)
-    table.to_csv(os.path.join(directory, "results.csv"), index=False)
+    table = tuner.results_table()
+    table.to_csv(os.path.join(directory, RESULTS_FILE), index=False)
     completed = int((table.status == "COMPLETED").sum()) if len(table) else 0
     result = None
     if completed or stopped is None:
@@ -212,28 +213,6 @@ def finish(tuner, hypermodel, data, table, settings, directory, dist, batch_size
     log(summary_text(table, summary))
     return SearchResult(table, {"trial_id": best.trial_id, "values": values, "val_accuracy": best.score},
                         test_accuracy, model_path, directory, wall, summary)
-
-
-def trials_table(tuner):
-    """One row per trial: id, status, how chosen, architecture, metrics, values."""
-    notes = getattr(tuner.oracle, "notes", {})
-    rows = []
-    for trial_id, trial in sorted(tuner.oracle.trials.items()):
-        m = trial.metrics
-        get = lambda name: m.get_last_value(name) if m.exists(name) else None  # noqa: E731
-        note = notes.get(trial_id, {})
-        values = trial.hyperparameters.values
-        rows.append({
-            "trial_id": trial_id, "status": trial.status, "phase": note.get("phase"),
-            "parent": note.get("parent"), "mutation": note.get("mutation"),
-            "arch": tuner.describe(values), "val_accuracy": get("val_accuracy"),
-            "val_loss": get("val_loss"), "params": get("params"),
-            "train_seconds": get("train_seconds"),
-            "end_seconds": (get("ended_at") - tuner.search_started) if get("ended_at") else None,
-            "message": tuner.failure_reason(trial) or None,
-            **{f"hp.{k}": v for k, v in values.items()},
-        })
-    return pd.DataFrame(rows)
 
 
 def summary_text(table, summary):

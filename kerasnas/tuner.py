@@ -7,6 +7,9 @@ trial's folder, and prints one compact line.
 """
 
 import contextlib
+import ctypes
+import ctypes.util
+import gc
 import json
 import math
 import os
@@ -14,6 +17,7 @@ import time
 
 import keras
 import keras_tuner
+import pandas as pd
 from keras_tuner.engine import trial as trial_module
 from keras_tuner.src import utils as kt_utils
 
@@ -21,6 +25,7 @@ from kerasnas import distributed, strategy
 
 MODEL_FILE = "model.keras"
 ERROR_FILE = "error.txt"
+RESULTS_FILE = "results.csv"
 
 
 def _atomic_save_json(path, obj):
@@ -37,6 +42,21 @@ def _atomic_save_json(path, obj):
 # Oracle, trial and tuner states are all written through this one function; a
 # truncated oracle.json or trial.json would make the search impossible to resume.
 kt_utils.save_json = _atomic_save_json
+
+
+def return_freed_memory():
+    """Collects garbage and hands freed heap back to the OS (glibc only).
+
+    A finished trial frees tens of MiB in pieces of many sizes; glibc keeps
+    them in its arenas and resident memory creeps up trial after trial
+    (reports/memory.md). `malloc_trim` returns them; elsewhere this only collects.
+    """
+    gc.collect()
+    name = ctypes.util.find_library("c")
+    try:
+        ctypes.CDLL(name).malloc_trim(0)
+    except (OSError, AttributeError, TypeError):
+        pass  # not glibc
 
 
 class NaNGuard(keras.callbacks.Callback):
@@ -66,13 +86,16 @@ class NASTuner(keras_tuner.Tuner):
             chief re-queues a worker's trial (workers beat 4 times as often).
         tensorboard_dir: If set, each trial writes its scalars and KerasTuner's
             HParams under this folder.
+        results_path: If set, the trials table is rewritten there (atomically)
+            after every trial, so a running or killed search can be read.
         **kwargs: Passed to `keras_tuner.Tuner` (directory, project_name,
             overwrite, distribution_strategy, ...).
     """
 
     def __init__(self, oracle, hypermodel, *, seed=0, log=print, describe=None,
-                 worker_timeout=120.0, tensorboard_dir=None, **kwargs):
+                 worker_timeout=120.0, tensorboard_dir=None, results_path=None, **kwargs):
         self.seed = seed
+        self.results_path = results_path
         self.tensorboard_dir = tensorboard_dir
         self.worker_timeout = worker_timeout
         self.log = log
@@ -88,7 +111,7 @@ class NASTuner(keras_tuner.Tuner):
             self.oracle.verbose = 0  # one line per trial, ours
             log = self.log or (lambda line: None)
             distributed.serve(self.oracle, worker_timeout=self.worker_timeout, log=log,
-                              on_trial_end=lambda trial: log(self.trial_line(trial)))
+                              on_trial_end=self._recorded)
             return
         super().search(*fit_args, **fit_kwargs)
 
@@ -138,8 +161,38 @@ class NASTuner(keras_tuner.Tuner):
             with open(os.path.join(self.get_trial_dir(trial.trial_id), ERROR_FILE), "w") as f:
                 f.write(trial.message)
         super().on_trial_end(trial)
+        return_freed_memory()
+        self._recorded(self.oracle.get_trial(trial.trial_id))
+
+    def _recorded(self, trial):
+        """After a trial ends: the table on disk (not on a worker), then its console line."""
+        if self.results_path and distributed.role() != "worker":
+            tmp = f"{self.results_path}.tmp"
+            self.results_table().to_csv(tmp, index=False)
+            os.replace(tmp, self.results_path)
         if self.log is not None:
-            self.log(self.trial_line(self.oracle.get_trial(trial.trial_id)))
+            self.log(self.trial_line(trial))
+
+    def results_table(self):
+        """One row per trial: id, status, how chosen, architecture, metrics, values."""
+        notes = getattr(self.oracle, "notes", {})
+        rows = []
+        for trial_id, trial in sorted(self.oracle.trials.items()):
+            m = trial.metrics
+            get = lambda name: m.get_last_value(name) if m.exists(name) else None  # noqa: E731
+            note = notes.get(trial_id, {})
+            values = trial.hyperparameters.values
+            rows.append({
+                "trial_id": trial_id, "status": trial.status, "phase": note.get("phase"),
+                "parent": note.get("parent"), "mutation": note.get("mutation"),
+                "arch": self.describe(values), "val_accuracy": get("val_accuracy"),
+                "val_loss": get("val_loss"), "params": get("params"),
+                "train_seconds": get("train_seconds"),
+                "end_seconds": (get("ended_at") - self.search_started) if get("ended_at") else None,
+                "message": self.failure_reason(trial) or None,
+                **{f"hp.{k}": v for k, v in values.items()},
+            })
+        return pd.DataFrame(rows)
 
     def describe(self, values):
         """The space's short text for `values`, else the values themselves."""
@@ -168,7 +221,6 @@ class NASTuner(keras_tuner.Tuner):
         return (f"[{done}/{self.oracle.max_trials}] #{trial.trial_id} {phase:<10} "
                 f"{self.describe(trial.hyperparameters.values)} | {result} | {best_text} | "
                 f"{elapsed / 60:.1f} min")
-
 
     def failure_reason(self, trial):
         """The last line of a failed trial's message (also on a chief, from the worker's file)."""

@@ -21,8 +21,15 @@ def run(tmp_path, splits, **kw):
 
 
 def test_search_writes_table_summary_and_a_loadable_best_model(tmp_path, tiny_splits):
-    result = run(tmp_path, tiny_splits)
     d = tmp_path / "run"
+    rows_seen = []  # results.csv as each trial's line is printed: a killed search keeps its table
+
+    def log(line):
+        if line.startswith("["):
+            rows_seen.append(pd.read_csv(d / "results.csv").status.tolist())
+
+    result = run(tmp_path, tiny_splits, log=log)
+    assert rows_seen == [["COMPLETED"], ["COMPLETED", "COMPLETED"]]
     table = pd.read_csv(d / "results.csv")
     assert table.trial_id.tolist() == [0, 1]
     assert set(table.status) == {"COMPLETED"}
