@@ -9,8 +9,9 @@ and when every worker is gone the chief waits forever. Here workers send a
 heartbeat while they train, the chief re-queues the trial of a worker it has
 not heard from within `worker_timeout` (another worker re-runs it with the same
 id and values), tells workers to wait rather than stop while a trial may still
-be re-queued, and exits with a clear message when failures pass the limit or
-no worker is left.
+be re-queued, keeps serving until every worker has been told to stop (one
+still ending its trial would otherwise wait forever on its next call), and
+exits with a clear message when failures pass the limit or no worker is left.
 """
 
 import contextlib
@@ -128,12 +129,19 @@ def serve(oracle, *, worker_timeout=120.0, log=print, on_trial_end=None):
         while True:
             time.sleep(0.5)
             for tuner_id, trial_id in _requeue_silent(oracle, servicer.last_seen, worker_timeout):
+                servicer.workers.discard(tuner_id)
                 log(f"chief: no news from {tuner_id} for {worker_timeout:.0f} s: trial "
                     f"{trial_id} goes back in the queue")
-            if servicer.finished and _nothing_running(oracle):
+            # Serve until every worker has been told to stop: a worker still ending its
+            # trial would otherwise wait forever on its next call (KerasTuner's client
+            # waits for the server to be ready).
+            told = (servicer.workers <= servicer.stopped
+                    or time.time() - servicer.last_call > worker_timeout)
+            if servicer.finished and told and _nothing_running(oracle):
                 break
             idle = time.time() - max(servicer.last_seen.values(), default=servicer.started)
-            if servicer.failure is not None and (_nothing_running(oracle) or idle > worker_timeout):
+            if servicer.failure is not None and (told and _nothing_running(oracle)
+                                                 or idle > worker_timeout):
                 raise ChiefError(f"the search stopped: {servicer.failure}")
             if idle > worker_timeout and _nothing_running(oracle):
                 done = sum(t.status == "COMPLETED" for t in oracle.trials.values())
@@ -171,11 +179,16 @@ def _make_servicer(oracle, on_trial_end):
             self.finished = False
             self.failure = None
             self.on_trial_end = on_trial_end
+            self.workers = set()  # tuner ids that asked for a trial
+            self.stopped = set()  # tuner ids told that the search is over
+            self.last_call = time.time()
 
         def _seen(self, trial_id):
-            self.last_seen[trial_id] = time.time()
+            self.last_seen[trial_id] = self.last_call = time.time()
 
         def CreateTrial(self, request, context):
+            self.last_call = time.time()
+            self.workers.add(request.tuner_id)
             if self.failure is not None:
                 trial = trial_module.Trial(self.oracle.get_space(), status=trial_module.TrialStatus.STOPPED)
             else:
@@ -190,6 +203,8 @@ def _make_servicer(oracle, on_trial_end):
                     trial.status = trial_module.TrialStatus.IDLE
             if trial.status == trial_module.TrialStatus.RUNNING:
                 self._seen(trial.trial_id)
+            elif trial.status == trial_module.TrialStatus.STOPPED:
+                self.stopped.add(request.tuner_id)
             return protos.get_service().CreateTrialResponse(trial=trial.to_proto())
 
         def UpdateTrial(self, request, context):
