@@ -137,7 +137,7 @@ def render_unfinished(args, out):
         os.path.join(out, "run.json"))))
     path = os.path.join(out, "results.csv")
     table = (pd.read_csv(path, dtype={"trial_id": str, "parent": str}) if os.path.isfile(path)
-             else pd.DataFrame(columns=["trial_id", "status", "train_seconds", "end_seconds"]))
+             else table_from_trials(out, s))
     if len(table):
         table = table.assign(val_accuracy=table.val_accuracy.round(4), params=table.params.astype("Int64"),
                              train_seconds=table.train_seconds.round(1))
@@ -164,15 +164,49 @@ seed {s['seed']}; {s['train_size']:,} train / {s['val_size']:,} validation image
 |---|---|---|
 | trials completed | {trials} | {len(done)} |
 | mean time per trial (s) | {study_seconds / trials:,.0f} | {per_trial:,.0f} |
-| time so far (s) | {study_seconds:,} (total) | {so_far:,.0f} |
+| seconds to the last finished trial | {study_seconds:,} (total) | {so_far:,.0f} |
 | projected total at this pace (s) | | {per_trial * trials:,.0f} |
 | best validation accuracy so far (%) | - | {100 * best:.2f} |
 
 No test accuracy yet: the best model is tested once, when the last trial has ended. The goal
-(>= {study_acc + 1:.2f} % test accuracy in < {study_seconds:,} s) is not met by this run.
+(>= {study_acc + 1:.2f} % test accuracy in < {study_seconds:,} s) is not met by this run. A trial
+still `RUNNING` below was in flight when the run was stopped; `--resume` trains it again.
 
 {to_markdown(table[cols]) if len(table) else "(no trial finished)"}
 """
+
+
+def table_from_trials(out, settings):
+    """The trials table read from KerasTuner's trial files, for a run whose results.csv is
+    missing (kerasnas before it rewrote the table after every trial)."""
+    import pandas as pd
+    from keras_tuner.engine.trial import Trial
+
+    from kerasnas.spaces import get_space
+
+    search_dir = os.path.join(out, "search")
+    with open(os.path.join(search_dir, "oracle.json")) as f:
+        notes = json.load(f).get("notes", {})
+    space = get_space(settings["space"], **settings.get("space_options", {}))
+    rows = []
+    for name in sorted(os.listdir(search_dir), key=lambda n: n.split("_")[-1].zfill(9)):
+        path = os.path.join(search_dir, name, "trial.json")
+        if not (name.startswith("trial_") and os.path.isfile(path)):
+            continue
+        trial = Trial.load(path)
+        get = lambda m: (trial.metrics.get_last_value(m)  # noqa: E731
+                         if trial.metrics.exists(m) else None)
+        note = notes.get(trial.trial_id, {})
+        rows.append({"trial_id": trial.trial_id, "status": trial.status, "phase": note.get("phase"),
+                     "parent": note.get("parent"), "mutation": note.get("mutation"),
+                     "arch": space.describe(trial.hyperparameters.values),
+                     "val_accuracy": get("val_accuracy"), "params": get("params"),
+                     "train_seconds": get("train_seconds"), "ended_at": get("ended_at")})
+    table = pd.DataFrame(rows)
+    # Seconds from the start: the first trial's end minus its training time.
+    done = table.dropna(subset=["ended_at"])
+    start = (done.ended_at - done.train_seconds).min() if len(done) else 0
+    return table.assign(end_seconds=table.ended_at - start).drop(columns="ended_at")
 
 
 if __name__ == "__main__":
