@@ -123,9 +123,9 @@ Best: trial {s['best_trial']}, `{s['best_architecture']}`.
 
 def render_unfinished(args, out):
     """The report of a run that was stopped before its last trial: how far, how slow."""
-    import pandas as pd
-
     import time
+
+    import pandas as pd
 
     from kerasnas.report import to_markdown
     from kerasnas.search import machine, versions
@@ -151,7 +151,7 @@ def render_unfinished(args, out):
                    + [f"--space-option {o}" for o in args.space_option])
     return f"""# Study experiment: {space} x {oracle}, {trials} trials x {epochs} epochs: NOT FINISHED
 
-Command: `{cmd}`, stopped after {len(done)} of {trials} trials (the session's time ran out);
+Command: `{cmd}`, stopped with {len(done)} of {trials} trials completed;
 continue it with `{cmd} --resume --output-dir {os.path.relpath(out, ROOT)}`.
 Machine: {machine()}
 Started: {started}; this report written {time.strftime("%Y-%m-%d %H:%M %Z")}
