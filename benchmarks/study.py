@@ -78,10 +78,7 @@ def render(args, out):
     def verdict(ok):
         return ("met" if ok else "MISSED") if full else "not comparable"
 
-    table = table.assign(val_accuracy=table.val_accuracy.round(4), params=table.params.astype("Int64"),
-                         train_seconds=table.train_seconds.round(1))
-    cols = [c for c in ("trial_id", "status", "phase", "parent", "mutation", "arch", "val_accuracy",
-                        "params", "train_seconds") if c in table and table[c].notna().any()]
+    table, cols = table_view(table)
     cmd = " ".join(["python benchmarks/study.py", args.experiment]
                    + [f"--space-option {o}" for o in args.space_option]
                    + ([] if full else [f"--train-size {s['train_size']} --val-size {s['val_size']}"])
@@ -121,6 +118,17 @@ Best: trial {s['best_trial']}, `{s['best_architecture']}`.
 """
 
 
+def table_view(table):
+    """The trials table rounded for a report, and the columns worth showing."""
+    if len(table):
+        table = table.assign(val_accuracy=table.val_accuracy.round(4),
+                             params=table.params.astype("Int64"),
+                             train_seconds=table.train_seconds.round(1))
+    cols = [c for c in ("trial_id", "status", "phase", "parent", "mutation", "arch", "val_accuracy",
+                        "params", "train_seconds") if c in table and table[c].notna().any()]
+    return table, cols
+
+
 def render_unfinished(args, out):
     """The report of a run that was stopped before its last trial: how far, how slow."""
     import time
@@ -138,15 +146,11 @@ def render_unfinished(args, out):
     path = os.path.join(out, "results.csv")
     table = (pd.read_csv(path, dtype={"trial_id": str, "parent": str}) if os.path.isfile(path)
              else table_from_trials(out, s))
-    if len(table):
-        table = table.assign(val_accuracy=table.val_accuracy.round(4), params=table.params.astype("Int64"),
-                             train_seconds=table.train_seconds.round(1))
+    table, cols = table_view(table)
     done = table[table.status == "COMPLETED"]
     per_trial = done.train_seconds.mean() if len(done) else float("nan")
     so_far = table.end_seconds.max() if len(table) else 0.0
     best = done.val_accuracy.max() if len(done) else float("nan")
-    cols = [c for c in ("trial_id", "status", "phase", "parent", "mutation", "arch", "val_accuracy",
-                        "params", "train_seconds") if c in table and table[c].notna().any()]
     cmd = " ".join(["python benchmarks/study.py", args.experiment]
                    + [f"--space-option {o}" for o in args.space_option])
     return f"""# Study experiment: {space} x {oracle}, {trials} trials x {epochs} epochs: NOT FINISHED
@@ -183,30 +187,23 @@ def table_from_trials(out, settings):
     from keras_tuner.engine.trial import Trial
 
     from kerasnas.spaces import get_space
+    from kerasnas.tuner import trial_row
 
     search_dir = os.path.join(out, "search")
     with open(os.path.join(search_dir, "oracle.json")) as f:
         notes = json.load(f).get("notes", {})
     space = get_space(settings["space"], **settings.get("space_options", {}))
-    rows = []
-    for name in sorted(os.listdir(search_dir), key=lambda n: n.split("_")[-1].zfill(9)):
+    trials = []
+    for name in os.listdir(search_dir):
         path = os.path.join(search_dir, name, "trial.json")
-        if not (name.startswith("trial_") and os.path.isfile(path)):
-            continue
-        trial = Trial.load(path)
-        get = lambda m: (trial.metrics.get_last_value(m)  # noqa: E731
-                         if trial.metrics.exists(m) else None)
-        note = notes.get(trial.trial_id, {})
-        rows.append({"trial_id": trial.trial_id, "status": trial.status, "phase": note.get("phase"),
-                     "parent": note.get("parent"), "mutation": note.get("mutation"),
-                     "arch": space.describe(trial.hyperparameters.values),
-                     "val_accuracy": get("val_accuracy"), "params": get("params"),
-                     "train_seconds": get("train_seconds"), "ended_at": get("ended_at")})
-    table = pd.DataFrame(rows)
-    # Seconds from the start: the first trial's end minus its training time.
-    done = table.dropna(subset=["ended_at"])
-    start = (done.ended_at - done.train_seconds).min() if len(done) else 0
-    return table.assign(end_seconds=table.ended_at - start).drop(columns="ended_at")
+        if name.startswith("trial_") and os.path.isfile(path):
+            trials.append(Trial.load(path))
+    trials.sort(key=lambda t: int(t.trial_id))
+    # The search's start: the first trial's end minus its training time.
+    starts = [t.metrics.get_last_value("ended_at") - t.metrics.get_last_value("train_seconds")
+            for t in trials if t.metrics.exists("ended_at")]
+    return pd.DataFrame([trial_row(t, notes.get(t.trial_id, {}), space.describe, min(starts, default=0))
+                         for t in trials])
 
 
 if __name__ == "__main__":

@@ -176,23 +176,10 @@ class NASTuner(keras_tuner.Tuner):
     def results_table(self):
         """One row per trial: id, status, how chosen, architecture, metrics, values."""
         notes = getattr(self.oracle, "notes", {})
-        rows = []
-        for trial_id, trial in sorted(self.oracle.trials.items()):
-            m = trial.metrics
-            get = lambda name: m.get_last_value(name) if m.exists(name) else None  # noqa: E731
-            note = notes.get(trial_id, {})
-            values = trial.hyperparameters.values
-            rows.append({
-                "trial_id": trial_id, "status": trial.status, "phase": note.get("phase"),
-                "parent": note.get("parent"), "mutation": note.get("mutation"),
-                "arch": self.describe(values), "val_accuracy": get("val_accuracy"),
-                "val_loss": get("val_loss"), "params": get("params"),
-                "train_seconds": get("train_seconds"),
-                "end_seconds": (get("ended_at") - self.search_started) if get("ended_at") else None,
-                "message": self.failure_reason(trial) or None,
-                **{f"hp.{k}": v for k, v in values.items()},
-            })
-        return pd.DataFrame(rows)
+        return pd.DataFrame([
+            trial_row(trial, notes.get(trial_id, {}), self.describe, self.search_started,
+                      self.failure_reason(trial))
+            for trial_id, trial in sorted(self.oracle.trials.items())])
 
     def describe(self, values):
         """The space's short text for `values`, else the values themselves."""
@@ -230,6 +217,23 @@ class NASTuner(keras_tuner.Tuner):
             with open(path) as f:
                 message = f.read()
         return (message or "").strip().splitlines()[-1] if message and message.strip() else ""
+
+
+def trial_row(trial, note, describe, started, reason=""):
+    """A trial's row of results.csv; `started` is the search's start (time.time())."""
+    m = trial.metrics
+    get = lambda name: m.get_last_value(name) if m.exists(name) else None  # noqa: E731
+    values = trial.hyperparameters.values
+    return {
+        "trial_id": trial.trial_id, "status": trial.status, "phase": note.get("phase"),
+        "parent": note.get("parent"), "mutation": note.get("mutation"),
+        "arch": describe(values), "val_accuracy": get("val_accuracy"),
+        "val_loss": get("val_loss"), "params": get("params"),
+        "train_seconds": get("train_seconds"),
+        "end_seconds": (get("ended_at") - started) if get("ended_at") else None,
+        "message": reason or None,
+        **{f"hp.{k}": v for k, v in values.items()},
+    }
 
 
 def short_values(values):
