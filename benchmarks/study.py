@@ -39,6 +39,8 @@ def main():
                    help="write the report from the run in --output-dir (finished or not), without running")
     p.add_argument("--resume", action="store_true",
                    help="continue the interrupted run in --output-dir instead of starting afresh")
+    p.add_argument("--note", default=None,
+                   help="how the run shared the machine (threads, what ran beside it), for the report")
     args = p.parse_args()
     from kerasnas.run import parse_options
 
@@ -72,7 +74,8 @@ def render(args, out):
         s = json.load(f)
     table = pd.read_csv(os.path.join(out, "results.csv"), dtype={"trial_id": str, "parent": str})
     full = s["train_size"] == 50000 and s["val_size"] == 10000
-    acc, wall = 100 * s["test_accuracy"], s["wall_seconds"]
+    acc = 100 * s["test_accuracy"]
+    table, wall, resumed_after = one_clock(out, s, table)
     goal_acc = 90.0 if args.experiment == "resnet-bayes" else study_acc + 1
 
     def verdict(ok):
@@ -99,11 +102,10 @@ Command: `{cmd}`
 Machine: {s['machine']}
 Date: {s['date']}
 Versions: {json.dumps(s['versions'])}
-Threads: TF intra-op {os.environ.get('TF_NUM_INTRAOP_THREADS', 'all cores')} (another benchmark ran
-beside it on the other core). Space options: {json.dumps(s['space_options']) or 'defaults'};
+{sharing(args)} Space options: {json.dumps(s['space_options']) or 'defaults'};
 seed {s['seed']}; data: {s['data_source']}, {s['train_size']:,} train / {s['val_size']:,} validation
 (stratified, from the training set), 10,000 test.
-
+{resumed_text(resumed_after, table)}
 | | study (NNI) | kerasnas | goal |
 |---|---|---|---|
 | best model test accuracy (%) | {study_acc:.2f} | **{acc:.2f}** | >= {goal_acc:.2f}: {verdict(acc >= goal_acc)} |
@@ -116,6 +118,58 @@ Best: trial {s['best_trial']}, `{s['best_architecture']}`.
 
 {to_markdown(table[cols])}
 """
+
+
+def sharing(args):
+    """The report's line on threads and what else ran on the machine."""
+    return args.note or (f"Threads: TF intra-op {os.environ.get('TF_NUM_INTRAOP_THREADS', 'all cores')}"
+                         " (another benchmark ran beside it on the other core).")
+
+
+def resumed_text(resumed_after, table):
+    if not resumed_after:
+        return ""
+    first = table[table.end_seconds <= resumed_after + 1e-6].trial_id.tolist()
+    return (f"\nThe run was interrupted and resumed (`--resume`): trials {', '.join(first)} ended in "
+            f"the first process, {resumed_after:,.0f} s after its start; the trial in flight when "
+            "it stopped was trained again from scratch. The total run time counts the first process "
+            "up to its last finished trial plus the whole second process; the interrupted trial's "
+            "lost partial work is not counted.\n")
+
+
+def one_clock(out, s, table):
+    """(table, total seconds, seconds before the resume) on one clock across a resume.
+
+    kerasnas keeps one clock across resumes (`NASTuner.resumed_after`). The two
+    full-data runs resumed on 2026-11-28 were resumed by the kerasnas before that,
+    whose clock restarted: their summary counts only the last process and the
+    earlier trials' `end_seconds` are negative. For such a run the earlier
+    process's clock is rebuilt from KerasTuner's trial files.
+    """
+    if "resumed_after_seconds" in s or not (table.end_seconds < 0).any():
+        return table, s["wall_seconds"], s.get("resumed_after_seconds", 0.0)
+    from kerasnas.tuner import earlier_end_seconds
+
+    trials = load_trials(out)
+    ended_at = {i: t.metrics.get_last_value("ended_at") for i, t in trials.items()
+                if t.metrics.exists("ended_at")}
+    last = table.loc[table.end_seconds.idxmax()]
+    second_start = ended_at[last.trial_id] - last.end_seconds
+    earlier = earlier_end_seconds({i: trials[i] for i, at in ended_at.items() if at < second_start})
+    resumed_after = max(earlier.values())
+    clock = [earlier.get(i, e + resumed_after) for i, e in zip(table.trial_id, table.end_seconds)]
+    return table.assign(end_seconds=clock), s["wall_seconds"] + resumed_after, resumed_after
+
+
+def load_trials(out):
+    """KerasTuner's trials of the run in `out`, `{trial_id: Trial}`."""
+    from keras_tuner.engine.trial import Trial
+
+    search_dir = os.path.join(out, "search")
+    trials = [Trial.load(os.path.join(search_dir, name, "trial.json"))
+              for name in os.listdir(search_dir)
+              if name.startswith("trial_") and os.path.isfile(os.path.join(search_dir, name, "trial.json"))]
+    return {t.trial_id: t for t in trials}
 
 
 def table_view(table):
@@ -160,8 +214,7 @@ continue it with `{cmd} --resume --output-dir {os.path.relpath(out, ROOT)}`.
 Machine: {machine()}
 Started: {started}; this report written {time.strftime("%Y-%m-%d %H:%M %Z")}
 Versions: {json.dumps(versions())}
-Threads: TF intra-op {os.environ.get('TF_NUM_INTRAOP_THREADS', 'all cores')} (another benchmark ran
-beside it on the other core). Space options: {json.dumps(s['space_options']) or 'defaults'};
+{sharing(args)} Space options: {json.dumps(s['space_options']) or 'defaults'};
 seed {s['seed']}; {s['train_size']:,} train / {s['val_size']:,} validation images.
 
 | | study (NNI) | kerasnas so far |
@@ -184,21 +237,14 @@ def table_from_trials(out, settings):
     """The trials table read from KerasTuner's trial files, for a run whose results.csv is
     missing (kerasnas before it rewrote the table after every trial)."""
     import pandas as pd
-    from keras_tuner.engine.trial import Trial
 
     from kerasnas.spaces import get_space
     from kerasnas.tuner import trial_row
 
-    search_dir = os.path.join(out, "search")
-    with open(os.path.join(search_dir, "oracle.json")) as f:
+    with open(os.path.join(out, "search", "oracle.json")) as f:
         notes = json.load(f).get("notes", {})
     space = get_space(settings["space"], **settings.get("space_options", {}))
-    trials = []
-    for name in os.listdir(search_dir):
-        path = os.path.join(search_dir, name, "trial.json")
-        if name.startswith("trial_") and os.path.isfile(path):
-            trials.append(Trial.load(path))
-    trials.sort(key=lambda t: int(t.trial_id))
+    trials = sorted(load_trials(out).values(), key=lambda t: int(t.trial_id))
     # The search's start: the first trial's end minus its training time.
     starts = [t.metrics.get_last_value("ended_at") - t.metrics.get_last_value("train_seconds")
             for t in trials if t.metrics.exists("ended_at")]

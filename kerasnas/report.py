@@ -222,7 +222,10 @@ def headline(table, s):
         lines.append(f"- test accuracy after retraining it on all training images{epochs}: "
                      f"**{s['final_test_accuracy']:.4f}**")
     if "wall_seconds" in s:
-        lines.append(f"- wall time: {s['wall_seconds'] / 60:.1f} min")
+        lines.append(f"- wall time: {s['wall_seconds'] / 60:.1f} min"
+                     + (f" (resumed after {s['resumed_after_seconds'] / 60:.1f} min; the"
+                        " interrupted trial's lost work is not counted)"
+                        if s.get("resumed_after_seconds") else ""))
     done = int((table.status == "COMPLETED").sum())
     lines.append(f"- trials: {done} completed, {len(table) - done} failed or unfinished, "
                  f"budget {s.get('max_trials', '?')}")

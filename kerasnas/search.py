@@ -68,7 +68,8 @@ def search(space, oracle, data, *, max_trials, epochs=1, batch_size=128, strateg
             best_cell.png (cell spaces) and the KerasTuner project `search/`.
         seed: Seed of the oracle and of each trial's training.
         overwrite: Delete an earlier kerasnas run in `directory` first.
-        resume: Continue the run in `directory` (same settings required).
+        resume: Continue the run in `directory` (same settings required). The
+            wall time then counts the earlier run up to its last finished trial.
         space_options: Knob values for a space given by name.
         oracle_options: Options for an oracle given by name.
         max_consecutive_failed_trials: The search stops (RuntimeError) after
@@ -129,7 +130,7 @@ def search(space, oracle, data, *, max_trials, epochs=1, batch_size=128, strateg
         f"epochs, train {settings['train_size']} / val {settings['val_size']}, "
         f"{describe_strategy(dist)}, data: {data.source}")
 
-    started = time.time()
+    started = tuner.search_started  # a resumed search's clock goes on (NASTuner)
     train = data_module.to_dataset(data.x_train, data.y_train, batch_size=batch_size,
                                    shuffle=True, seed=seed)
     val = data_module.to_dataset(data.x_val, data.y_val, batch_size=batch_size)
@@ -201,7 +202,8 @@ def finish(tuner, hypermodel, data, table, settings, directory, dist, batch_size
         "best_val_accuracy": best.score, "test_accuracy": test_accuracy, **final,
         "trials_completed": int((table.status == "COMPLETED").sum()),
         "trials_failed": int((table.status == "FAILED").sum()),
-        "wall_seconds": wall, "data_source": data.source, "strategy": describe_strategy(dist),
+        "wall_seconds": wall, "resumed_after_seconds": tuner.resumed_after,
+        "data_source": data.source, "strategy": describe_strategy(dist),
         "input": "images standardised as (x/255 - 0.2860)/0.3530, shape (28, 28, 1)",
         "machine": machine(), "versions": versions(),
         "date": time.strftime("%Y-%m-%d %H:%M:%S %Z"),

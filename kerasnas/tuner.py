@@ -87,7 +87,8 @@ class NASTuner(keras_tuner.Tuner):
         tensorboard_dir: If set, each trial writes its scalars and KerasTuner's
             HParams under this folder.
         results_path: If set, the trials table is rewritten there (atomically)
-            after every trial, so a running or killed search can be read.
+            after every trial, so a running or killed search can be read. A
+            resumed search reads it back to keep the earlier trials' times.
         **kwargs: Passed to `keras_tuner.Tuner` (directory, project_name,
             overwrite, distribution_strategy, ...).
     """
@@ -103,6 +104,12 @@ class NASTuner(keras_tuner.Tuner):
         self.search_started = time.time()
         self.best_in_memory = None  # (trial id, val accuracy, model) of this process's best
         super().__init__(oracle, hypermodel, **kwargs)
+        # A resumed search's clock goes on from the earlier run's last finished
+        # trial: its time counts, the interrupted trial's lost work does not.
+        self.earlier_end_seconds = ({} if distributed.role() == "worker"
+                                    else earlier_end_seconds(self.oracle.trials, results_path))
+        self.resumed_after = max(self.earlier_end_seconds.values(), default=0.0)
+        self.search_started = time.time() - self.resumed_after
 
     def search(self, *fit_args, **fit_kwargs):
         if distributed.role() == "chief":
@@ -176,10 +183,14 @@ class NASTuner(keras_tuner.Tuner):
     def results_table(self):
         """One row per trial: id, status, how chosen, architecture, metrics, values."""
         notes = getattr(self.oracle, "notes", {})
-        return pd.DataFrame([
-            trial_row(trial, notes.get(trial_id, {}), self.describe, self.search_started,
-                      self.failure_reason(trial))
-            for trial_id, trial in sorted(self.oracle.trials.items())])
+        rows = []
+        for trial_id, trial in sorted(self.oracle.trials.items()):
+            row = trial_row(trial, notes.get(trial_id, {}), self.describe, self.search_started,
+                            self.failure_reason(trial))
+            if trial_id in self.earlier_end_seconds:  # ended before a resume
+                row["end_seconds"] = self.earlier_end_seconds[trial_id]
+            rows.append(row)
+        return pd.DataFrame(rows)
 
     def describe(self, values):
         """The space's short text for `values`, else the values themselves."""
@@ -234,6 +245,32 @@ def trial_row(trial, note, describe, started, reason=""):
         "message": reason or None,
         **{f"hp.{k}": v for k, v in values.items()},
     }
+
+
+def earlier_end_seconds(trials, results_path=None):
+    """Each ended trial's end on the search clock, for a search being resumed.
+
+    Read from the earlier run's results table where it has one; otherwise (a run
+    from before kerasnas wrote that table) measured from the first trial's start,
+    which assumes the earlier trials ran in one process.
+
+    Args:
+        trials: The reloaded oracle's trials, `{trial_id: Trial}`.
+        results_path: The earlier run's results.csv, if any.
+
+    Returns:
+        `{trial_id: seconds}` for the trials that ended; empty for a fresh search.
+    """
+    ended = {i: t for i, t in trials.items() if t.metrics.exists("ended_at")}
+    if not ended:
+        return {}
+    if results_path and os.path.isfile(results_path):
+        table = pd.read_csv(results_path, dtype={"trial_id": str})
+        known = table[table.end_seconds.notna() & table.trial_id.isin(list(ended))]
+        return dict(zip(known.trial_id, known.end_seconds.astype(float)))
+    last = lambda t, name: t.metrics.get_last_value(name)  # noqa: E731
+    start = min(last(t, "ended_at") - last(t, "train_seconds") for t in ended.values())
+    return {i: last(t, "ended_at") - start for i, t in ended.items()}
 
 
 def short_values(values):

@@ -11,8 +11,10 @@ import time
 
 import pandas as pd
 import pytest
+from keras_tuner.engine.hyperparameters import HyperParameters
+from keras_tuner.engine.trial import Trial
 
-from kerasnas.tuner import _atomic_save_json
+from kerasnas.tuner import _atomic_save_json, earlier_end_seconds
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SCRIPT = os.path.join(ROOT, "tests", "_search_script.py")
@@ -40,7 +42,7 @@ def completed(directory):
 def test_kill_9_at_random_moments_then_resume(tmp_path):
     rng = random.Random(7)
     run, log = tmp_path / "run", tmp_path / "log.txt"
-    best_seen = 0.0
+    best_seen, clock = 0.0, {}
     for kill in range(3):
         p = launch(run, log)
         try:
@@ -56,6 +58,9 @@ def test_kill_9_at_random_moments_then_resume(tmp_path):
         scores = completed(run)
         assert len(scores) > start or len(scores) == TRIALS, log.read_text()[-2000:]
         best_seen = max([best_seen, *scores.values()])
+        if (run / "results.csv").is_file():
+            before = pd.read_csv(run / "results.csv", dtype={"trial_id": str}).dropna(subset=["end_seconds"])
+            clock.update(zip(before.trial_id, before.end_seconds))
     p = launch(run, log)
     assert p.wait(timeout=400) == 0, log.read_text()[-3000:]
     table = pd.read_csv(run / "results.csv", dtype={"trial_id": str, "parent": str})
@@ -66,6 +71,12 @@ def test_kill_9_at_random_moments_then_resume(tmp_path):
     summary = json.loads((run / "summary.json").read_text())
     assert summary["best_val_accuracy"] >= best_seen  # the best so far is never lost
     assert (run / "best_model.keras").is_file()
+    # One clock across the resumes: earlier trials keep their times, later ones go on from them.
+    ends = dict(zip(table.trial_id, table.end_seconds))
+    assert clock and {i: ends[i] for i in clock} == pytest.approx(clock, rel=1e-9)
+    assert table.end_seconds.is_monotonic_increasing and table.end_seconds.iloc[0] > 0
+    assert summary["resumed_after_seconds"] == pytest.approx(max(clock.values()), rel=1e-9)
+    assert summary["wall_seconds"] > table.end_seconds.iloc[-1]
 
     # The same seed without interruptions: the same trials, lineage and population.
     ref = tmp_path / "ref"
@@ -90,3 +101,24 @@ def test_a_crash_while_saving_state_leaves_the_old_file_whole(tmp_path, monkeypa
     with pytest.raises(KeyboardInterrupt):
         _atomic_save_json(path, {"trials": 2})
     assert json.loads(open(path).read()) == {"trials": 1}
+
+
+def _ended(trial_id, ended_at, train_seconds):
+    t = Trial(HyperParameters(), trial_id=trial_id, status="COMPLETED")
+    t.metrics.update("ended_at", ended_at)
+    t.metrics.update("train_seconds", train_seconds)
+    return t
+
+
+def test_the_clock_of_a_run_without_a_results_table_starts_with_its_first_trial():
+    running = Trial(HyperParameters(), trial_id="2", status="RUNNING")
+    trials = {"0": _ended("0", 1000.0, 100.0), "1": _ended("1", 1250.0, 200.0), "2": running}
+    assert earlier_end_seconds(trials) == {"0": 100.0, "1": 350.0}
+    assert earlier_end_seconds({"2": running}) == {}  # nothing ended: a fresh clock
+
+
+def test_the_clock_of_a_run_with_a_results_table_is_read_back(tmp_path):
+    path = tmp_path / "results.csv"
+    pd.DataFrame({"trial_id": ["0", "1", "2"], "end_seconds": [12.5, 30.25, None]}).to_csv(path, index=False)
+    trials = {"0": _ended("0", 1000.0, 100.0), "1": _ended("1", 1250.0, 200.0)}
+    assert earlier_end_seconds(trials, str(path)) == {"0": 12.5, "1": 30.25}
