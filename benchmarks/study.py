@@ -11,6 +11,7 @@ training images, and tests the best model once on the 10k test images.
 import argparse
 import json
 import os
+import shutil
 import sys
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -54,14 +55,19 @@ def main():
         search(space, oracle, data, max_trials=trials, epochs=epochs, directory=out, seed=args.seed,
                overwrite=not args.resume, resume=args.resume, space_options=parse_options(args.space_option),
                final_epochs=args.final_epochs, log=lambda line: print(line, flush=True))
-    text = render(args, out)
     path = args.report or os.path.join(ROOT, "reports", f"study-{args.experiment}.md")
+    cell = os.path.join(out, "best_cell.png")
+    picture = None
+    if os.path.isfile(cell):  # kept beside the report, which shows it
+        picture = f"{os.path.splitext(os.path.basename(path))[0]}-best_cell.png"
+        shutil.copyfile(cell, os.path.join(os.path.dirname(os.path.abspath(path)), picture))
+    text = render(args, out, picture)
     with open(path, "w") as f:
         f.write(text)
     print(text)
 
 
-def render(args, out):
+def render(args, out, picture=None):
     """The report of the finished run in `out`: the study's figures beside ours."""
     import pandas as pd
 
@@ -115,7 +121,7 @@ seed {s['seed']}; data: {s['data_source']}, {s['train_size']:,} train / {s['val_
 | trials completed / failed | {trials} / - | {s['trials_completed']} / {s['trials_failed']} | |
 {final}
 Best: trial {s['best_trial']}, `{s['best_architecture']}`.
-
+{f"{chr(10)}![the best cell]({picture}){chr(10)}" if picture else ""}
 {to_markdown(table[cols])}
 """
 
@@ -130,7 +136,7 @@ def resumed_text(resumed_after, table):
     if not resumed_after:
         return ""
     first = table[table.end_seconds <= resumed_after + 1e-6].trial_id.tolist()
-    return (f"\nThe run was interrupted and resumed (`--resume`): trials {', '.join(first)} ended in "
+    return (f"\nThe run was interrupted and resumed (`--resume --output-dir`): trials {', '.join(first)} ended in "
             f"the first process, {resumed_after:,.0f} s after its start; the trial in flight when "
             "it stopped was trained again from scratch. The total run time counts the first process "
             "up to its last finished trial plus the whole second process; the interrupted trial's "

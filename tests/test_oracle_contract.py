@@ -101,3 +101,38 @@ def test_oracle_contract(name, tmp_path):
     completed = [t for t in resumed.trials.values() if t.status == "COMPLETED"]
     assert resumed.get_best_trials()[0].score == min(t.score for t in completed)
     assert set(resumed.notes) == set(resumed.trials)
+
+
+def _register_continuous(oracle):
+    hp = oracle.hyperparameters
+    hp.Float("x", 0.0, 1.0)
+    hp.Float("y", 1e-4, 1e-1, sampling="log")
+    hp.Int("z", 0, 10)
+
+
+def _drive_continuous(oracle, until=None):
+    while until is None or len(oracle.trials) < until:
+        trial = oracle.create_trial("tuner0")
+        if trial.status != "RUNNING":
+            return
+        values = trial.hyperparameters.values
+        oracle.update_trial(trial.trial_id, {"score": (values["x"] - 0.3) ** 2 + 0.01 * values["z"]})
+        trial.status = "COMPLETED"
+        oracle.end_trial(trial)
+
+
+@pytest.mark.parametrize("name", sorted(ORACLES))
+def test_a_resumed_oracle_proposes_what_an_uninterrupted_one_would(name, tmp_path):
+    # A continuous space, where model-based proposals depend on the oracle's RNG
+    # state: KerasTuner's GP and Optuna's sampler restart theirs at a reload.
+    straight = _oracle(name, tmp_path / "straight", "min")
+    _register_continuous(straight)
+    _drive_continuous(straight)
+    first = _oracle(name, tmp_path / "resumed", "min")
+    _register_continuous(first)
+    _drive_continuous(first, until=3)
+    resumed = _oracle(name, tmp_path / "resumed", "min")
+    resumed.reload()
+    _drive_continuous(resumed)
+    assert len(straight.trials) == MAX_TRIALS
+    assert _values(resumed) == _values(straight)

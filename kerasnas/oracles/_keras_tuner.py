@@ -64,6 +64,20 @@ class BayesOracle(NotesMixin, BayesianOptimizationOracle):
         self.note(trial_id, PHASE_MODEL)
         return response
 
+    def get_state(self):
+        # KerasTuner restarts the GP's optimiser seeds from `seed` on reload, so a
+        # resumed search would propose other trials than an uninterrupted one.
+        state = super().get_state()
+        kind, keys, pos, has_gauss, cached = self._random_state.get_state()
+        state["gp_random_state"] = [kind, keys.tolist(), pos, has_gauss, cached]
+        return state
+
+    def set_state(self, state):
+        super().set_state(state)
+        if "gp_random_state" in state:  # absent in runs saved before it was kept
+            kind, keys, pos, has_gauss, cached = state["gp_random_state"]
+            self._random_state.set_state((kind, np.array(keys, dtype=np.uint32), pos, has_gauss, cached))
+
     def _make_gpr(self):
         gpr = super()._make_gpr()
         gpr.random_state = self.seed

@@ -63,17 +63,20 @@ class TPEOracle(NotesMixin, keras_tuner.Oracle):
         if self._study is None:
             optuna = _import_optuna()
             optuna.logging.set_verbosity(optuna.logging.WARNING)
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-                sampler = optuna.samplers.TPESampler(
-                    n_startup_trials=self.n_startup_trials, multivariate=True, group=True,
-                    constant_liar=True, seed=self.seed)
             path = os.path.abspath(os.path.join(self._project_dir, "optuna.db"))
             self._study = optuna.create_study(
-                storage=f"sqlite:///{path}", sampler=sampler, study_name=STUDY_NAME,
+                storage=f"sqlite:///{path}", sampler=self._sampler(seed=self.seed), study_name=STUDY_NAME,
                 load_if_exists=True,
                 direction="maximize" if self.objective.direction == "max" else "minimize")
         return self._study
+
+    def _sampler(self, *, seed):
+        optuna = _import_optuna()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+            return optuna.samplers.TPESampler(
+                n_startup_trials=self.n_startup_trials, multivariate=True, group=True,
+                constant_liar=True, seed=seed)
 
     def populate_space(self, trial_id):
         optuna = _import_optuna()
@@ -90,6 +93,10 @@ class TPEOracle(NotesMixin, keras_tuner.Oracle):
                 phase, extra = PHASE_RANDOM, {"reason": "TPE proposed tried trials"}
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+                # Seeded by the Optuna trial number: a resumed study proposes what an
+                # uninterrupted one would (a sampler's own RNG restarts at a reload).
+                study.sampler = self._sampler(seed=None if self.seed is None
+                                              else self.seed + len(study.get_trials(deepcopy=False)))
                 trial = study.ask()
                 values = fill_values(self.hyperparameters.space, lambda hp: _suggest(trial, hp))
             if not self._duplicate(values):
