@@ -30,7 +30,8 @@ def test_default_space_declares_cell_and_macro_knobs_up_front():
     names = [h.name for h in hp.space]
     cell = [f"node{k}_{p}{a}" for k in (2, 3, 4) for a in (0, 1) for p in ("in", "op")]
     assert sorted(names) == sorted(cell + ["stem_width", "cells_per_stage", "reductions",
-                                           "dropout", "optimizer", "learning_rate", "momentum"])
+                                           "dropout", "optimizer", "learning_rate", "sgd_learning_rate",
+                                           "momentum"])
     inputs = {h.name: h.values for h in hp.space if "_in" in h.name}
     assert inputs["node2_in0"] == [0, 1] and inputs["node4_in1"] == [0, 1, 2, 3]
     assert "custom" in SPACES

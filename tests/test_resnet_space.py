@@ -1,3 +1,4 @@
+import keras
 import keras_tuner
 import pytest
 
@@ -10,9 +11,28 @@ def test_default_space_declares_every_knob_and_conditional_momentum_up_front():
     ResNetSpace().build(hp)
     names = {h.name for h in hp.space}
     assert names == {"stem_width", "stages", "blocks_per_stage", "block_type", "kernel_size",
-                     "dropout", "optimizer", "learning_rate", "momentum"}
+                     "dropout", "optimizer", "learning_rate", "sgd_learning_rate", "momentum"}
     momentum = next(h for h in hp.space if h.name == "momentum")
     assert not hp.is_active(momentum)  # adam is the default; momentum only with sgd
+
+
+def test_each_optimizer_searches_its_own_learning_rate_range():
+    hp = keras_tuner.HyperParameters()
+    ResNetSpace().build(hp)
+    ranges = {h.name: (h.min_value, h.max_value, [c.values for c in h.conditions])
+              for h in hp.space if "learning_rate" in h.name}
+    assert ranges == {"learning_rate": (1e-4, 1e-2, [["adam"]]),
+                      "sgd_learning_rate": (3e-3, 0.3, [["sgd"]])}
+    hp = keras_tuner.HyperParameters()
+    hp.Fixed("optimizer", "sgd")
+    model = ResNetSpace(stem_width=4, stages=1, input_shape=(8, 8, 1)).build(hp)
+    assert "learning_rate" not in hp.values and hp.values["sgd_learning_rate"] == 0.05
+    assert isinstance(model.optimizer, keras.optimizers.SGD)
+    assert float(model.optimizer.learning_rate) == pytest.approx(0.05)
+    hp = keras_tuner.HyperParameters()  # a pinned optimizer: one `learning_rate`, its range
+    ResNetSpace(optimizer="sgd").build(hp)
+    assert [(h.name, h.min_value, h.max_value) for h in hp.space if "rate" in h.name] == [
+        ("learning_rate", 3e-3, 0.3)]
 
 
 def test_fixed_values_pin_knobs_and_hyperparameters_replace_defaults():

@@ -6,6 +6,15 @@ from keras_tuner.engine import hyperparameters as hp_types
 from kerasnas.spaces._knobs import check_knob, tune
 
 OPTIMIZERS = ("adam", "sgd")
+# Default log-uniform learning-rate ranges (low, high, default) per optimizer:
+# SGD with momentum takes steps 10-100x Adam's, so one shared range would
+# leave SGD trials at chance accuracy or Adam trials diverging.
+LEARNING_RATES = {"adam": (1e-4, 1e-2, 1e-3), "sgd": (3e-3, 0.3, 0.05)}
+
+
+def default_learning_rate(name, optimizer):
+    low, high, default = LEARNING_RATES[optimizer]
+    return hp_types.Float(name, low, high, sampling="log", default=default)
 
 
 class SpaceBase:
@@ -32,13 +41,19 @@ class SpaceBase:
     def compile(self, hp, model):
         """Declares the optimizer knobs (momentum only for SGD) and compiles."""
         name = tune(hp, "optimizer", self.optimizer, hp_types.Choice("optimizer", list(OPTIMIZERS)))
-        lr = tune(
-            hp,
-            "learning_rate",
-            self.learning_rate,
-            hp_types.Float("learning_rate", 1e-4, 1e-2, sampling="log", default=1e-3),
-        )
-        if not isinstance(self.optimizer, hp_types.HyperParameter) and self.optimizer is not None:
+        pinned = not isinstance(self.optimizer, hp_types.HyperParameter) and self.optimizer is not None
+        if pinned or self.learning_rate is not None:
+            lr = tune(hp, "learning_rate", self.learning_rate, default_learning_rate("learning_rate", name))
+        else:
+            # Searched optimizer, default rates: one range per optimizer, each
+            # active only with its optimizer (`learning_rate` is Adam's).
+            with hp.conditional_scope("optimizer", ["adam"]):
+                adam_lr = tune(hp, "learning_rate", None, default_learning_rate("learning_rate", "adam"))
+            with hp.conditional_scope("optimizer", ["sgd"]):
+                sgd_lr = tune(hp, "sgd_learning_rate", None,
+                              default_learning_rate("sgd_learning_rate", "sgd"))
+            lr = sgd_lr if name == "sgd" else adam_lr
+        if pinned:
             # Pinned optimizer: momentum is a plain knob of SGD only.
             momentum = hp.Float("momentum", 0.5, 0.99, default=0.9) if name == "sgd" else None
         else:
