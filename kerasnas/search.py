@@ -7,6 +7,7 @@ import platform
 import shutil
 import time
 
+import keras
 import keras_tuner
 import pandas as pd
 
@@ -131,6 +132,9 @@ def search(space, oracle, data, *, max_trials, epochs=1, batch_size=128, strateg
         f"{describe_strategy(dist)}, data: {data.source}")
 
     started = tuner.search_started  # a resumed search's clock goes on (NASTuner)
+    # tf.data's shuffle order depends on the global seed when the dataset is made:
+    # without this, the same seed shuffled differently after an earlier search.
+    keras.utils.set_random_seed(seed)
     train = data_module.to_dataset(data.x_train, data.y_train, batch_size=batch_size,
                                    shuffle=True, seed=seed)
     val = data_module.to_dataset(data.x_val, data.y_val, batch_size=batch_size)
@@ -159,8 +163,6 @@ def search(space, oracle, data, *, max_trials, epochs=1, batch_size=128, strateg
 def finish(tuner, hypermodel, data, table, settings, directory, dist, batch_size, started, log,
            final_epochs=0):
     """Tests the best trial's model once, retrains it if asked, writes summary and report."""
-    import keras
-
     best = tuner.oracle.get_best_trials(1)
     if not best or best[0].status != "COMPLETED":
         raise RuntimeError(f"No trial completed; see {os.path.join(directory, 'results.csv')}.")
