@@ -132,12 +132,14 @@ def search(space, oracle, data, *, max_trials, epochs=1, batch_size=128, strateg
         f"{describe_strategy(dist)}, data: {data.source}")
 
     started = tuner.search_started  # a resumed search's clock goes on (NASTuner)
-    # tf.data's shuffle order depends on the global seed when the dataset is made:
-    # without this, the same seed shuffled differently after an earlier search.
-    keras.utils.set_random_seed(seed)
-    train = data_module.to_dataset(data.x_train, data.y_train, batch_size=batch_size,
-                                   shuffle=True, seed=seed)
-    val = data_module.to_dataset(data.x_val, data.y_val, batch_size=batch_size)
+    # Made by each trial after it seeds (NASTuner): a shared dataset's shuffle
+    # order depended on the global seed and on how many trials ran before.
+    def train():
+        return data_module.to_dataset(data.x_train, data.y_train, batch_size=batch_size,
+                                      shuffle=True, seed=seed)
+
+    def val():
+        return data_module.to_dataset(data.x_val, data.y_val, batch_size=batch_size)
     if worker:
         tuner.search(train, val, epochs=epochs, verbose=verbose)
         return None

@@ -76,6 +76,10 @@ class NaNGuard(keras.callbacks.Callback):
 class NASTuner(keras_tuner.Tuner):
     """A `keras_tuner.Tuner` for architecture search on (train, validation) datasets.
 
+    `search(train, validation, epochs=...)` takes datasets, or functions that
+    make them: each trial calls these after seeding, so its data order depends
+    only on the seed and its trial id, whatever ran before in the process.
+
     Args:
         oracle: A `keras_tuner.Oracle`.
         hypermodel: A `keras_tuner.HyperModel`.
@@ -132,6 +136,10 @@ class NASTuner(keras_tuner.Tuner):
     def _train(self, trial, train_data, validation_data, *, epochs, verbose=0, callbacks=()):
         hp = trial.hyperparameters
         keras.utils.set_random_seed(self.seed + int(trial.trial_id))
+        # Made after seeding: a dataset reshuffles at every pass, so one shared
+        # dataset gave a trial another order after a resume than without one.
+        train_data = train_data() if callable(train_data) else train_data
+        validation_data = validation_data() if callable(validation_data) else validation_data
         model = self._try_build(hp)
         guard = NaNGuard()
         callbacks = [guard, *callbacks]

@@ -135,4 +135,9 @@ def test_a_resumed_oracle_proposes_what_an_uninterrupted_one_would(name, tmp_pat
     resumed.reload()
     _drive_continuous(resumed)
     assert len(straight.trials) == MAX_TRIALS
-    assert _values(resumed) == _values(straight)
+    resumed_values, straight_values = _values(resumed), _values(straight)
+    assert [sorted(v) for v in resumed_values] == [sorted(v) for v in straight_values]
+    for got, want in zip(resumed_values, straight_values):
+        # The GP's L-BFGS ends a few 1e-7 apart in some full-suite runs; an
+        # RNG that restarted at the reload proposes values far apart.
+        assert got == pytest.approx(want, rel=1e-5, abs=1e-9)

@@ -37,6 +37,15 @@ class NotesMixin:
         # resumed search (overwrite=False) would re-run the last finished trial.
         self.save()
 
+    def reload(self):
+        super().reload()
+        # KerasTuner reloads trials in the file system's order; the GP fits them
+        # in that order, so a resumed search's proposals drifted (float sums).
+        # Back to start order, as in an uninterrupted search.
+        rank = {trial_id: i for i, trial_id in enumerate(self.start_order)}
+        self.trials = dict(sorted(self.trials.items(),
+                                  key=lambda item: (rank.get(item[0], len(rank)), item[0])))
+
     def get_state(self):
         state = super().get_state()
         state["notes"] = self.notes
