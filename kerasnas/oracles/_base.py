@@ -39,9 +39,8 @@ class NotesMixin:
 
     def reload(self):
         super().reload()
-        # KerasTuner reloads trials in the file system's order; the GP fits them
-        # in that order, so a resumed search's proposals drifted (float sums).
-        # Back to start order, as in an uninterrupted search.
+        # KerasTuner reloads trials in the file system's order, and the GP fits
+        # them in dict order: restore the start order an uninterrupted search has.
         rank = {trial_id: i for i, trial_id in enumerate(self.start_order)}
         self.trials = dict(sorted(self.trials.items(),
                                   key=lambda item: (rank.get(item[0], len(rank)), item[0])))
