@@ -245,17 +245,18 @@ def table_from_trials(out, settings):
     import pandas as pd
 
     from kerasnas.spaces import get_space
-    from kerasnas.tuner import trial_row
+    from kerasnas.tuner import earlier_end_seconds, trial_row
 
     with open(os.path.join(out, "search", "oracle.json")) as f:
         notes = json.load(f).get("notes", {})
     space = get_space(settings["space"], **settings.get("space_options", {}))
-    trials = sorted(load_trials(out).values(), key=lambda t: int(t.trial_id))
-    # The search's start: the first trial's end minus its training time.
-    starts = [t.metrics.get_last_value("ended_at") - t.metrics.get_last_value("train_seconds")
-            for t in trials if t.metrics.exists("ended_at")]
-    return pd.DataFrame([trial_row(t, notes.get(t.trial_id, {}), space.describe, min(starts, default=0))
-                         for t in trials])
+    trials = load_trials(out)
+    ends = earlier_end_seconds(trials)  # the clock from the first trial's start
+    rows = []
+    for trial_id in sorted(trials, key=int):
+        row = trial_row(trials[trial_id], notes.get(trial_id, {}), space.describe, 0.0)
+        rows.append({**row, "end_seconds": ends.get(trial_id)})
+    return pd.DataFrame(rows)
 
 
 if __name__ == "__main__":

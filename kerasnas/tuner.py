@@ -105,7 +105,6 @@ class NASTuner(keras_tuner.Tuner):
         self.worker_timeout = worker_timeout
         self.log = log
         self._describe = describe
-        self.search_started = time.time()
         self.best_in_memory = None  # (trial id, val accuracy, model) of this process's best
         super().__init__(oracle, hypermodel, **kwargs)
         # A resumed search's clock goes on from the earlier run's last finished

@@ -32,18 +32,18 @@ def _score(values):
     return values["a"] * 4 + values["b"] + values.get("d", 0) * 0.5
 
 
-def _drive(oracle, direction, until=None):
+def _drive(oracle, direction, until=None, score=_score, failed=FAILED):
     """Runs trials until STOPPED (or `until` trials exist); returns the last create_trial."""
     while until is None or len(oracle.trials) < until:
         trial = oracle.create_trial("tuner0")
         if trial.status != "RUNNING":
             return trial
         values = trial.hyperparameters.values
-        if int(trial.trial_id) in FAILED:
+        if int(trial.trial_id) in failed:
             oracle.update_trial(trial.trial_id, {"score": 1e9 if direction == "max" else -1e9})
             trial.status = "FAILED"
         else:
-            oracle.update_trial(trial.trial_id, {"score": _score(values)})
+            oracle.update_trial(trial.trial_id, {"score": score(values)})
             trial.status = "COMPLETED"
         oracle.end_trial(trial)
     return None
@@ -111,14 +111,7 @@ def _register_continuous(oracle):
 
 
 def _drive_continuous(oracle, until=None):
-    while until is None or len(oracle.trials) < until:
-        trial = oracle.create_trial("tuner0")
-        if trial.status != "RUNNING":
-            return
-        values = trial.hyperparameters.values
-        oracle.update_trial(trial.trial_id, {"score": (values["x"] - 0.3) ** 2 + 0.01 * values["z"]})
-        trial.status = "COMPLETED"
-        oracle.end_trial(trial)
+    return _drive(oracle, "min", until, score=lambda v: (v["x"] - 0.3) ** 2 + 0.01 * v["z"], failed=())
 
 
 @pytest.mark.parametrize("name", sorted(ORACLES))
