@@ -33,6 +33,7 @@ def measure(args):
 
     import kerasnas.strategy
     from kerasnas.data import make_splits
+    from kerasnas.reporter import ConsoleReporter
     from kerasnas.search import search
     from kerasnas.spaces.resnet import ResNetSpace
 
@@ -55,7 +56,7 @@ def measure(args):
     space = ResNetSpace(stem_width=8)  # the other knobs vary: blocks, kinds, kernels, optimizers
     with tempfile.TemporaryDirectory() as d:
         search(space, "random", data, max_trials=args.trials, epochs=1,
-               directory=os.path.join(d, "run"), log=log)
+               directory=os.path.join(d, "run"), reporter=ConsoleReporter(log))
     print(json.dumps(rows))
 
 
@@ -147,7 +148,7 @@ their ~100 `AtomicFunction`s, stayed alive after `keras.backend.clear_session()`
 referrers of a surviving step graph up to a module. `kerasnas.strategy.released_custom_gradients`
 drops the entries a trial registered once the trial ends; `tests/test_memory.py`
 checks that no finished trial's steps stay alive. What freed memory glibc keeps in its
-arenas after a trial, `kerasnas.tuner.return_freed_memory` hands back with `malloc_trim`
+arenas after a trial, `kerasnas.strategy.return_freed_memory` hands back with `malloc_trim`
 (alone it did not help while the graphs were alive: +33 % over 12 trials with it, +31 %
 without, measured before the release existed).
 

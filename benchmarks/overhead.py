@@ -30,6 +30,7 @@ def measure(mode, train_size, val_size, epochs, batch_size, workdir):
     import keras
 
     from kerasnas.data import make_splits, to_dataset
+    from kerasnas.reporter import Reporter
     from kerasnas.search import search
     from kerasnas.spaces.resnet import ResNetSpace
 
@@ -45,7 +46,7 @@ def measure(mode, train_size, val_size, epochs, batch_size, workdir):
         model.save(os.path.join(workdir, "plain.keras"))
     else:
         search(ResNetSpace(**PINNED), "random", data, max_trials=1, epochs=epochs,
-               batch_size=batch_size, directory=os.path.join(workdir, "run"), log=None)
+               batch_size=batch_size, directory=os.path.join(workdir, "run"), reporter=Reporter())
     return time.time() - start
 
 

@@ -49,12 +49,14 @@ def main():
     out = args.output_dir or os.path.join(ROOT, "runs", f"study-{args.experiment}")
     if not args.render_only:
         from kerasnas.data import make_splits
+        from kerasnas.reporter import ConsoleReporter
         from kerasnas.search import search
 
         data = make_splits(train_size=args.train_size, val_size=args.val_size, seed=args.seed)
         search(space, oracle, data, max_trials=trials, epochs=epochs, directory=out, seed=args.seed,
                overwrite=not args.resume, resume=args.resume, space_options=parse_options(args.space_option),
-               final_epochs=args.final_epochs, log=lambda line: print(line, flush=True))
+               final_epochs=args.final_epochs,
+               reporter=ConsoleReporter(lambda line: print(line, flush=True)))
     path = args.report or os.path.join(ROOT, "reports", f"study-{args.experiment}.md")
     cell = os.path.join(out, "best_cell.png")
     picture = None
@@ -154,7 +156,7 @@ def one_clock(out, s, table):
     """
     if "resumed_after_seconds" in s or not (table.end_seconds < 0).any():
         return table, s["wall_seconds"], s.get("resumed_after_seconds", 0.0)
-    from kerasnas.tuner import earlier_end_seconds
+    from kerasnas.results import earlier_end_seconds
 
     trials = load_trials(out)
     ended_at = {i: t.metrics.get_last_value("ended_at") for i, t in trials.items()
@@ -245,7 +247,7 @@ def table_from_trials(out, settings):
     import pandas as pd
 
     from kerasnas.spaces import get_space
-    from kerasnas.tuner import earlier_end_seconds, trial_row
+    from kerasnas.results import earlier_end_seconds, trial_row
 
     with open(os.path.join(out, "search", "oracle.json")) as f:
         notes = json.load(f).get("notes", {})

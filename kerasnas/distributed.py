@@ -49,26 +49,33 @@ def configure(role, address, worker_id="tuner0"):
         raise ValueError(f"--oracle-address must be HOST:PORT (e.g. 127.0.0.1:8000); got {address!r}.")
     if role == "worker" and worker_id == "chief":
         raise ValueError("A worker cannot be named 'chief'; use e.g. --worker-id tuner0.")
-    _silence_debug_print()
     os.environ["KERASTUNER_ORACLE_IP"] = host
     os.environ["KERASTUNER_ORACLE_PORT"] = port
     os.environ["KERASTUNER_TUNER_ID"] = "chief" if role == "chief" else worker_id
 
 
-def _silence_debug_print():
-    """KerasTuner 1.4.8 left a `print` in `Parent.to_proto`, run on every gRPC call."""
+@contextlib.contextmanager
+def quiet_debug_print():
+    """Silences the `print` KerasTuner 1.4.8 left in `Parent.to_proto` while inside the block.
+
+    A patch, because no hook reaches it: every gRPC call of chief/worker mode
+    converts conditions to protos and floods stdout. Scoped to the chief's
+    serving and the worker's search, and undone after, so KerasTuner is left
+    unchanged for everything else in the process.
+    """
     from keras_tuner.src.engine import conditions
 
-    original = conditions.Parent.to_proto
-    if getattr(original, "_quiet", False):
-        return
+    original = conditions.Parent.__dict__["to_proto"]
 
     def to_proto(self):
         with contextlib.redirect_stdout(io.StringIO()):
             return original(self)
 
-    to_proto._quiet = True
     conditions.Parent.to_proto = to_proto
+    try:
+        yield
+    finally:
+        conditions.Parent.to_proto = original
 
 
 def role():

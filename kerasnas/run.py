@@ -11,6 +11,8 @@ import os
 import sys
 import time
 
+from kerasnas.settings import SearchSettings, positive_int  # no TensorFlow
+
 # Names only: importing kerasnas.spaces/oracles would import TensorFlow before
 # --help, and before --strategy mirrored can split the CPU.
 SPACE_NAMES = ("resnet", "nasbench201", "custom")
@@ -26,15 +28,6 @@ Data: the official Fashion-MNIST files, from --data-dir if given, else from
 else the Keras cache, else Keras' download.
 """
 
-
-def positive_int(text):
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be >= 1, got {value}")
-    return value
 
 
 def parse_options(items):
@@ -59,32 +52,13 @@ def parser():
     p.add_argument("--oracle", choices=ORACLE_NAMES, default="bayes",
                    help="search strategy: random, bayes (Gaussian process), tpe (Optuna), "
                         "evolution (aging evolution) (default: bayes)")
-    p.add_argument("--max-trials", type=positive_int, default=3, help="trial budget (default: 3)")
-    p.add_argument("--epochs", type=positive_int, default=1, help="epochs per trial (default: 1)")
-    p.add_argument("--batch-size", type=positive_int, default=128, help="global batch size (default: 128)")
-    p.add_argument("--train-size", type=positive_int, default=50000,
-                   help="training images for the trials (default: 50000)")
-    p.add_argument("--val-size", type=positive_int, default=10000,
-                   help="held-out validation images that score the trials (default: 10000)")
-    p.add_argument("--seed", type=int, default=0, help="seed of the split, the oracle and training")
     p.add_argument("--output-dir", default=None, help="where results go (default: runs/SPACE-ORACLE)")
-    p.add_argument("--strategy", choices=("auto", "default", "mirrored"), default="auto",
-                   help="auto: MirroredStrategy on >1 GPU; mirrored: force it (on CPU: 2 logical devices)")
-    p.add_argument("--data-dir", default=None, help="folder holding the four official .gz files")
     p.add_argument("--resume", action="store_true", help="continue the search in --output-dir")
     p.add_argument("--overwrite", action="store_true", help="delete an earlier search in --output-dir")
     p.add_argument("--population-size", type=positive_int, help="evolution: population P (default: sized to the budget)")
     p.add_argument("--sample-size", type=positive_int, help="evolution: tournament size S (default: sized to the budget)")
-    p.add_argument("--max-failures", type=positive_int, default=3,
-                   help="stop after this many failed trials in a row (default: 3)")
     p.add_argument("--space-option", action="append", default=[], metavar="KEY=VALUE",
                    help="pin a knob of the space, e.g. --space-option channels=8 (repeatable)")
-    p.add_argument("--final-epochs", type=int, default=0,
-                   help="then train the best architecture from scratch on all 60k training images "
-                        "for N epochs (augmentation, cosine decay), test it, export final_model.keras")
-    p.add_argument("--tensorboard", action="store_true",
-                   help="write per-trial scalars and HParams to OUTPUT_DIR/tensorboard")
-    p.add_argument("--verbose", action="store_true", help="show Keras' per-batch progress bars")
     d = p.add_argument_group(
         "several machines (KerasTuner's chief/worker mode)",
         "Start one chief (serves the oracle, never trains) and any number of workers with the same "
@@ -93,9 +67,7 @@ def parser():
     d.add_argument("--oracle-address", default="127.0.0.1:8000",
                    help="HOST:PORT the chief listens on (default: 127.0.0.1:8000, this machine only)")
     d.add_argument("--worker-id", default="tuner0", help="a unique name per worker (default: tuner0)")
-    d.add_argument("--worker-timeout", type=float, default=120.0,
-                   help="seconds without news after which a worker's trial is re-queued, and the "
-                        "chief gives up when no worker is left (default: 120)")
+    SearchSettings.add_arguments(p, groups={"distributed": d})
     return p
 
 
@@ -104,8 +76,6 @@ def main(argv=None):
     if args.population_size and args.sample_size and args.sample_size > args.population_size:
         parser().error(f"--sample-size {args.sample_size} is larger than --population-size "
                        f"{args.population_size}; the tournament samples from the population.")
-    if args.final_epochs < 0:
-        parser().error(f"--final-epochs must be >= 0, got {args.final_epochs}")
     if args.train_size + args.val_size > 60000:
         parser().error(f"--train-size + --val-size = {args.train_size + args.val_size} is more than "
                        "the 60000 training images.")
@@ -126,6 +96,7 @@ def main(argv=None):
             parser().error(str(e))
 
     from kerasnas.data import DataError, make_splits
+    from kerasnas.lock import FolderLock
 
     oracle_options = {}
     if args.oracle == "evolution":
@@ -139,8 +110,12 @@ def main(argv=None):
         parser().error(str(e))
     output_dir = args.output_dir or os.path.join("runs", f"{args.space}-{args.oracle}")
     try:
-        data = make_splits(train_size=args.train_size, val_size=args.val_size, seed=args.seed,
-                           data_dir=args.data_dir)
+        settings = SearchSettings.from_args(args, space_options=space_options,
+                                            oracle_options=oracle_options)
+        if args.role != "worker":  # a busy folder refuses at once, before the heavy imports
+            FolderLock(output_dir).check()
+        data = make_splits(train_size=settings.train_size, val_size=settings.val_size,
+                           seed=settings.seed, data_dir=settings.data_dir)
     except (DataError, ValueError) as e:  # before TensorFlow is imported: fails fast
         print(f"error: {e}", file=sys.stderr)
         return 1
@@ -148,13 +123,8 @@ def main(argv=None):
 
     try:
         started = time.time()
-        result = search(args.space, args.oracle, data, max_trials=args.max_trials, epochs=args.epochs,
-                        batch_size=args.batch_size, strategy=args.strategy, directory=output_dir,
-                        seed=args.seed, overwrite=args.overwrite, resume=args.resume,
-                        oracle_options=oracle_options, space_options=space_options,
-                        max_consecutive_failed_trials=args.max_failures,
-                        verbose=1 if args.verbose else 0, worker_timeout=args.worker_timeout,
-                        final_epochs=args.final_epochs, tensorboard=args.tensorboard)
+        result = search(args.space, args.oracle, data, settings, directory=output_dir,
+                        overwrite=args.overwrite, resume=args.resume)
     except (DataError, ValueError, ImportError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 1

@@ -90,3 +90,35 @@ def released_custom_gradients():
     finally:
         for name in [n for n in registry if n.startswith("CustomGradient-") and n not in before]:
             del registry[name]
+
+
+@contextlib.contextmanager
+def released_trial_memory():
+    """What a trial leaves behind, freed when it ends: its custom gradients, then heap.
+
+    Looked up at call time, so `benchmarks/memory.py` can swap out
+    `released_custom_gradients` to measure without it.
+    """
+    try:
+        with released_custom_gradients():
+            yield
+    finally:
+        return_freed_memory()
+
+
+def return_freed_memory():
+    """Collects garbage and hands freed heap back to the OS (glibc only).
+
+    A finished trial frees tens of MiB in pieces of many sizes; glibc keeps
+    them in its arenas and resident memory creeps up trial after trial
+    (reports/memory.md). `malloc_trim` returns them; elsewhere this only collects.
+    """
+    import ctypes
+    import ctypes.util
+    import gc
+
+    gc.collect()
+    try:
+        ctypes.CDLL(ctypes.util.find_library("c")).malloc_trim(0)
+    except (OSError, AttributeError, TypeError):
+        pass  # not glibc

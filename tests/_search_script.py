@@ -9,6 +9,7 @@ import keras_tuner
 
 from kerasnas import distributed
 from kerasnas.data import make_splits
+from kerasnas.reporter import ConsoleReporter
 from kerasnas.search import SearchStopped, search
 from kerasnas.spaces.resnet import ResNetSpace
 
@@ -37,7 +38,7 @@ data.x_test, data.y_test = data.x_test[:100], data.y_test[:100]
 try:
     search(hypermodel, oracle, data, max_trials=int(trials), epochs=1, batch_size=50,
            directory=directory, seed=0, resume=True if role == "none" else role == "chief",
-           worker_timeout=float(timeout), log=lambda line: print(line, flush=True))
+           worker_timeout=float(timeout), reporter=ConsoleReporter(lambda line: print(line, flush=True)))
 except SearchStopped as e:
     print(f"STOPPED: {e}", flush=True)
     sys.exit(3)

@@ -57,13 +57,14 @@ def test_entries_made_before_the_block_are_kept():
 
 
 def test_a_search_keeps_no_finished_trial_graphs(tiny_splits, tmp_path):
+    from kerasnas.reporter import Reporter
     from kerasnas.search import search
     from kerasnas.spaces.resnet import ResNetSpace
 
     keras.backend.clear_session()
     base = step_graphs()
     result = search(ResNetSpace(stem_width=8, stages=2, blocks_per_stage=1), "random", tiny_splits,
-                    max_trials=3, epochs=1, directory=str(tmp_path / "run"), log=None)
+                    max_trials=3, epochs=1, directory=str(tmp_path / "run"), reporter=Reporter())
     assert len(result.trials) == 3
     # Once the search has returned, no trial's steps are alive (without the release: 6).
     assert step_graphs() == base

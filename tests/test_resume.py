@@ -14,7 +14,8 @@ import pytest
 from keras_tuner.engine.hyperparameters import HyperParameters
 from keras_tuner.engine.trial import Trial
 
-from kerasnas.tuner import _atomic_save_json, earlier_end_seconds
+from kerasnas.files import write_json as _atomic_save_json
+from kerasnas.results import earlier_end_seconds
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SCRIPT = os.path.join(ROOT, "tests", "_search_script.py")

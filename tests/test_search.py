@@ -7,6 +7,7 @@ import pandas as pd
 import pytest
 
 from kerasnas.data import to_dataset
+from kerasnas.reporter import ConsoleReporter, Reporter
 from kerasnas.search import search
 from kerasnas.spaces.resnet import ResNetSpace
 
@@ -15,7 +16,7 @@ TINY = dict(stem_width=8, stages=2, blocks_per_stage=1, kernel_size=3, dropout=0
 
 def run(tmp_path, splits, **kw):
     args = dict(max_trials=2, epochs=1, batch_size=64, directory=str(tmp_path / "run"), seed=1,
-                space_options=TINY, log=None)
+                space_options=TINY, reporter=Reporter())
     args.update(kw)
     return search("resnet", "random", splits, **args)
 
@@ -28,7 +29,7 @@ def test_search_writes_table_summary_and_a_loadable_best_model(tmp_path, tiny_sp
         if line.startswith("["):
             rows_seen.append(pd.read_csv(d / "results.csv").status.tolist())
 
-    result = run(tmp_path, tiny_splits, log=log)
+    result = run(tmp_path, tiny_splits, reporter=ConsoleReporter(log))
     assert rows_seen == [["COMPLETED"], ["COMPLETED", "COMPLETED"]]
     table = pd.read_csv(d / "results.csv")
     assert table.trial_id.tolist() == [0, 1]
@@ -100,7 +101,7 @@ def test_a_nan_trial_is_recorded_as_failed_and_the_search_goes_on(tmp_path, tiny
     lr = keras_tuner.engine.hyperparameters.Choice("lr", [0.9, 0.001], ordered=False)
     space = Exploding(learning_rate=lr, optimizer="adam", **TINY)
     result = search(space, "random", tiny_splits, max_trials=4, epochs=1, batch_size=64,
-                    directory=str(tmp_path / "run"), seed=0, log=None, max_consecutive_failed_trials=5)
+                    directory=str(tmp_path / "run"), seed=0, reporter=Reporter(), max_failures=5)
     t = result.trials
     assert sorted(t.status.unique()) == ["COMPLETED", "FAILED"]
     assert (t.loc[t.status == "FAILED", "hp.learning_rate"] == 0.9).all()

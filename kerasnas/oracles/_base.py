@@ -1,9 +1,13 @@
 """What every kerasnas oracle adds to a `keras_tuner.Oracle`: per-trial notes and a true seed."""
 
 import math
+import os
 
 import keras_tuner
 from keras_tuner.engine import hyperparameters as hp_module
+
+from kerasnas._config import config_of
+from kerasnas.files import write_json
 
 PHASE_RANDOM = "random"  # plain random search
 PHASE_WARMUP = "warm-up"  # the random phase of a model-based or evolutionary oracle
@@ -44,6 +48,19 @@ class NotesMixin:
         rank = {trial_id: i for i, trial_id in enumerate(self.start_order)}
         self.trials = dict(sorted(self.trials.items(),
                                   key=lambda item: (rank.get(item[0], len(rank)), item[0])))
+
+    def save(self):
+        # KerasTuner writes in place: a kill -9 mid-write would leave a
+        # truncated oracle.json, and the search could not be resumed.
+        write_json(self._get_oracle_fname(), self.get_state())
+
+    def _save_trial(self, trial):
+        write_json(os.path.join(self._get_trial_dir(trial.trial_id), "trial.json"),
+                   trial.get_state())
+
+    def get_config(self):
+        """The constructor's arguments (as Keras layers), for run.json and its resume check."""
+        return config_of(self)
 
     def get_state(self):
         state = super().get_state()

@@ -3,6 +3,7 @@
 import keras
 from keras_tuner.engine import hyperparameters as hp_types
 
+from kerasnas._config import config_of
 from kerasnas.spaces._knobs import check_knob, tune
 
 OPTIMIZERS = ("adam", "sgd")
@@ -72,6 +73,15 @@ class SpaceBase:
             metrics=["accuracy"],
         )
         return model
+
+    def get_config(self):
+        """The constructor's arguments (as Keras layers and AutoKeras blocks).
+
+        A run stores it in run.json and refuses a resume with another one.
+        Hyperparameter knobs appear with their ranges, operations by their
+        functions' qualified names.
+        """
+        return config_of(self)
 
     def describe(self, values):
         """A short text for the architecture in `values` (overridden by cell spaces)."""

@@ -1,0 +1,56 @@
+"""`get_config()` for spaces and oracles: their constructor arguments, JSON-safe.
+
+As Keras layers and AutoKeras blocks do, so a run can store a space's or an
+oracle's configuration in run.json and refuse a resume with another one.
+"""
+
+import inspect
+import json
+
+SKIPPED = ("self", "hyperparameters")  # an oracle's space comes from the hypermodel
+
+
+def config_of(obj, skip=()):
+    """The keyword arguments of every `__init__` in `type(obj)`'s MRO kept as attributes.
+
+    Args:
+        obj: A space or an oracle that stores its arguments under their names.
+        skip: Argument names left out.
+
+    Returns:
+        A dict from argument name to a JSON-safe value.
+    """
+    config = {}
+    for cls in type(obj).__mro__:
+        init = cls.__dict__.get("__init__")
+        if init is None:
+            continue
+        for name, param in inspect.signature(init).parameters.items():
+            if (name in SKIPPED or name in skip or name in config
+                    or param.kind in (param.VAR_KEYWORD, param.VAR_POSITIONAL)):
+                continue
+            if hasattr(obj, name):
+                config[name] = to_json(getattr(obj, name))
+    return config
+
+
+def to_json(value):
+    """A JSON-safe form: hyperparameters by class and config, functions by qualified name."""
+    from keras_tuner.engine import hyperparameters as hp_module
+
+    if isinstance(value, hp_module.HyperParameter):
+        return {"class_name": type(value).__name__, "config": to_json(value.get_config())}
+    if hasattr(value, "name") and hasattr(value, "direction"):  # keras_tuner.Objective
+        return {"name": value.name, "direction": value.direction}
+    if callable(value) and hasattr(value, "__qualname__"):
+        return f"{value.__module__}.{value.__qualname__}"
+    if isinstance(value, dict):
+        return {str(k): to_json(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [to_json(v) for v in value]
+    return json.loads(json.dumps(value, default=str))
+
+
+def class_path(obj):
+    """`module.QualName` of an object's class."""
+    return f"{type(obj).__module__}.{type(obj).__qualname__}"

@@ -1,0 +1,104 @@
+"""What a finished search exports: the best model tested once, its cell, a final
+retraining if asked, summary.json and report.md."""
+
+import os
+import platform
+import shutil
+import time
+
+import keras
+
+from kerasnas import data as data_module
+from kerasnas.files import write_json
+from kerasnas.tuner import MODEL_FILE
+
+INPUT = "images standardised as (x/255 - 0.2860)/0.3530, shape (28, 28, 1)"
+
+
+def export_best(run, table, final_epochs):
+    """Tests the best trial's model once, retrains it if asked, writes summary and report.
+
+    Args:
+        run: The `kerasnas.run_folder.Run` (its tuner, space, data and settings).
+        table: The trials table.
+        final_epochs: Epochs of the final retraining (0: none).
+
+    Returns:
+        (summary dict, best trial, test accuracy, model path).
+
+    Raises:
+        RuntimeError: when no trial completed.
+    """
+    tuner, directory, data = run.tuner, run.directory, run.data
+    batch_size = run.settings.batch_size
+    best = tuner.oracle.get_best_trials(1)
+    if not best or best[0].status != "COMPLETED":
+        raise RuntimeError(f"No trial completed; see {os.path.join(directory, 'results.csv')}.")
+    best = best[0]
+    model_path = os.path.join(directory, "best_model.keras")
+    shutil.copyfile(os.path.join(tuner.get_trial_dir(best.trial_id), MODEL_FILE), model_path + ".tmp")
+    os.replace(model_path + ".tmp", model_path)
+    in_memory = tuner.best_in_memory
+    if in_memory is not None and in_memory[0] == best.trial_id:
+        model = in_memory[2]  # reuses its compiled graph (benchmarks/overhead.py)
+    else:  # e.g. the best trial ran before a resume, or on a worker
+        model = keras.models.load_model(model_path)
+    test = data_module.to_dataset(data.x_test, data.y_test, batch_size=batch_size)
+    test_accuracy = float(model.evaluate(test, verbose=0, return_dict=True)["accuracy"])
+    values = best.hyperparameters.values
+    if hasattr(run.hypermodel, "cell_graph"):
+        from kerasnas.drawing import draw_cell
+
+        draw_cell(run.hypermodel.cell_graph(values), os.path.join(directory, "best_cell.png"),
+                  title=f"best cell, trial {best.trial_id}: val acc {best.score:.4f}")
+    final = {}
+    if final_epochs:
+        final = _retrain(run, values, best.trial_id, final_epochs)
+    summary = {
+        **run.record,
+        "best_trial": best.trial_id, "best_values": values,
+        "best_architecture": table.loc[table.trial_id == best.trial_id, "arch"].iloc[0],
+        "best_val_accuracy": best.score, "test_accuracy": test_accuracy, **final,
+        "trials_completed": int((table.status == "COMPLETED").sum()),
+        "trials_failed": int((table.status == "FAILED").sum()),
+        "wall_seconds": run.elapsed(), "resumed_after_seconds": run.resumed_after,
+        "data_source": data.source, "strategy": run.strategy_text,
+        "input": INPUT, "machine": machine(), "versions": versions(),
+        "date": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
+    }
+    write_json(os.path.join(directory, "summary.json"), summary, indent=2, default=str)
+    from kerasnas.report import write_report
+
+    write_report(directory)
+    return summary, best, test_accuracy, model_path
+
+
+def _retrain(run, values, trial_id, epochs):
+    from kerasnas.final import retrain
+
+    data = run.data
+    run.reporter.on_message(f"final training of trial {trial_id}: {epochs} epochs on "
+                            f"{len(data.y_train) + len(data.y_val)} images")
+    start = time.time()
+    model, accuracy, _ = retrain(run.hypermodel, values, data, epochs=epochs,
+                                 batch_size=run.settings.batch_size, seed=run.settings.seed,
+                                 strategy=run.strategy, log=run.reporter.on_message)
+    model.save(os.path.join(run.directory, "final_model.keras"))
+    return {"final_epochs": epochs, "final_test_accuracy": accuracy,
+            "final_seconds": time.time() - start}
+
+
+def machine():
+    return f"{platform.node()}: {platform.machine()}, {os.cpu_count()} cores, {platform.platform()}"
+
+
+def versions():
+    import importlib.metadata as md
+
+    out = {"python": platform.python_version()}
+    for pkg in ("kerasnas", "tensorflow-cpu", "tensorflow", "keras", "keras-tuner", "optuna"):
+        try:
+            out[pkg] = md.version(pkg)
+        except md.PackageNotFoundError:
+            pass
+    return out

@@ -1,0 +1,351 @@
+"""`Run`: one search and the output folder it owns.
+
+The model is Optuna's `create_study(storage=..., load_if_exists=...)` then
+`Study.optimize`: `Run(directory, space, oracle, settings, resume=...)` takes
+the folder's lock, checks or writes run.json (every setting, the space's and
+the oracle's configuration), and `run.search()` trains, keeps results.csv and
+the clock across resumes, and exports. `NASTuner` only trains; a `Reporter`
+shows progress.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import shutil
+import time
+from typing import Any
+
+import keras_tuner
+import pandas as pd
+
+from kerasnas import distributed, results
+from kerasnas._config import class_path, config_of
+from kerasnas.files import write_csv, write_json
+from kerasnas.lock import LOCK_FILE, FolderLock
+from kerasnas.reporter import ConsoleReporter, Reporter
+from kerasnas.settings import SearchSettings
+
+OBJECTIVE = keras_tuner.Objective("val_accuracy", direction="max")
+PROJECT = "search"  # the KerasTuner project folder inside the output directory
+RUN_FILE = "run.json"
+# Besides the settings marked `resume`: what a resumed search must keep.
+IDENTITY_KEYS = ("space", "oracle", "space_class", "space_config", "oracle_class", "oracle_config")
+# Budget settings of an oracle that a resume may change (like --max-trials).
+BUDGET_KEYS = ("max_trials", "max_consecutive_failed_trials", "max_retries_per_trial")
+
+
+class SearchStopped(RuntimeError):
+    """The search stopped early (failures past the limit, workers gone).
+
+    What completed was exported: `result` holds it (None if nothing completed).
+    """
+
+    def __init__(self, message: str, result: SearchResult | None):
+        super().__init__(message)
+        self.result = result
+
+
+@dataclasses.dataclass
+class SearchResult:
+    """What a search leaves: the trials table, the best trial, its test accuracy, files."""
+
+    trials: pd.DataFrame
+    best: dict
+    test_accuracy: float
+    model_path: str
+    directory: str
+    wall_seconds: float
+    summary: dict
+
+
+def get_config(obj: Any) -> dict:
+    """An object's `get_config()`, else its constructor arguments (`config_of`)."""
+    config = obj.get_config() if callable(getattr(obj, "get_config", None)) else config_of(obj)
+    return json.loads(json.dumps(config, default=str))
+
+
+class Run:
+    """A search that owns its output folder: lock, run.json, clock, results, exports.
+
+    Args:
+        directory: The output folder.
+        space: A space name (`kerasnas.spaces.SPACES`) or a `keras_tuner.HyperModel`.
+        oracle: An oracle name (`kerasnas.oracles.ORACLES`) or a `keras_tuner.Oracle`.
+        settings: A `SearchSettings` (default: its defaults).
+        data: A `kerasnas.data.Splits`; None makes them from the settings.
+        resume: Continue the run in `directory`; its settings, space and oracle
+            configurations must match. A lock left by a killed process is taken over.
+        overwrite: Delete an earlier kerasnas run in `directory` first.
+        reporter: A `kerasnas.reporter.Reporter` (default: `ConsoleReporter`).
+
+    Raises:
+        ValueError: for bad settings, a folder in use by another live process
+            (`kerasnas.lock.FolderBusy`, naming it), an existing run without
+            `resume`/`overwrite`, a folder that is not a kerasnas run, a resume
+            with other settings, or a folder that cannot be written.
+    """
+
+    def __init__(self, directory: str, space: str | keras_tuner.HyperModel,
+                 oracle: str | keras_tuner.Oracle, settings: SearchSettings | None = None, *,
+                 data=None, resume: bool = False, overwrite: bool = False,
+                 reporter: Reporter | None = None):
+        settings = SearchSettings() if settings is None else settings
+        if not isinstance(settings, SearchSettings):
+            raise ValueError(f"`settings` must be a SearchSettings; got {type(settings).__name__}.")
+        if overwrite and resume:
+            raise ValueError("Choose one of --resume and --overwrite, not both.")
+        from kerasnas.oracles import make_oracle
+        from kerasnas.spaces import get_space
+
+        self.directory, self.settings = str(directory), settings
+        self.reporter = reporter if reporter is not None else ConsoleReporter()
+        self.role = distributed.role()
+        if data is None:
+            from kerasnas.data import make_splits
+
+            data = make_splits(train_size=settings.train_size, val_size=settings.val_size,
+                               seed=settings.seed, data_dir=settings.data_dir)
+        self.data = data
+        self.hypermodel = (get_space(space, **settings.space_options) if isinstance(space, str)
+                           else space)
+        if isinstance(oracle, str):
+            oracle = make_oracle(oracle, objective=OBJECTIVE, max_trials=settings.max_trials,
+                                 seed=settings.seed,
+                                 max_consecutive_failed_trials=settings.max_failures,
+                                 **settings.oracle_options)
+        self.oracle = oracle
+        self.record = {
+            **settings.to_dict(),
+            "space": space if isinstance(space, str) else type(space).__name__,
+            "oracle": oracle if isinstance(oracle, str) else type(oracle).__name__,
+            "space_class": class_path(self.hypermodel), "space_config": get_config(self.hypermodel),
+            "oracle_class": class_path(self.oracle), "oracle_config": get_config(self.oracle),
+            "train_size": len(data.y_train), "val_size": len(data.y_val),
+        }
+        self.lock = FolderLock(self.directory)
+        self.tuner = self.strategy = None
+        self.strategy_text = ""
+        self.earlier_end, self.resumed_after, self.started = {}, 0.0, time.time()
+        if self.role == "worker":  # workers join the chief's run: no lock, no folder changes
+            self._wait_for_chief()
+        else:
+            self._open(resume=resume, overwrite=overwrite)
+
+    # -- the folder -----------------------------------------------------------------------
+
+    def _open(self, *, resume, overwrite):
+        d, run_file = self.directory, os.path.join(self.directory, RUN_FILE)
+        entries = os.listdir(d) if os.path.isdir(d) else []
+        if entries and not ({RUN_FILE, LOCK_FILE} & set(entries)):
+            raise ValueError(f"{d} exists and is not a kerasnas run; pick an empty or new --output-dir.")
+        try:
+            os.makedirs(d, exist_ok=True)
+            self.lock.acquire()
+        except OSError as e:
+            raise ValueError(f"Cannot write to {d} ({e.strerror}); pick a writable --output-dir.") from e
+        try:
+            self._prepare(run_file, resume=resume, overwrite=overwrite)
+        except BaseException:
+            self.lock.release()
+            raise
+
+    def _prepare(self, run_file, *, resume, overwrite):
+        d = self.directory
+        exists = any(name != LOCK_FILE for name in os.listdir(d))
+        if exists and resume and os.path.isfile(run_file):
+            with open(run_file) as f:
+                differ = differences(json.load(f), self.record)
+            if differ:
+                raise ValueError(f"Cannot resume {d} with other settings (" + "; ".join(differ)
+                                 + "). Use the same ones or a new --output-dir.")
+        elif exists and not overwrite and not resume:
+            stale = self.lock.stale
+            ended = (f" (it was interrupted: {stale.describe()} ended without finishing)"
+                     if stale else "")
+            raise ValueError(f"{d} holds an earlier search{ended}; pass --resume to continue it "
+                             "or --overwrite to delete it and start again.")
+        elif exists and overwrite:
+            for name in os.listdir(d):
+                if name != LOCK_FILE:  # ours: we hold it
+                    path = os.path.join(d, name)
+                    shutil.rmtree(path) if os.path.isdir(path) else os.remove(path)
+        write_json(run_file, self.record, indent=2, default=str)
+
+    def _wait_for_chief(self):
+        run_file = os.path.join(self.directory, RUN_FILE)
+        timeout = self.settings.worker_timeout
+        deadline = time.time() + timeout
+        while not os.path.isfile(run_file):
+            if time.time() > deadline:
+                raise ValueError(f"No chief has prepared {self.directory} within {timeout:.0f} s; "
+                                 "start the chief first (--role chief) with the same --output-dir.")
+            time.sleep(0.5)
+        with open(run_file) as f:
+            differ = differences(json.load(f), self.record)
+        if differ:
+            raise ValueError("This worker's settings differ from the chief's: " + "; ".join(differ))
+
+    def close(self) -> None:
+        """Releases the folder's lock (a finished or failed search)."""
+        self.lock.release()
+
+    def __enter__(self) -> Run:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    # -- the search -----------------------------------------------------------------------
+
+    def search(self) -> SearchResult | None:
+        """Runs the search to its budget and exports the best model.
+
+        Returns:
+            A `SearchResult`; None on a worker (the chief exports the results).
+
+        Raises:
+            SearchStopped: when the search stopped early; what completed is exported.
+        """
+        from kerasnas import data as data_module
+        from kerasnas.strategy import describe, make_strategy
+        from kerasnas.tuner import NASTuner
+
+        s = self.settings
+        self.strategy = make_strategy(s.strategy)
+        self.strategy_text = describe(self.strategy)
+        self.tuner = NASTuner(
+            self.oracle, self.hypermodel, seed=s.seed, worker_timeout=s.worker_timeout,
+            tensorboard_dir=os.path.join(self.directory, "tensorboard") if s.tensorboard else None,
+            listener=self, directory=self.directory, project_name=PROJECT, overwrite=False,
+            distribution_strategy=self.strategy)
+        self.oracle = self.tuner.oracle  # a worker's is a client of the chief's
+        self.oracle.max_trials = s.max_trials  # KerasTuner does not save it: the caller's wins
+        if self.role != "worker":  # the clock goes on from the earlier run's last finished trial
+            self.earlier_end = results.earlier_end_seconds(self.oracle.trials, self.results_path)
+            self.resumed_after = max(self.earlier_end.values(), default=0.0)
+        self.started = time.time() - self.resumed_after
+        if self.lock.stale is not None:
+            self.reporter.on_message(f"took over the lock of {self.lock.stale.describe()}, "
+                                     "which ended without releasing it")
+        self.reporter.on_search_begin(self)
+
+        # Made by each trial after it seeds (NASTuner): a shared dataset's shuffle
+        # order depended on the global seed and on how many trials ran before.
+        def train():
+            return data_module.to_dataset(self.data.x_train, self.data.y_train,
+                                          batch_size=s.batch_size, shuffle=True, seed=s.seed)
+
+        def val():
+            return data_module.to_dataset(self.data.x_val, self.data.y_val, batch_size=s.batch_size)
+
+        fit = dict(epochs=s.epochs, verbose=int(s.verbose))
+        if self.role == "worker":
+            with distributed.quiet_debug_print():
+                self.tuner.search(train, val, **fit)
+            return None
+        stopped = None
+        try:
+            if self.role == "chief":  # KerasTuner's own chief hangs when a worker dies; ours does not
+                self.tuner.save()
+                self.oracle.verbose = 0
+                with distributed.quiet_debug_print():
+                    distributed.serve(self.oracle, worker_timeout=s.worker_timeout,
+                                      log=self.reporter.on_message, on_trial_end=self._record)
+            else:
+                self.tuner.search(train, val, **fit)
+        except RuntimeError as e:  # failures past the limit, or no worker left
+            stopped = e
+        return self._finish(stopped)
+
+    def _finish(self, stopped):
+        from kerasnas.exports import export_best
+
+        table = self.table()
+        write_csv(self.results_path, table)
+        completed = int((table.status == "COMPLETED").sum()) if len(table) else 0
+        result = None
+        if completed or stopped is None:
+            summary, best, test_accuracy, model_path = export_best(
+                self, table, 0 if stopped else self.settings.final_epochs)
+            result = SearchResult(table, {"trial_id": best.trial_id, "val_accuracy": best.score,
+                                          "values": best.hyperparameters.values},
+                                  test_accuracy, model_path, self.directory,
+                                  summary["wall_seconds"], summary)
+            self.reporter.on_search_end(self, result)
+        if stopped is not None:
+            raise SearchStopped(f"{str(stopped).splitlines()[0]} ({len(table)} trials recorded, "
+                                f"{completed} completed)", result) from stopped
+        return result
+
+    # -- the tuner's listener ---------------------------------------------------------------
+
+    def on_trial_ending(self, trial) -> None:
+        if trial.message:  # kept beside the trial: the message does not cross gRPC
+            with open(os.path.join(self.tuner.get_trial_dir(trial.trial_id),
+                                   results.ERROR_FILE), "w") as f:
+                f.write(trial.message)
+
+    def on_trial_ended(self, trial) -> None:
+        self._record(trial)
+
+    def _record(self, trial):
+        """After a trial ends: the table on disk (the chief's or a lone process's), then report."""
+        if self.role != "worker":
+            write_csv(self.results_path, self.table())
+        self.reporter.on_trial_end(self, trial)
+
+    # -- for reporters ---------------------------------------------------------------------
+
+    @property
+    def results_path(self) -> str:
+        return os.path.join(self.directory, results.RESULTS_FILE)
+
+    @property
+    def tuner_id(self) -> str:
+        return self.tuner.tuner_id if self.tuner is not None else ""
+
+    def table(self) -> pd.DataFrame:
+        """The trials table (results.csv)."""
+        return results.results_table(self.oracle, self.describe, self.started, self.earlier_end,
+                                     self.tuner.project_dir)
+
+    def describe(self, values: dict) -> str:
+        """The space's short text for `values`, else the values themselves."""
+        describe = getattr(self.hypermodel, "describe", None)
+        return (describe(values) if describe else "") or results.short_values(values)
+
+    def failure_reason(self, trial) -> str:
+        return results.failure_reason(trial, self.tuner.project_dir)
+
+    def elapsed(self) -> float:
+        """Seconds on the search clock (earlier runs up to their last finished trial included)."""
+        return time.time() - self.started
+
+    def headline(self) -> str:
+        r = self.record
+        resumed = (f"; resumed after {self.resumed_after:.0f} s" if self.resumed_after else "")
+        return (f"kerasnas: {r['space']} x {r['oracle']}, {self.settings.max_trials} trials x "
+                f"{self.settings.epochs} epochs, train {r['train_size']} / val {r['val_size']}, "
+                f"{self.strategy_text}, data: {self.data.source}{resumed}")
+
+
+def differences(previous: dict, now: dict) -> list[str]:
+    """What a resume would change: `key: then, now` for the keys it must keep.
+
+    Keys absent from an older run.json are not compared; configurations are
+    compared key by key, budget keys of the oracle left out.
+    """
+    out = []
+    for key in (*SearchSettings.resume_keys(), *IDENTITY_KEYS):
+        if key not in previous:
+            continue
+        then, current = previous[key], now.get(key)
+        if key.endswith("_config") and isinstance(then, dict) and isinstance(current, dict):
+            for k in sorted(set(then) | set(current)):
+                if k not in BUDGET_KEYS and then.get(k) != current.get(k):
+                    out.append(f"{key}.{k}: {then.get(k)!r} then, {current.get(k)!r} now")
+        elif then != current:
+            out.append(f"{key}: {then!r} then, {current!r} now")
+    return out

@@ -1,0 +1,161 @@
+"""One settings object for a search: the CLI, the benchmarks and run.json share it.
+
+A new option is one field here: its metadata gives the CLI flag and help
+(`add_arguments`), `validate` checks it, run.json records it, and `resume`
+marks the fields a resumed search must keep (they change what trials mean).
+No TensorFlow here: the CLI reads it before importing anything heavy.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+from typing import Any
+
+STRATEGIES = ("auto", "default", "mirrored")
+
+
+def positive_int(text: str) -> int:
+    """argparse type: an integer >= 1."""
+    return _int_at_least(text, 1)
+
+
+def non_negative_int(text: str) -> int:
+    """argparse type: an integer >= 0."""
+    return _int_at_least(text, 0)
+
+
+def _int_at_least(text, low):
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
+    if value < low:
+        raise argparse.ArgumentTypeError(f"must be >= {low}, got {value}")
+    return value
+
+
+def _field(default, help, *, flag=True, type=None, resume=False, low=None, **extra):
+    """A settings field; `flag=False` keeps it out of the generic CLI flags."""
+    metadata = {"help": help, "flag": flag, "type": type, "resume": resume, "low": low, **extra}
+    if isinstance(default, dict):
+        return dataclasses.field(default_factory=dict, metadata=metadata)
+    return dataclasses.field(default=default, metadata=metadata)
+
+
+@dataclasses.dataclass(frozen=True)
+class SearchSettings:
+    """Everything a search is run with, besides its space, oracle and data.
+
+    Args:
+        max_trials: Trial budget (failed trials count toward it).
+        epochs: Training epochs per trial.
+        batch_size: Global batch size (split across replicas).
+        seed: Seed of the data split, the oracle and each trial's training.
+        strategy: "auto", "default" or "mirrored" (see `kerasnas.strategy`).
+        space_options: Knob values for a space given by name.
+        oracle_options: Options for an oracle given by name.
+        max_failures: The search stops after this many failed trials in a row.
+        final_epochs: If > 0, the best architecture is then trained from scratch
+            on train + validation for this many epochs, tested and exported.
+        tensorboard: Write per-trial scalars and HParams to `OUTPUT_DIR/tensorboard`.
+        verbose: Keras' per-batch progress bars (False: one line per trial).
+        worker_timeout: Chief/worker mode: seconds of silence after which a
+            worker counts as lost.
+        train_size: Training images (used when `search` makes the splits).
+        val_size: Validation images (used when `search` makes the splits).
+        data_dir: Folder with the four official .gz files (None: see `kerasnas.data`).
+    """
+
+    max_trials: int = _field(3, "trial budget", type=positive_int, low=1)
+    epochs: int = _field(1, "epochs per trial", type=positive_int, low=1, resume=True)
+    batch_size: int = _field(128, "global batch size", type=positive_int, low=1, resume=True)
+    seed: int = _field(0, "seed of the split, the oracle and training", type=int, resume=True)
+    strategy: str = _field("auto", "auto: MirroredStrategy on >1 GPU; mirrored: force it (on CPU: "
+                           "2 logical devices)", choices=STRATEGIES)
+    space_options: dict = _field({}, "knob values of a space given by name", flag=False, resume=True)
+    oracle_options: dict = _field({}, "options of an oracle given by name", flag=False, resume=True)
+    max_failures: int = _field(3, "stop after this many failed trials in a row", type=positive_int,
+                               low=1)
+    final_epochs: int = _field(0, "then train the best architecture from scratch on all 60k "
+                               "training images for N epochs (augmentation, cosine decay), test "
+                               "it, export final_model.keras", type=non_negative_int, low=0)
+    tensorboard: bool = _field(False, "write per-trial scalars and HParams to "
+                               "OUTPUT_DIR/tensorboard")
+    verbose: bool = _field(False, "show Keras' per-batch progress bars")
+    worker_timeout: float = _field(120.0, "chief/worker mode: seconds without news after which a "
+                                   "worker's trial is re-queued, and the chief gives up when no "
+                                   "worker is left", type=float, group="distributed")
+    train_size: int = _field(50000, "training images for the trials", type=positive_int, low=1,
+                             resume=True)
+    val_size: int = _field(10000, "held-out validation images that score the trials",
+                           type=positive_int, low=1, resume=True)
+    data_dir: str | None = _field(None, "folder holding the four official .gz files")
+
+    def __post_init__(self):
+        self.validate()
+
+    def validate(self) -> None:
+        """Checks every field.
+
+        Raises:
+            ValueError: naming the field, the value and what is expected.
+        """
+        for f in dataclasses.fields(self):
+            value, low = getattr(self, f.name), f.metadata["low"]
+            if low is not None and (isinstance(value, bool) or not isinstance(value, int)
+                                    or value < low):
+                raise ValueError(f"`{f.name}` must be an integer >= {low}; got {value!r}.")
+        if self.strategy not in STRATEGIES:
+            raise ValueError(f"`strategy` must be one of {STRATEGIES}; got {self.strategy!r}.")
+        if not self.worker_timeout > 0:
+            raise ValueError(f"`worker_timeout` must be > 0 seconds; got {self.worker_timeout!r}.")
+        for name in ("space_options", "oracle_options"):
+            if not isinstance(getattr(self, name), dict):
+                raise ValueError(f"`{name}` must be a dict; got {getattr(self, name)!r}.")
+
+    def replace(self, **changes: Any) -> SearchSettings:
+        """A copy with `changes`.
+
+        Raises:
+            ValueError: for a name that is not a setting, listing the valid ones.
+        """
+        names = {f.name for f in dataclasses.fields(self)}
+        unknown = sorted(set(changes) - names)
+        if unknown:
+            raise ValueError(f"Unknown setting(s) {unknown}; valid: {', '.join(sorted(names))}.")
+        return dataclasses.replace(self, **changes)
+
+    def to_dict(self) -> dict:
+        """The settings as JSON-safe values (for run.json and summary.json)."""
+        return json.loads(json.dumps(dataclasses.asdict(self), default=str))
+
+    @classmethod
+    def resume_keys(cls) -> tuple[str, ...]:
+        """Settings a resumed search must keep."""
+        return tuple(f.name for f in dataclasses.fields(cls) if f.metadata["resume"])
+
+    @classmethod
+    def add_arguments(cls, parser: argparse.ArgumentParser, groups: dict | None = None) -> None:
+        """Adds one `--flag` per field (a field's `group` picks an argument group)."""
+        groups = groups or {}
+        for f in dataclasses.fields(cls):
+            if not f.metadata["flag"]:
+                continue
+            target = groups.get(f.metadata.get("group"), parser)
+            flag = "--" + f.name.replace("_", "-")
+            default = f.default
+            if isinstance(default, bool):
+                target.add_argument(flag, action="store_true", help=f.metadata["help"])
+                continue
+            kw = {"choices": f.metadata["choices"]} if "choices" in f.metadata else {}
+            target.add_argument(flag, type=f.metadata["type"], default=default,
+                                help=f"{f.metadata['help']} (default: {default})", **kw)
+
+    @classmethod
+    def from_args(cls, args: argparse.Namespace, **extra: Any) -> SearchSettings:
+        """The settings from parsed CLI flags, plus `extra` fields (e.g. options)."""
+        values = {f.name: getattr(args, f.name) for f in dataclasses.fields(cls)
+                  if f.metadata["flag"]}
+        return cls(**values, **extra)
