@@ -15,6 +15,7 @@ from keras_tuner.engine.hyperparameters import HyperParameters
 from keras_tuner.engine.trial import Trial
 
 from kerasnas.files import write_json as _atomic_save_json
+from kerasnas.lock import LOCK_FILE
 from kerasnas.results import earlier_end_seconds
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -40,6 +41,7 @@ def completed(directory):
     return out
 
 
+@pytest.mark.slow
 def test_kill_9_at_random_moments_then_resume(tmp_path):
     rng = random.Random(7)
     run, log = tmp_path / "run", tmp_path / "log.txt"
@@ -58,12 +60,15 @@ def test_kill_9_at_random_moments_then_resume(tmp_path):
             p.wait()
         scores = completed(run)
         assert len(scores) > start or len(scores) == TRIALS, log.read_text()[-2000:]
+        assert json.loads((run / LOCK_FILE).read_text())["pid"] == p.pid  # left behind by kill -9
         best_seen = max([best_seen, *scores.values()])
         if (run / "results.csv").is_file():
             before = pd.read_csv(run / "results.csv", dtype={"trial_id": str}).dropna(subset=["end_seconds"])
             clock.update(zip(before.trial_id, before.end_seconds))
     p = launch(run, log)
     assert p.wait(timeout=400) == 0, log.read_text()[-3000:]
+    assert log.read_text().count("took over the lock of process") == 3  # each resume: a stale lock
+    assert not (run / LOCK_FILE).exists()
     table = pd.read_csv(run / "results.csv", dtype={"trial_id": str, "parent": str})
     assert len(table) == TRIALS and set(table.status) == {"COMPLETED"}
     assert table.trial_id.tolist() == [str(i) for i in range(TRIALS)]

@@ -89,7 +89,7 @@ class AgingEvolutionOracle(NotesMixin, keras_tuner.Oracle):
         **kwargs: Passed to `keras_tuner.Oracle`.
     """
 
-    def __init__(self, *, objective=None, max_trials=10, population_size=None, sample_size=None,
+    def __init__(self, objective=None, max_trials=10, *, population_size=None, sample_size=None,
                  seeded_values=None, seed=None, **kwargs):
         seeded_values = list(seeded_values or [])
         if not all(isinstance(v, dict) for v in seeded_values):

@@ -11,12 +11,14 @@ class RandomOracle(NotesMixin, RandomSearchOracle):
     """KerasTuner's random search, noting every trial as `random`.
 
     Args:
+        objective: A `keras_tuner.Objective` or metric name.
+        max_trials: The trial budget.
         seed: The random seed (0 is honoured).
         **kwargs: Passed to `keras_tuner.oracles.RandomSearchOracle`.
     """
 
-    def __init__(self, *, seed=None, **kwargs):
-        super().__init__(seed=seed, **kwargs)
+    def __init__(self, objective=None, max_trials=10, *, seed=None, **kwargs):
+        super().__init__(objective=objective, max_trials=max_trials, seed=seed, **kwargs)
         self._init_notes(seed)
 
     def populate_space(self, trial_id):
@@ -35,19 +37,20 @@ class BayesOracle(NotesMixin, BayesianOptimizationOracle):
     replaced by a random one and noted as such.
 
     Args:
+        objective: A `keras_tuner.Objective` or metric name.
         max_trials: The trial budget.
         num_initial_points: Random trials before the GP; None sizes it to the budget.
         seed: The random seed (0 is honoured).
         **kwargs: Passed to `keras_tuner.oracles.BayesianOptimizationOracle`.
     """
 
-    def __init__(self, *, max_trials=10, num_initial_points=None, seed=None, **kwargs):
+    def __init__(self, objective=None, max_trials=10, *, num_initial_points=None, seed=None, **kwargs):
         if num_initial_points is not None and num_initial_points < 1:
             raise ValueError(f"`num_initial_points` must be >= 1; got {num_initial_points}.")
         if num_initial_points is None:
             num_initial_points = warmup_size(max_trials)
-        super().__init__(max_trials=max_trials, num_initial_points=num_initial_points,
-                         seed=seed, **kwargs)
+        super().__init__(objective=objective, max_trials=max_trials,
+                         num_initial_points=num_initial_points, seed=seed, **kwargs)
         self._init_notes(seed)
         self._random_state = np.random.RandomState(self.seed)
         self.gpr = self._make_gpr()

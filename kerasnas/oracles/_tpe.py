@@ -48,7 +48,7 @@ class TPEOracle(NotesMixin, keras_tuner.Oracle):
         ImportError: when Optuna is not installed.
     """
 
-    def __init__(self, *, objective=None, max_trials=10, n_startup_trials=None, seed=None, **kwargs):
+    def __init__(self, objective=None, max_trials=10, *, n_startup_trials=None, seed=None, **kwargs):
         _import_optuna()
         if n_startup_trials is not None and n_startup_trials < 0:
             raise ValueError(f"`n_startup_trials` must be >= 0; got {n_startup_trials}.")
