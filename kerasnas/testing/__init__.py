@@ -1,0 +1,1 @@
+"""Reusable tests: `oracle_contract.OracleContract` checks any KerasTuner oracle (needs pytest)."""

@@ -1,0 +1,175 @@
+"""The contract of a kerasnas oracle, one named test per clause (needs pytest).
+
+As Optuna's `optuna/testing/pytest_samplers.py`: subclass `OracleContract`,
+implement `create_oracle`, and pytest collects every clause for your oracle::
+
+    class TestMyOracle(OracleContract):
+        def create_oracle(self, objective, max_trials, seed):
+            return MyOracle(objective, max_trials, seed=seed)
+
+The oracle is driven directly with a synthetic objective: no model is trained.
+"""
+
+import json
+
+import keras_tuner
+import pytest
+
+MAX_TRIALS = 6
+FAILED = {1, 4}  # trials reported with an absurdly good score, then FAILED
+
+
+def register_space(oracle):
+    """A small conditional space: `d` is active only when `c` is True."""
+    hp = oracle.hyperparameters
+    hp.Choice("a", [0, 1, 2, 3])
+    hp.Int("b", 0, 3)
+    hp.Boolean("c")
+    with hp.conditional_scope("c", [True]):
+        hp.Choice("d", [0, 1, 2])
+
+
+def register_continuous(oracle):
+    """A continuous space, where model-based proposals depend on the oracle's RNG state."""
+    hp = oracle.hyperparameters
+    hp.Float("x", 0.0, 1.0)
+    hp.Float("y", 1e-4, 1e-1, sampling="log")
+    hp.Int("z", 0, 10)
+
+
+def score(values):
+    return values["a"] * 4 + values["b"] + values.get("d", 0) * 0.5
+
+
+def continuous_score(values):
+    return (values["x"] - 0.3) ** 2 + 0.01 * values["z"]
+
+
+def drive(oracle, direction, until=None, score=score, failed=FAILED):
+    """Runs trials until STOPPED (or `until` trials exist); returns the last create_trial."""
+    while until is None or len(oracle.trials) < until:
+        trial = oracle.create_trial("tuner0")
+        if trial.status != "RUNNING":
+            return trial
+        values = trial.hyperparameters.values
+        if int(trial.trial_id) in failed:
+            oracle.update_trial(trial.trial_id, {"score": 1e9 if direction == "max" else -1e9})
+            trial.status = "FAILED"
+        else:
+            oracle.update_trial(trial.trial_id, {"score": score(values)})
+            trial.status = "COMPLETED"
+        oracle.end_trial(trial)
+    return None
+
+
+def values_in_start_order(oracle):
+    return [oracle.trials[i].hyperparameters.values for i in oracle.start_order]
+
+
+def canonical(state):
+    state = json.loads(json.dumps(state))
+    state["tried_so_far"].sort()  # a set in KerasTuner
+    return state
+
+
+class OracleContract:
+    """One test per clause of the contract every kerasnas oracle keeps."""
+
+    seed = 3
+
+    def create_oracle(self, objective, max_trials, seed):
+        """Returns a new oracle; implemented by each subclass."""
+        raise NotImplementedError
+
+    def oracle(self, directory, direction="max", seed=None):
+        oracle = self.create_oracle(keras_tuner.Objective("score", direction), MAX_TRIALS,
+                                    self.seed if seed is None else seed)
+        oracle._set_project_dir(str(directory), "p")
+        oracle.verbose = 0
+        return oracle
+
+    def finished(self, directory, direction="max"):
+        oracle = self.oracle(directory, direction)
+        register_space(oracle)
+        drive(oracle, direction)
+        return oracle
+
+    def test_it_stops_at_max_trials(self, tmp_path):
+        oracle = self.oracle(tmp_path)
+        register_space(oracle)
+        assert drive(oracle, "max").status == "STOPPED"
+        assert len(oracle.trials) == MAX_TRIALS  # failed trials count toward the budget
+
+    def test_the_same_seed_gives_the_same_trials(self, tmp_path):
+        a, b = self.finished(tmp_path / "a"), self.finished(tmp_path / "b")
+        assert values_in_start_order(a) == values_in_start_order(b)
+
+    def test_failed_trials_stay_failed(self, tmp_path):
+        oracle = self.finished(tmp_path)
+        assert {i for i, t in oracle.trials.items() if t.status == "FAILED"} == {str(i) for i in FAILED}
+
+    @pytest.mark.parametrize("direction", ["max", "min"])
+    def test_the_best_trial_is_the_best_completed_one_in_the_objective_direction(self, tmp_path,
+                                                                                 direction):
+        oracle = self.finished(tmp_path, direction)  # failed ones reported absurdly good scores
+        completed = [t.score for t in oracle.trials.values() if t.status == "COMPLETED"]
+        assert len(completed) == MAX_TRIALS - len(FAILED)
+        best = max(completed) if direction == "max" else min(completed)
+        assert oracle.get_best_trials()[0].score == best
+
+    def test_a_failed_trial_is_never_a_parent(self, tmp_path):
+        oracle = self.finished(tmp_path)
+        parents = {note.get("parent") for note in getattr(oracle, "notes", {}).values()}
+        assert not parents & {str(i) for i in FAILED}
+
+    def test_every_trial_is_noted_with_how_it_was_chosen(self, tmp_path):
+        oracle = self.finished(tmp_path)
+        assert set(oracle.notes) == set(oracle.trials)
+        assert all(note["phase"] for note in oracle.notes.values())
+
+    def test_the_state_round_trips_through_json(self, tmp_path):
+        text = json.dumps(self.finished(tmp_path / "a").get_state())
+        fresh = self.oracle(tmp_path / "fresh")
+        fresh.set_state(json.loads(text))  # KerasTuner's from_config edits the dict it reads
+        assert canonical(fresh.get_state()) == canonical(json.loads(text))
+
+    def interrupted_and_resumed(self, directory, register=register_space, **drive_kw):
+        first = self.oracle(directory, "min")
+        register(first)
+        drive(first, "min", until=3, **drive_kw)
+        resumed = self.oracle(directory, "min")  # as a tuner with overwrite=False
+        resumed.reload()
+        return resumed
+
+    def test_a_resumed_oracle_does_not_rerun_the_last_finished_trial(self, tmp_path):
+        resumed = self.interrupted_and_resumed(tmp_path)
+        assert sorted(resumed.trials) == ["0", "1", "2"]
+        assert resumed._retry_queue == []
+
+    def test_a_resumed_oracle_finishes_the_budget_without_repeating_a_trial(self, tmp_path):
+        resumed = self.interrupted_and_resumed(tmp_path)
+        assert drive(resumed, "min").status == "STOPPED"
+        assert sorted(resumed.trials) == [str(i) for i in range(MAX_TRIALS)]
+        values = {json.dumps(v, sort_keys=True) for v in values_in_start_order(resumed)}
+        assert len(values) == MAX_TRIALS
+
+    def test_a_resumed_oracle_proposes_what_an_uninterrupted_one_would(self, tmp_path):
+        # KerasTuner's GP and Optuna's sampler restart their RNGs at a reload.
+        straight = self.oracle(tmp_path / "straight", "min")
+        register_continuous(straight)
+        drive(straight, "min", score=continuous_score, failed=())
+        resumed = self.interrupted_and_resumed(tmp_path / "resumed", register_continuous,
+                                               score=continuous_score, failed=())
+        drive(resumed, "min", score=continuous_score, failed=())
+        got, want = values_in_start_order(resumed), values_in_start_order(straight)
+        assert len(want) == MAX_TRIALS and [sorted(v) for v in got] == [sorted(v) for v in want]
+        for g, w in zip(got, want):
+            # The GP's L-BFGS ends a few 1e-7 apart in some runs; a restarted RNG is far apart.
+            assert g == pytest.approx(w, rel=1e-5, abs=1e-9)
+
+    def test_its_config_names_its_settings_and_leaves_out_the_space(self, tmp_path):
+        config = self.oracle(tmp_path).get_config()
+        json.dumps(config)  # JSON-safe, for run.json
+        assert config["seed"] == self.seed and config["max_trials"] == MAX_TRIALS
+        assert config["objective"] == {"name": "score", "direction": "max"}
+        assert "hyperparameters" not in config
