@@ -1,11 +1,11 @@
 """kerasnas: neural architecture search for Keras 3, on KerasTuner.
 
-`search()` runs a search; `spaces` and `oracles` hold the search spaces
+`search()` runs a search (a thin `Run` over a `SearchSettings`); `spaces` and `oracles` hold the search spaces
 (KerasTuner HyperModels) and strategies (KerasTuner Oracles).
 """
 
 __version__ = "0.1.0"
-__all__ = ["AgingEvolution", "AgingEvolutionOracle", "search"]
+__all__ = ["AgingEvolution", "AgingEvolutionOracle", "Run", "SearchSettings", "search"]
 
 
 def search(*args, **kwargs):
@@ -21,4 +21,12 @@ def __getattr__(name):
         from kerasnas import oracles
 
         return getattr(oracles, name)
+    if name == "Run":
+        from kerasnas.run_folder import Run
+
+        return Run
+    if name == "SearchSettings":
+        from kerasnas.settings import SearchSettings
+
+        return SearchSettings
     raise AttributeError(f"module 'kerasnas' has no attribute {name!r}")

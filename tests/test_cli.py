@@ -17,6 +17,7 @@ def cli(*args, timeout=600):
                           capture_output=True, text=True, timeout=timeout)
 
 
+@pytest.mark.slow
 def test_main_job_small_budget_writes_the_three_files(tmp_path):
     out = tmp_path / "D"
     r = cli("--space", "resnet", "--oracle", "bayes", "--max-trials", "2", "--epochs", "1",
@@ -66,7 +67,7 @@ BAD_INPUT = [
     ("population without evolution", ["--population-size", "4"], 2, "only apply to --oracle evolution"),
     ("train size larger than the data", ["--train-size", "59000", "--val-size", "2000"], 2,
      "more than the 60000"),
-    ("negative final epochs", ["--final-epochs", "-2"], 2, "--final-epochs must be >= 0"),
+    ("negative final epochs", ["--final-epochs", "-2"], 2, "--final-epochs: must be >= 0"),
     ("malformed space option", ["--space-option", "channels"], 2, "KEY=VALUE"),
     ("resume and overwrite", ["--resume", "--overwrite", "--train-size", "100", "--val-size", "100"],
      1, "not both"),
@@ -99,6 +100,7 @@ def test_bad_input_one_clear_message_nonzero_exit_nothing_changed(tmp_path, case
     assert _tree(tmp_path) == before  # nothing created, nothing deleted
 
 
+@pytest.mark.slow
 def test_mirrored_strategy_over_two_logical_cpus(tmp_path):
     out = tmp_path / "m"
     r = cli("--strategy", "mirrored", "--oracle", "random", "--max-trials", "1", "--epochs", "1",

@@ -49,18 +49,23 @@ def test_nasbench201_with_tpe_shows_its_random_start(tmp_path):
     assert json.loads((out / "summary.json").read_text())["trials_completed"] == 3
 
 
+# Budget 3: every oracle's random start is 2 trials, so the third is the strategy's own.
+GUIDED = {"random": "random", "bayes": "model", "tpe": "model", "evolution": "mutation"}
+
+
+@pytest.mark.slow
 @pytest.mark.parametrize("space, oracle", [
     ("custom", "random"), ("custom", "bayes"), ("custom", "tpe"),
     ("nasbench201", "random"), ("nasbench201", "bayes"), ("nasbench201", "evolution")])
-def test_both_cell_spaces_run_with_every_oracle(space, oracle, tmp_path):
+def test_both_cell_spaces_run_with_every_oracle_into_its_guided_phase(space, oracle, tmp_path):
     # The combinations the tests above leave out, in-process through the CLI's main().
     out = tmp_path / "run"
     extra = SMALL_NB201 if space == "nasbench201" else ["--space-option", "stem_width=8"]
-    code = main(["--space", space, "--oracle", oracle, "--max-trials", "2", *TINY, *extra,
+    code = main(["--space", space, "--oracle", oracle, "--max-trials", "3", *TINY, *extra,
                  "--output-dir", str(out)])
     assert code == 0
     table = pd.read_csv(out / "results.csv")
-    assert table.status.tolist() == ["COMPLETED"] * 2 and (table.params > 0).all()
-    # A budget of 2 is all random start (at least 2 trials) for every oracle.
-    assert table.phase.tolist() == ["random" if oracle == "random" else "warm-up"] * 2
+    assert table.status.tolist() == ["COMPLETED"] * 3 and (table.params > 0).all()
+    start = "random" if oracle == "random" else "warm-up"
+    assert table.phase.tolist() == [start, start, GUIDED[oracle]]
     assert (out / "best_cell.png").is_file() and (out / "best_model.keras").is_file()

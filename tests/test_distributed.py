@@ -7,9 +7,14 @@ import socket
 import subprocess
 import sys
 
+import pytest
+
 MAX_TRIALS = 12
 SCRIPT = os.path.join(os.path.dirname(__file__), "_distributed_search.py")
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+pytestmark = pytest.mark.slow  # subprocesses: chief and workers
 
 
 def _free_port():

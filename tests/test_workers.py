@@ -8,9 +8,13 @@ import sys
 import time
 
 import pandas as pd
+import pytest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SCRIPT = os.path.join(ROOT, "tests", "_search_script.py")
+
+
+pytestmark = pytest.mark.slow  # subprocesses: chief and workers
 
 
 def free_port():

@@ -35,6 +35,7 @@ def space_options(space, scale):
 def run(args, arrays, started):
     import kerasnas
     from kerasnas.data import Splits
+    from kerasnas.reporter import ConsoleReporter
 
     space, oracle = EXPERIMENTS[args.experiment]
     data = Splits.load_npz(args.data)
@@ -48,7 +49,7 @@ def run(args, arrays, started):
                              batch_size=args.batch_size, directory=os.path.join(args.workdir, "search"),
                              seed=args.seed, overwrite=True, space_options=options,
                              oracle_options=oracle_options,
-                             log=lambda line: print(line, flush=True))
+                             reporter=ConsoleReporter(lambda line: print(line, flush=True)))
     wall = time.time() - started
     table = result.trials
     trials = rows(table, offset)
