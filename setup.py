@@ -28,6 +28,6 @@ setup(
         "gpu": ["tensorflow[and-cuda]==2.21.*"],
         "tpe": ["optuna>=4,<6"],
         "compare": ["autokeras==3.0.0", "nni==3.0", "torch==2.13.0", "pytorch-lightning>=2.4,<3"],
-        "test": ["pytest>=8,<10", "optuna>=4,<6"],
+        "test": ["pytest>=8,<10", "optuna>=4,<6", "ruff==0.17.6"],
     },
 )

@@ -55,8 +55,10 @@ def parser():
     p.add_argument("--output-dir", default=None, help="where results go (default: runs/SPACE-ORACLE)")
     p.add_argument("--resume", action="store_true", help="continue the search in --output-dir")
     p.add_argument("--overwrite", action="store_true", help="delete an earlier search in --output-dir")
-    p.add_argument("--population-size", type=positive_int, help="evolution: population P (default: sized to the budget)")
-    p.add_argument("--sample-size", type=positive_int, help="evolution: tournament size S (default: sized to the budget)")
+    p.add_argument("--population-size", type=positive_int,
+                   help="evolution: population P (default: sized to the budget)")
+    p.add_argument("--sample-size", type=positive_int,
+                   help="evolution: tournament size S (default: sized to the budget)")
     p.add_argument("--space-option", action="append", default=[], metavar="KEY=VALUE",
                    help="pin a knob of the space, e.g. --space-option channels=8 (repeatable)")
     d = p.add_argument_group(

@@ -31,7 +31,8 @@ class Failing(ResNetSpace):
 
 cls = Failing if space == "failing" else ResNetSpace
 hypermodel = cls(stem_width=4, stages=2, blocks_per_stage=1, block_type="basic", kernel_size=3,
-                 optimizer="adam", dropout=keras_tuner.engine.hyperparameters.Choice("dropout", [0.0, 0.1, 0.2, 0.3, 0.4]),
+                 optimizer="adam",
+                 dropout=keras_tuner.engine.hyperparameters.Choice("dropout", [0.0, 0.1, 0.2, 0.3, 0.4]),
                  learning_rate=keras_tuner.engine.hyperparameters.Choice("lr", [1e-3, 2e-3, 3e-3, 5e-3]))
 data = make_splits(train_size=300, val_size=100, seed=0)
 data.x_test, data.y_test = data.x_test[:100], data.y_test[:100]

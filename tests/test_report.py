@@ -4,7 +4,6 @@ import json
 import re
 
 import pandas as pd
-import pytest
 
 from kerasnas import report
 from kerasnas.report import main, write_report

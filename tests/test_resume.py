@@ -46,7 +46,7 @@ def test_kill_9_at_random_moments_then_resume(tmp_path):
     rng = random.Random(7)
     run, log = tmp_path / "run", tmp_path / "log.txt"
     best_seen, clock = 0.0, {}
-    for kill in range(3):
+    for _ in range(3):
         p = launch(run, log)
         try:
             # Let it get through imports and into some trial, then kill at a random moment.

@@ -2,7 +2,6 @@
 
 import keras
 import keras_tuner
-from keras import layers
 from keras_tuner.engine import hyperparameters as hp_types
 
 from kerasnas.layers import basic_block, bottleneck_block, classifier_head, conv_bn_relu
