@@ -12,6 +12,7 @@ import subprocess
 import sys
 
 import psutil
+import pytest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
@@ -34,6 +35,7 @@ def nni_managers():
     return out
 
 
+@pytest.mark.slow
 def test_smoke_preset_runs_every_framework_and_leaves_nothing(tmp_path):
     require_compare_extra()
     from benchmarks import compare

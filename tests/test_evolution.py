@@ -137,12 +137,15 @@ def test_budget_sizing_gives_mutations_for_six_trials(tmp_path):
     assert phases == [PHASE_WARMUP] * 2 + [PHASE_MUTATION] * 4
 
 
-@pytest.mark.parametrize("kwargs", [
-    {"population_size": 0}, {"sample_size": 0}, {"population_size": 3, "sample_size": 4},
-    {"population_size": 2, "seeded_values": [{}, {}, {}]}, {"seeded_values": ["a"]},
+@pytest.mark.parametrize("kwargs, match", [
+    ({"population_size": 0}, "`population_size` must be >= 1; got 0"),
+    ({"sample_size": 0}, r"`sample_size` must be in \[1, population_size=\d+\]; got 0"),
+    ({"population_size": 3, "sample_size": 4}, r"`sample_size` must be in \[1, population_size=3\]; got 4"),
+    ({"population_size": 2, "seeded_values": [{}, {}, {}]}, "3 `seeded_values` do not fit a population of 2"),
+    ({"seeded_values": ["a"]}, "`seeded_values` must be a list of dicts"),
 ])
-def test_invalid_arguments_raise(kwargs):
-    with pytest.raises(ValueError):
+def test_invalid_arguments_raise(kwargs, match):
+    with pytest.raises(ValueError, match=match):
         AgingEvolutionOracle(objective="val_loss", max_trials=10, **kwargs)
 
 
