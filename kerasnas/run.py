@@ -14,7 +14,7 @@ import time
 # Names only: importing kerasnas.spaces/oracles would import TensorFlow before
 # --help, and before --strategy mirrored can split the CPU.
 SPACE_NAMES = ("resnet", "nasbench201", "custom")
-ORACLE_NAMES = ("random", "bayes", "tpe", "evolution")
+ORACLE_NAMES = ("random", "bayes", "kt-gp", "tpe", "evolution")
 
 EXAMPLES = """examples:
   python -m kerasnas.run --space resnet --oracle bayes
@@ -61,7 +61,10 @@ def parser():
                         "evolution (aging evolution) (default: bayes)")
     p.add_argument("--max-trials", type=positive_int, default=3, help="trial budget (default: 3)")
     p.add_argument("--epochs", type=positive_int, default=1, help="epochs per trial (default: 1)")
-    p.add_argument("--batch-size", type=positive_int, default=128, help="global batch size (default: 128)")
+    p.add_argument("--batch-size", type=positive_int, default=32, help="global batch size (default: 32)")
+    p.add_argument("--lr-schedule", choices=("cosine", "constant"), default="cosine",
+                   help="per-trial learning rate: warm-up then cosine decay over the trial's steps, "
+                        "or constant (default: cosine)")
     p.add_argument("--train-size", type=positive_int, default=50000,
                    help="training images for the trials (default: 50000)")
     p.add_argument("--val-size", type=positive_int, default=10000,
@@ -101,6 +104,9 @@ def parser():
 
 def main(argv=None):
     args = parser().parse_args(argv)
+    from kerasnas._quiet import import_tensorflow_quietly
+
+    import_tensorflow_quietly()  # no C++ start-up notes in the CLI's output
     if args.population_size and args.sample_size and args.sample_size > args.population_size:
         parser().error(f"--sample-size {args.sample_size} is larger than --population-size "
                        f"{args.population_size}; the tournament samples from the population.")
@@ -149,7 +155,7 @@ def main(argv=None):
     try:
         started = time.time()
         result = search(args.space, args.oracle, data, max_trials=args.max_trials, epochs=args.epochs,
-                        batch_size=args.batch_size, strategy=args.strategy, directory=output_dir,
+                        batch_size=args.batch_size, lr_schedule=args.lr_schedule, strategy=args.strategy, directory=output_dir,
                         seed=args.seed, overwrite=args.overwrite, resume=args.resume,
                         oracle_options=oracle_options, space_options=space_options,
                         max_consecutive_failed_trials=args.max_failures,

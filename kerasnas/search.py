@@ -14,6 +14,7 @@ import pandas as pd
 from kerasnas import data as data_module
 from kerasnas import distributed
 from kerasnas.oracles import make_oracle
+from kerasnas.schedules import make_schedule
 from kerasnas.spaces import get_space
 from kerasnas.strategy import describe as describe_strategy
 from kerasnas.strategy import make_strategy
@@ -23,7 +24,7 @@ OBJECTIVE = keras_tuner.Objective("val_accuracy", direction="max")
 PROJECT = "search"  # the KerasTuner project folder inside the output directory
 RUN_FILE = "run.json"  # the settings a resume must match
 # Settings that change what the trials mean; a resume must not change them.
-RESUME_KEYS = ("space", "oracle", "seed", "epochs", "batch_size", "train_size", "val_size",
+RESUME_KEYS = ("space", "oracle", "seed", "epochs", "batch_size", "lr_schedule", "train_size", "val_size",
                "space_options", "oracle_options")
 
 
@@ -51,7 +52,8 @@ class SearchResult:
     summary: dict
 
 
-def search(space, oracle, data, *, max_trials, epochs=1, batch_size=128, strategy="auto",
+def search(space, oracle, data, *, max_trials, epochs=1, batch_size=32, lr_schedule="cosine",
+           strategy="auto",
            directory, seed=0, overwrite=False, resume=False, space_options=None,
            oracle_options=None, max_consecutive_failed_trials=3, verbose=0, log=print,
            worker_timeout=120.0, final_epochs=0, tensorboard=False):
@@ -63,7 +65,11 @@ def search(space, oracle, data, *, max_trials, epochs=1, batch_size=128, strateg
         data: A `kerasnas.data.Splits`; the trials never see its test part.
         max_trials: Trial budget (failed trials count toward it).
         epochs: Training epochs per trial.
-        batch_size: Global batch size (split across replicas).
+        batch_size: Global batch size (split across replicas). 32 by default: a
+            search's trials are short, and steps count more than batch size there
+            (`benchmarks/recipes.py`).
+        lr_schedule: "cosine" (linear warm-up, then cosine decay over each trial's
+            steps, peaking at the trial's learning rate) or "constant".
         strategy: "auto", "default", "mirrored" or a `tf.distribute.Strategy`.
         directory: Output folder: results.csv, summary.json, best_model.keras,
             best_cell.png (cell spaces) and the KerasTuner project `search/`.
@@ -98,13 +104,15 @@ def search(space, oracle, data, *, max_trials, epochs=1, batch_size=128, strateg
         raise ValueError(f"`epochs` must be an integer >= 1; got {epochs!r}.")
     if not isinstance(batch_size, int) or batch_size < 1:
         raise ValueError(f"`batch_size` must be an integer >= 1; got {batch_size!r}.")
+    make_schedule(lr_schedule)  # validates the name
     if not isinstance(final_epochs, int) or final_epochs < 0:
         raise ValueError(f"`final_epochs` must be an integer >= 0; got {final_epochs!r}.")
     log = log or (lambda line: None)
     settings = {
         "space": space if isinstance(space, str) else type(space).__name__,
         "oracle": oracle if isinstance(oracle, str) else type(oracle).__name__,
-        "seed": seed, "epochs": epochs, "batch_size": batch_size, "max_trials": max_trials,
+        "seed": seed, "epochs": epochs, "batch_size": batch_size, "lr_schedule": lr_schedule,
+        "max_trials": max_trials,
         "train_size": len(data.y_train), "val_size": len(data.y_val),
         "space_options": _jsonable(space_options or {}), "oracle_options": _jsonable(oracle_options or {}),
     }
@@ -120,7 +128,7 @@ def search(space, oracle, data, *, max_trials, epochs=1, batch_size=128, strateg
                              max_consecutive_failed_trials=max_consecutive_failed_trials,
                              **(oracle_options or {}))
     dist = make_strategy(strategy)
-    tuner = NASTuner(oracle, hypermodel, seed=seed, log=log,
+    tuner = NASTuner(oracle, hypermodel, seed=seed, log=log, lr_schedule=lr_schedule,
                      describe=getattr(hypermodel, "describe", None),
                      directory=directory, project_name=PROJECT, overwrite=False,
                      distribution_strategy=dist, worker_timeout=worker_timeout,

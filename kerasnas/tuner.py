@@ -22,6 +22,7 @@ from keras_tuner.engine import trial as trial_module
 from keras_tuner.src import utils as kt_utils
 
 from kerasnas import distributed, strategy
+from kerasnas.schedules import make_schedule
 
 MODEL_FILE = "model.keras"
 ERROR_FILE = "error.txt"
@@ -90,6 +91,8 @@ class NASTuner(keras_tuner.Tuner):
             chief re-queues a worker's trial (workers beat 4 times as often).
         tensorboard_dir: If set, each trial writes its scalars and KerasTuner's
             HParams under this folder.
+        lr_schedule: "cosine" (warm-up then cosine decay over each trial's steps)
+            or "constant" (`kerasnas.schedules`).
         results_path: If set, the trials table is rewritten there (atomically)
             after every trial, so a running or killed search can be read. A
             resumed search reads it back to keep the earlier trials' times.
@@ -98,7 +101,10 @@ class NASTuner(keras_tuner.Tuner):
     """
 
     def __init__(self, oracle, hypermodel, *, seed=0, log=print, describe=None,
-                 worker_timeout=120.0, tensorboard_dir=None, results_path=None, **kwargs):
+                 worker_timeout=120.0, tensorboard_dir=None, results_path=None,
+                 lr_schedule="constant", **kwargs):
+        make_schedule(lr_schedule)  # validates the name
+        self.lr_schedule = lr_schedule
         self.seed = seed
         self.results_path = results_path
         self.tensorboard_dir = tensorboard_dir
@@ -141,7 +147,8 @@ class NASTuner(keras_tuner.Tuner):
         validation_data = validation_data() if callable(validation_data) else validation_data
         model = self._try_build(hp)
         guard = NaNGuard()
-        callbacks = [guard, *callbacks]
+        schedule = make_schedule(self.lr_schedule)
+        callbacks = [guard, *([schedule] if schedule else []), *callbacks]
         if self.tensorboard_dir:
             callbacks.append(keras.callbacks.TensorBoard(log_dir=self.tensorboard_dir))
             # KerasTuner's own hook: a folder per trial and the HParams callback.
