@@ -5,7 +5,8 @@
 """
 
 __version__ = "0.1.0"
-__all__ = ["AgingEvolution", "AgingEvolutionOracle", "Run", "SearchSettings", "search"]
+__all__ = ["AgingEvolution", "AgingEvolutionOracle", "GaussianProcessOracle", "GaussianProcessSearch",
+           "Run", "SearchSettings", "search"]
 
 
 def search(*args, **kwargs):
@@ -17,7 +18,8 @@ def search(*args, **kwargs):
 
 def __getattr__(name):
     # Lazy: importing the oracles imports KerasTuner, Keras and TensorFlow.
-    if name in ("AgingEvolution", "AgingEvolutionOracle"):
+    if name in ("AgingEvolution", "AgingEvolutionOracle", "GaussianProcessOracle",
+                "GaussianProcessSearch"):
         from kerasnas import oracles
 
         return getattr(oracles, name)

@@ -16,7 +16,7 @@ from kerasnas.settings import SearchSettings, positive_int  # no TensorFlow
 # Names only: importing kerasnas.spaces/oracles would import TensorFlow before
 # --help, and before --strategy mirrored can split the CPU.
 SPACE_NAMES = ("resnet", "nasbench201", "custom")
-ORACLE_NAMES = ("random", "bayes", "tpe", "evolution")
+ORACLE_NAMES = ("random", "bayes", "kt-gp", "tpe", "evolution")
 
 EXAMPLES = """examples:
   python -m kerasnas.run --space resnet --oracle bayes
@@ -50,7 +50,8 @@ def parser():
         epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--space", choices=SPACE_NAMES, default="resnet", help="search space (default: resnet)")
     p.add_argument("--oracle", choices=ORACLE_NAMES, default="bayes",
-                   help="search strategy: random, bayes (Gaussian process), tpe (Optuna), "
+                   help="search strategy: random, bayes (Gaussian process for architecture "
+                        "spaces), kt-gp (KerasTuner's GP, for comparison), tpe (Optuna), "
                         "evolution (aging evolution) (default: bayes)")
     p.add_argument("--output-dir", default=None, help="where results go (default: runs/SPACE-ORACLE)")
     p.add_argument("--resume", action="store_true", help="continue the search in --output-dir")
@@ -81,7 +82,10 @@ def main(argv=None):
     if args.train_size + args.val_size > 60000:
         parser().error(f"--train-size + --val-size = {args.train_size + args.val_size} is more than "
                        "the 60000 training images.")
+    from kerasnas._quiet import import_tensorflow_quietly
+
     if args.strategy == "mirrored":
+        import_tensorflow_quietly()
         from kerasnas.strategy import split_cpu
 
         import tensorflow as tf
@@ -90,6 +94,7 @@ def main(argv=None):
             split_cpu(2)
 
     if args.role:
+        import_tensorflow_quietly()
         from kerasnas.distributed import configure
 
         try:
@@ -116,6 +121,7 @@ def main(argv=None):
                                             oracle_options=oracle_options)
         if args.role != "worker":  # a busy folder refuses at once, before the heavy imports
             FolderLock(output_dir).check()
+        import_tensorflow_quietly()  # no C++ start-up notes in the CLI's output
         data = make_splits(train_size=settings.train_size, val_size=settings.val_size,
                            seed=settings.seed, data_dir=settings.data_dir)
     except (DataError, ValueError) as e:  # before TensorFlow is imported: fails fast

@@ -14,6 +14,7 @@ import json
 from typing import Any
 
 STRATEGIES = ("auto", "default", "mirrored")
+SCHEDULES = ("cosine", "constant")  # kerasnas.schedules (which imports Keras)
 
 
 def positive_int(text: str) -> int:
@@ -52,6 +53,8 @@ class SearchSettings:
         max_trials: Trial budget (failed trials count toward it).
         epochs: Training epochs per trial.
         batch_size: Global batch size (split across replicas).
+        lr_schedule: "cosine" (warm-up, then cosine decay over each trial's steps,
+            peaking at the trial's learning rate) or "constant" (`kerasnas.schedules`).
         seed: Seed of the data split, the oracle and each trial's training.
         strategy: "auto", "default" or "mirrored" (see `kerasnas.strategy`).
         space_options: Knob values for a space given by name.
@@ -70,7 +73,12 @@ class SearchSettings:
 
     max_trials: int = _field(3, "trial budget", type=positive_int, low=1)
     epochs: int = _field(1, "epochs per trial", type=positive_int, low=1, resume=True)
-    batch_size: int = _field(128, "global batch size", type=positive_int, low=1, resume=True)
+    batch_size: int = _field(32, "global batch size: small, as a search's trials are short and "
+                             "steps count more than batch size there (benchmarks/recipes.py)",
+                             type=positive_int, low=1, resume=True)
+    lr_schedule: str = _field("cosine", "per-trial learning rate: warm-up then cosine decay over "
+                              "the trial's steps (peak: the trial's rate), or constant",
+                              choices=SCHEDULES, resume=True)
     seed: int = _field(0, "seed of the split, the oracle and training", type=int, resume=True)
     strategy: str = _field("auto", "auto: MirroredStrategy on >1 GPU; mirrored: force it (on CPU: "
                            "2 logical devices)", choices=STRATEGIES)
@@ -107,6 +115,8 @@ class SearchSettings:
             if low is not None and (isinstance(value, bool) or not isinstance(value, int)
                                     or value < low):
                 raise ValueError(f"`{f.name}` must be an integer >= {low}; got {value!r}.")
+        if self.lr_schedule not in SCHEDULES:
+            raise ValueError(f"`lr_schedule` must be one of {SCHEDULES}; got {self.lr_schedule!r}.")
         if self.strategy not in STRATEGIES:
             raise ValueError(f"`strategy` must be one of {STRATEGIES}; got {self.strategy!r}.")
         if not self.worker_timeout > 0:

@@ -17,6 +17,7 @@ import keras_tuner
 
 from kerasnas import distributed, strategy
 from kerasnas.files import write_json
+from kerasnas.schedules import make_schedule
 
 MODEL_FILE = "model.keras"
 
@@ -53,12 +54,16 @@ class NASTuner(keras_tuner.Tuner):
         listener: An object with `on_trial_ending(trial)` (before the oracle
             hears of the end: a worker's files must exist when the chief reads
             them) and `on_trial_ended(trial)` (after; the oracle's copy), or None.
+        lr_schedule: "cosine" (warm-up then cosine decay over each trial's steps)
+            or "constant" (`kerasnas.schedules`).
         **kwargs: Passed to `keras_tuner.Tuner` (directory, project_name,
             overwrite, distribution_strategy, ...).
     """
 
     def __init__(self, oracle, hypermodel, *, seed=0, worker_timeout=120.0, tensorboard_dir=None,
-                 listener=None, **kwargs):
+                 listener=None, lr_schedule="constant", **kwargs):
+        make_schedule(lr_schedule)  # validates the name
+        self.lr_schedule = lr_schedule
         self.seed = seed
         self.tensorboard_dir = tensorboard_dir
         self.worker_timeout = worker_timeout
@@ -89,7 +94,8 @@ class NASTuner(keras_tuner.Tuner):
         validation_data = validation_data() if callable(validation_data) else validation_data
         model = self._try_build(hp)
         guard = NaNGuard()
-        callbacks = [guard, *callbacks]
+        schedule = make_schedule(self.lr_schedule)
+        callbacks = [guard, *([schedule] if schedule else []), *callbacks]
         if self.tensorboard_dir:
             callbacks.append(keras.callbacks.TensorBoard(log_dir=self.tensorboard_dir))
             # KerasTuner's own hook: a folder per trial and the HParams callback.

@@ -9,8 +9,13 @@ if [ ! -x .venv/bin/python ]; then
 fi
 stamp=".venv/.installed-$(echo "$extras" | tr ',' '-')-$(sha1sum setup.py | cut -c1-12)"
 if [ ! -f "$stamp" ]; then
-  .venv/bin/python -m pip install -q --upgrade pip
-  .venv/bin/python -m pip install -q -e ".[$extras]"
+  echo "Installing kerasnas[$extras] into .venv (log: .venv/install.log)"
+  # pip's own notes go to the log; on failure its tail is shown.
+  if ! { .venv/bin/python -m pip install -q --upgrade pip \
+         && .venv/bin/python -m pip install -q -e ".[$extras]"; } > .venv/install.log 2>&1; then
+    tail -n 30 .venv/install.log >&2
+    exit 1
+  fi
   touch "$stamp"
 fi
 data=/usr/share/datasets/fashion-mnist

@@ -10,7 +10,7 @@ def test_default_space_declares_every_knob_and_conditional_momentum_up_front():
     hp = keras_tuner.HyperParameters()
     ResNetSpace().build(hp)
     names = {h.name for h in hp.space}
-    assert names == {"stem_width", "stages", "blocks_per_stage", "block_type", "kernel_size",
+    assert names == {"stem_width", "stages", "blocks_per_stage", "kernel_size",
                      "dropout", "optimizer", "learning_rate", "sgd_learning_rate", "momentum"}
     momentum = next(h for h in hp.space if h.name == "momentum")
     assert not hp.is_active(momentum)  # adam is the default; momentum only with sgd
@@ -21,7 +21,7 @@ def test_each_optimizer_searches_its_own_learning_rate_range():
     ResNetSpace().build(hp)
     ranges = {h.name: (h.min_value, h.max_value, [c.values for c in h.conditions])
               for h in hp.space if "learning_rate" in h.name}
-    assert ranges == {"learning_rate": (1e-4, 1e-2, [["adam"]]),
+    assert ranges == {"learning_rate": (5e-4, 1e-2, [["adam"]]),
                       "sgd_learning_rate": (3e-3, 0.3, [["sgd"]])}
     hp = keras_tuner.HyperParameters()
     hp.Fixed("optimizer", "sgd")

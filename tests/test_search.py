@@ -35,10 +35,11 @@ def test_search_writes_table_summary_and_a_loadable_best_model(tmp_path, tiny_sp
     assert table.trial_id.tolist() == [0, 1]
     assert set(table.status) == {"COMPLETED"}
     assert set(table.phase) == {"random"}
-    for col in ("val_accuracy", "params", "train_seconds", "arch", "hp.block_type", "hp.optimizer"):
+    for col in ("val_accuracy", "params", "train_seconds", "arch", "hp.learning_rate", "hp.optimizer"):
         assert col in table
     summary = json.loads((d / "summary.json").read_text())
     assert summary["trials_completed"] == 2 and summary["train_size"] == 300
+    assert summary["lr_schedule"] == "cosine" and summary["batch_size"] == 64
     best = table.loc[table.val_accuracy.idxmax()]
     assert summary["best_val_accuracy"] == pytest.approx(best.val_accuracy)
     # The exported model is the best trial's: it scores its validation accuracy again,

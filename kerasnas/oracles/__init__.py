@@ -6,18 +6,21 @@ honours its seed and sizes its random start to the budget.
 
 from kerasnas.oracles._base import warmup_size
 from kerasnas.oracles._evolution import AgingEvolution, AgingEvolutionOracle, evolution_sizes
-from kerasnas.oracles._keras_tuner import BayesOracle, RandomOracle
+from kerasnas.oracles._gp import GaussianProcessOracle, GaussianProcessSearch
+from kerasnas.oracles._keras_tuner import KerasTunerGPOracle, RandomOracle
 from kerasnas.oracles._tpe import TPEOracle
 
 ORACLES = {
     "random": RandomOracle,
-    "bayes": BayesOracle,
+    "bayes": GaussianProcessOracle,
+    "kt-gp": KerasTunerGPOracle,
     "tpe": TPEOracle,
     "evolution": AgingEvolutionOracle,
 }
 
-__all__ = ["ORACLES", "AgingEvolution", "AgingEvolutionOracle", "BayesOracle", "RandomOracle",
-           "TPEOracle", "evolution_sizes", "make_oracle", "warmup_size"]
+__all__ = ["ORACLES", "AgingEvolution", "AgingEvolutionOracle", "GaussianProcessOracle",
+           "GaussianProcessSearch", "KerasTunerGPOracle", "RandomOracle", "TPEOracle",
+           "evolution_sizes", "make_oracle", "warmup_size"]
 
 
 def make_oracle(name, *, objective, max_trials, seed=None, **options):

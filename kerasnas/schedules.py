@@ -1,0 +1,64 @@
+"""Per-trial learning-rate schedules for short trainings (keras callbacks: any backend)."""
+
+import math
+
+import keras
+
+SCHEDULES = ("cosine", "constant")
+
+
+class WarmupCosine(keras.callbacks.Callback):
+    """Linear warm-up, then cosine decay to zero, over the steps of one `fit`.
+
+    The peak is the rate the model was compiled with (the trial's `learning_rate`),
+    so every space and oracle keep their learning-rate knob. The schedule spans
+    `epochs x steps per epoch` of the `fit` it is passed to: a 1-epoch trial
+    anneals within its epoch. Measured on 5k Fashion-MNIST images, 1 epoch, a
+    ResNet at batch 32: Adam 3e-3 reached 74.1 % validation accuracy with this
+    schedule against 63.5 % at a constant 1e-3 and 46 % at a constant 3e-3
+    (`benchmarks/recipes.py`).
+
+    Args:
+        warmup_fraction: Share of the steps spent warming up linearly from 0.
+    """
+
+    def __init__(self, *, warmup_fraction=0.1):
+        super().__init__()
+        if not 0 <= warmup_fraction < 1:
+            raise ValueError(f"`warmup_fraction` must be in [0, 1); got {warmup_fraction}.")
+        self.warmup_fraction = warmup_fraction
+
+    def on_train_begin(self, logs=None):
+        steps = self.params.get("steps")
+        if not steps:
+            raise ValueError("WarmupCosine needs data of known length (steps per epoch); "
+                             "use lr_schedule='constant' for data of unknown length.")
+        self.total = steps * self.params["epochs"]
+        self.warmup = max(1, int(self.total * self.warmup_fraction))
+        self.peak = float(keras.ops.convert_to_numpy(self.model.optimizer.learning_rate))
+        self.step = 0
+
+    def factor(self, step):
+        if step < self.warmup:
+            return (step + 1) / self.warmup
+        progress = (step - self.warmup) / max(1, self.total - self.warmup)
+        return 0.5 * (1 + math.cos(math.pi * min(1.0, progress)))
+
+    def on_train_batch_begin(self, batch, logs=None):
+        self.model.optimizer.learning_rate = self.peak * self.factor(self.step)
+        self.step += 1
+
+    def on_train_end(self, logs=None):
+        # The saved model keeps the peak, as compiled: a later fit starts the same way.
+        self.model.optimizer.learning_rate = self.peak
+
+
+def make_schedule(name):
+    """The callback for schedule `name` (None for "constant").
+
+    Raises:
+        ValueError: for an unknown name, listing the valid ones.
+    """
+    if name not in SCHEDULES:
+        raise ValueError(f"Unknown lr_schedule {name!r}. Choose one of: {', '.join(SCHEDULES)}.")
+    return WarmupCosine() if name == "cosine" else None
