@@ -1,8 +1,9 @@
 """Command line: `python -m kerasnas.run --space resnet --oracle bayes`.
 
-Searches a space on Fashion-MNIST (trials train on part of the training set
-and are scored on a held-out part), evaluates the best model once on the test
-set, and writes results.csv, summary.json and best_model.keras.
+Searches a space on an image dataset (Fashion-MNIST by default; trials train on
+part of the training set and are scored on a held-out part), evaluates the best
+model once on the test set, and writes results.csv, summary.json and
+best_model.keras (it takes raw images: the normalisation is built in).
 """
 
 import argparse
@@ -21,9 +22,15 @@ EXAMPLES = """examples:
   python -m kerasnas.run --space custom --oracle evolution --max-trials 6 --epochs 3
   python -m kerasnas.run --space nasbench201 --oracle evolution --train-size 2000 --val-size 500
 
-Data: the official Fashion-MNIST files, from --data-dir if given, else from
-/usr/share/datasets/fashion-mnist (apt-get install -y dataset-fashion-mnist),
-else the Keras cache, else Keras' download.
+  python -m kerasnas.run --dataset my_images/ --space nasbench201 --oracle evolution
+  python -m kerasnas.run --dataset tfds:cifar10 --image-size 32
+
+Data (--dataset): fashion_mnist (default): the official files, from --data-dir if
+given, else /usr/share/datasets/fashion-mnist (apt-get install -y
+dataset-fashion-mnist), else the Keras cache, else Keras' download.
+tfds:NAME: a TensorFlow Datasets image-classification dataset (pip install -e
+.[tfds]; --data-dir is TFDS' data folder). A folder: one subfolder of images per
+class. FILE.npz: arrays x, y (optionally x_test, y_test).
 """
 
 
@@ -62,15 +69,26 @@ def parser():
     p.add_argument("--max-trials", type=positive_int, default=3, help="trial budget (default: 3)")
     p.add_argument("--epochs", type=positive_int, default=1, help="epochs per trial (default: 1)")
     p.add_argument("--batch-size", type=positive_int, default=128, help="global batch size (default: 128)")
-    p.add_argument("--train-size", type=positive_int, default=50000,
-                   help="training images for the trials (default: 50000)")
-    p.add_argument("--val-size", type=positive_int, default=10000,
-                   help="held-out validation images that score the trials (default: 10000)")
+    p.add_argument("--dataset", default="fashion_mnist",
+                   help="fashion_mnist, tfds:NAME, a folder of class subfolders, or an .npz "
+                        "(default: fashion_mnist)")
+    p.add_argument("--image-size", default=None, metavar="N|HxW",
+                   help="resize every image (default: keep their size; mixed sizes are refused)")
+    p.add_argument("--train-size", type=positive_int, default=None,
+                   help="training images for the trials (default: all others; 50000 for Fashion-MNIST)")
+    p.add_argument("--val-size", type=positive_int, default=None,
+                   help="held-out validation images that score the trials (default: a sixth of "
+                        "the training data, 10000 for Fashion-MNIST)")
+    p.add_argument("--test-size", type=positive_int, default=None,
+                   help="data without a test split: images held out for the test (default: a sixth)")
+    p.add_argument("--memory-limit-mb", type=positive_int, default=None,
+                   help="a folder whose images take more streams from disk (default: 2048)")
     p.add_argument("--seed", type=int, default=0, help="seed of the split, the oracle and training")
     p.add_argument("--output-dir", default=None, help="where results go (default: runs/SPACE-ORACLE)")
     p.add_argument("--strategy", choices=("auto", "default", "mirrored"), default="auto",
                    help="auto: MirroredStrategy on >1 GPU; mirrored: force it (on CPU: 2 logical devices)")
-    p.add_argument("--data-dir", default=None, help="folder holding the four official .gz files")
+    p.add_argument("--data-dir", default=None,
+                   help="Fashion-MNIST: folder holding the four official .gz files; tfds: TFDS' data folder")
     p.add_argument("--resume", action="store_true", help="continue the search in --output-dir")
     p.add_argument("--overwrite", action="store_true", help="delete an earlier search in --output-dir")
     p.add_argument("--population-size", type=positive_int, help="evolution: population P (default: sized to the budget)")
@@ -106,9 +124,15 @@ def main(argv=None):
                        f"{args.population_size}; the tournament samples from the population.")
     if args.final_epochs < 0:
         parser().error(f"--final-epochs must be >= 0, got {args.final_epochs}")
-    if args.train_size + args.val_size > 60000:
-        parser().error(f"--train-size + --val-size = {args.train_size + args.val_size} is more than "
-                       "the 60000 training images.")
+    if args.dataset == "fashion_mnist" and (args.train_size or 0) + (args.val_size or 10000) > 60000:
+        parser().error(f"--train-size + --val-size = {args.train_size + (args.val_size or 10000)} is "
+                       "more than the 60000 training images.")
+    from kerasnas.datasets._checks import parse_image_size
+
+    try:
+        image_size = parse_image_size(args.image_size)
+    except ValueError as e:
+        parser().error(f"--image-size: {e}")
     if args.strategy == "mirrored":
         from kerasnas.strategy import split_cpu
 
@@ -125,7 +149,7 @@ def main(argv=None):
         except ValueError as e:
             parser().error(str(e))
 
-    from kerasnas.data import DataError, make_splits
+    from kerasnas.datasets import MEMORY_LIMIT_MB, DataError, make_splits
 
     oracle_options = {}
     if args.oracle == "evolution":
@@ -139,9 +163,11 @@ def main(argv=None):
         parser().error(str(e))
     output_dir = args.output_dir or os.path.join("runs", f"{args.space}-{args.oracle}")
     try:
-        data = make_splits(train_size=args.train_size, val_size=args.val_size, seed=args.seed,
-                           data_dir=args.data_dir)
-    except (DataError, ValueError) as e:  # before TensorFlow is imported: fails fast
+        data = make_splits(args.dataset, train_size=args.train_size, val_size=args.val_size,
+                           test_size=args.test_size, seed=args.seed, image_size=image_size,
+                           data_dir=args.data_dir,
+                           memory_limit_mb=args.memory_limit_mb or MEMORY_LIMIT_MB)
+    except (DataError, ValueError, ImportError) as e:  # Fashion-MNIST: before TensorFlow is imported
         print(f"error: {e}", file=sys.stderr)
         return 1
     from kerasnas.search import SearchStopped, search

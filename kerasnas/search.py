@@ -11,7 +11,6 @@ import keras
 import keras_tuner
 import pandas as pd
 
-from kerasnas import data as data_module
 from kerasnas import distributed
 from kerasnas.oracles import make_oracle
 from kerasnas.spaces import get_space
@@ -24,7 +23,7 @@ PROJECT = "search"  # the KerasTuner project folder inside the output directory
 RUN_FILE = "run.json"  # the settings a resume must match
 # Settings that change what the trials mean; a resume must not change them.
 RESUME_KEYS = ("space", "oracle", "seed", "epochs", "batch_size", "train_size", "val_size",
-               "space_options", "oracle_options")
+               "space_options", "oracle_options", "dataset")
 
 
 class SearchStopped(RuntimeError):
@@ -60,7 +59,11 @@ def search(space, oracle, data, *, max_trials, epochs=1, batch_size=128, strateg
     Args:
         space: A space name (see `kerasnas.spaces.SPACES`) or a `keras_tuner.HyperModel`.
         oracle: An oracle name (see `kerasnas.oracles.ORACLES`) or a `keras_tuner.Oracle`.
-        data: A `kerasnas.data.Splits`; the trials never see its test part.
+        data: A `kerasnas.datasets.Splits` (or `StreamedSplits`), or anything
+            `kerasnas.datasets.make_splits` takes (a name, "tfds:NAME", a
+            folder, an .npz, arrays, a tf.data.Dataset), split with its
+            defaults and `seed`. The trials never see its test part. The
+            space takes its input shape, classes and normalisation from it.
         max_trials: Trial budget (failed trials count toward it).
         epochs: Training epochs per trial.
         batch_size: Global batch size (split across replicas).
@@ -101,12 +104,22 @@ def search(space, oracle, data, *, max_trials, epochs=1, batch_size=128, strateg
     if not isinstance(final_epochs, int) or final_epochs < 0:
         raise ValueError(f"`final_epochs` must be an integer >= 0; got {final_epochs!r}.")
     log = log or (lambda line: None)
+    if not hasattr(data, "dataset"):  # a dataset spec, not splits
+        from kerasnas.datasets import make_splits
+
+        data = make_splits(data, seed=seed)
+    # Built before anything is written: an input shape outside the space's limits is refused here.
+    hypermodel = get_space(space, **(space_options or {})) if isinstance(space, str) else space
+    if hasattr(hypermodel, "for_data"):
+        hypermodel.for_data(input_shape=data.input_shape, num_classes=data.num_classes,
+                            mean=data.mean, variance=data.variance)
     settings = {
         "space": space if isinstance(space, str) else type(space).__name__,
         "oracle": oracle if isinstance(oracle, str) else type(oracle).__name__,
         "seed": seed, "epochs": epochs, "batch_size": batch_size, "max_trials": max_trials,
         "train_size": len(data.y_train), "val_size": len(data.y_val),
         "space_options": _jsonable(space_options or {}), "oracle_options": _jsonable(oracle_options or {}),
+        "dataset": _jsonable(data.identity),
     }
     worker = distributed.role() == "worker"
     if worker:
@@ -114,7 +127,6 @@ def search(space, oracle, data, *, max_trials, epochs=1, batch_size=128, strateg
     else:
         prepare_directory(directory, settings, overwrite=overwrite, resume=resume)
 
-    hypermodel = get_space(space, **(space_options or {})) if isinstance(space, str) else space
     if isinstance(oracle, str):
         oracle = make_oracle(oracle, objective=OBJECTIVE, max_trials=max_trials, seed=seed,
                              max_consecutive_failed_trials=max_consecutive_failed_trials,
@@ -135,11 +147,10 @@ def search(space, oracle, data, *, max_trials, epochs=1, batch_size=128, strateg
     # Made by each trial after it seeds (NASTuner): a shared dataset's shuffle
     # order depended on the global seed and on how many trials ran before.
     def train():
-        return data_module.to_dataset(data.x_train, data.y_train, batch_size=batch_size,
-                                      shuffle=True, seed=seed)
+        return data.dataset("train", batch_size=batch_size, shuffle=True, seed=seed)
 
     def val():
-        return data_module.to_dataset(data.x_val, data.y_val, batch_size=batch_size)
+        return data.dataset("val", batch_size=batch_size)
     if worker:
         tuner.search(train, val, epochs=epochs, verbose=verbose)
         return None
@@ -177,7 +188,7 @@ def finish(tuner, hypermodel, data, table, settings, directory, dist, batch_size
         model = in_memory[2]
     else:  # e.g. the best trial ran before a resume, or on a worker
         model = keras.models.load_model(model_path)
-    test = data_module.to_dataset(data.x_test, data.y_test, batch_size=batch_size)
+    test = data.dataset("test", batch_size=batch_size)
     test_accuracy = float(model.evaluate(test, verbose=0, return_dict=True)["accuracy"])
     values = best.hyperparameters.values
     if hasattr(hypermodel, "cell_graph"):
@@ -208,7 +219,8 @@ def finish(tuner, hypermodel, data, table, settings, directory, dist, batch_size
         "trials_failed": int((table.status == "FAILED").sum()),
         "wall_seconds": wall, "resumed_after_seconds": tuner.resumed_after,
         "data_source": data.source, "strategy": describe_strategy(dist),
-        "input": "images standardised as (x/255 - 0.2860)/0.3530, shape (28, 28, 1)",
+        "input": f"raw images (uint8 values), shape {data.input_shape}: the model normalises them",
+        "split": _jsonable(data.describe()),
         "machine": machine(), "versions": versions(),
         "date": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
     }
