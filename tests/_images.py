@@ -11,7 +11,10 @@ def images(n_per_class, classes=3, shape=(32, 32, 3), seed=0):
     x, y = [], []
     for c in range(classes):
         base = np.zeros(shape, dtype=np.float64) + 40.0
-        base[..., c % shape[-1] if len(shape) == 3 else ...] += 60.0 * (1 + c)
+        if len(shape) == 3:
+            base[..., c % shape[-1]] += 60.0 * (1 + c)
+        else:
+            base += 60.0 * (1 + c)
         for _ in range(n_per_class):
             x.append(np.clip(base + rng.normal(0, 20, shape), 0, 255).astype(np.uint8))
             y.append(c)
@@ -26,6 +29,6 @@ def write_folder(root, n_per_class, classes=3, shape=(32, 32, 3), seed=0):
     for i, (image, label) in enumerate(zip(x, y)):
         folder = os.path.join(root, f"class_{label}")
         os.makedirs(folder, exist_ok=True)
-        Image.fromarray(image[..., 0] if image.shape[-1] == 1 else image).save(
+        Image.fromarray(image[..., 0] if image.ndim == 3 and image.shape[-1] == 1 else image).save(
             os.path.join(folder, f"{i:04d}.png"))
     return x, y
