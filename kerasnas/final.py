@@ -96,6 +96,9 @@ def retrain(hypermodel, values, data, *, epochs, batch_size=128, seed=0, strateg
         if not isinstance(value, int) or value < 1:
             raise ValueError(f"`{name}` must be an int >= 1; got {value!r}.")
     log = log or (lambda line: None)
+    if hasattr(hypermodel, "for_data"):  # the model's shape, classes and normalisation: this data's
+        hypermodel.for_data(input_shape=data.input_shape, num_classes=data.num_classes,
+                            mean=data.mean, variance=data.variance)
     dist = make_strategy(strategy) if isinstance(strategy, str) else strategy
     y = np.concatenate([data.y_train, data.y_val])
     train = augmented_dataset(data.elements("train", "val", shuffle=True, seed=seed), None,

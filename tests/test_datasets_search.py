@@ -103,3 +103,21 @@ def test_arrays_from_python_on_a_non_square_size(tmp_path):
                    space_options={"stem_width": 4, "stages": 2, "blocks_per_stage": 1})
     assert again.summary["dataset"] == result.summary["dataset"]
     assert again.trials.val_accuracy.tolist() == result.trials.val_accuracy.tolist()
+
+
+def test_a_streamed_folder_searches_and_retrains_from_disk(tmp_path):
+    from kerasnas.datasets import StreamedSplits, make_splits
+    from kerasnas.search import search
+
+    write_folder(tmp_path / "pngs", 16, classes=2, shape=(20, 28, 1))
+    data = make_splits(str(tmp_path / "pngs"), memory_limit_mb=0.001)
+    assert isinstance(data, StreamedSplits)
+    result = search("resnet", "random", data, max_trials=1, epochs=1, batch_size=8,
+                    directory=str(tmp_path / "run"), log=None, final_epochs=1,
+                    space_options={"stem_width": 4, "stages": 2, "blocks_per_stage": 1})
+    assert result.summary["split"]["in_memory"] is False
+    in_memory = make_splits(str(tmp_path / "pngs"))  # the same split, read into memory
+    for name, key in (("best_model.keras", "test_accuracy"), ("final_model.keras", "final_test_accuracy")):
+        model = keras.models.load_model(tmp_path / "run" / name)
+        predicted = model.predict(in_memory.x_test, verbose=0).argmax(axis=1)
+        assert float(np.mean(predicted == in_memory.y_test)) == pytest.approx(result.summary[key], abs=1e-6)
