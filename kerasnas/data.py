@@ -1,16 +1,19 @@
-"""Fashion-MNIST, found offline, verified, split for search, fed through tf.data.
+"""Fashion-MNIST, found offline, verified, split for search (kerasnas.datasets for any data).
 
 The search never sees the test set: trials train on a stratified, seeded part
 of the 60k training images and are scored on a held-out part of it; the 10k
 test images are used once, on the best model.
 """
 
-import dataclasses
 import gzip
 import hashlib
 import os
 
 import numpy as np
+
+# The splits and pipelines live in kerasnas.datasets (any dataset); the names stay here.
+from kerasnas.datasets._checks import DataError
+from kerasnas.datasets._splits import Splits, stratified_order, to_dataset  # noqa: F401
 
 DEBIAN_DIR = "/usr/share/datasets/fashion-mnist"
 FILES = {
@@ -29,7 +32,7 @@ SHA256 = {
 COUNTS = {"train": 60000, "test": 10000}
 CLASSES = ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
            "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot")
-# Mean and std of the training pixels in [0, 1]; used to standardise inputs.
+# Mean and std of the training pixels in [0, 1] (the models measure theirs on the training split).
 MEAN, STD = 0.2860, 0.3530
 HOW_TO_FIX = (
     "Fix it with one of:\n"
@@ -38,10 +41,6 @@ HOW_TO_FIX = (
     "    t10k-images-idx3-ubyte.gz, t10k-labels-idx1-ubyte.gz) into a folder and pass\n"
     "    --data-dir FOLDER (or set KERASNAS_DATA_DIR)"
 )
-
-
-class DataError(RuntimeError):
-    """The data is missing or not the official Fashion-MNIST."""
 
 
 def _read_idx(path):
@@ -143,53 +142,10 @@ def load_fashion_mnist(data_dir=None, *, allow_download=True):
                     + "\n".join(problems) + "\n" + HOW_TO_FIX)
 
 
-@dataclasses.dataclass
-class Splits:
-    """Train / validation / test arrays (uint8 images, int labels) and their origin."""
-
-    x_train: np.ndarray
-    y_train: np.ndarray
-    x_val: np.ndarray
-    y_val: np.ndarray
-    x_test: np.ndarray
-    y_test: np.ndarray
-    source: str = ""
-    seed: int = 0
-
-    def describe(self):
-        return {"train_size": len(self.y_train), "val_size": len(self.y_val),
-                "test_size": len(self.y_test), "source": self.source, "split_seed": self.seed}
-
-    def save_npz(self, path):
-        arrays = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)
-                  if isinstance(getattr(self, f.name), np.ndarray)}
-        np.savez(path, source=self.source, seed=self.seed, **arrays)
-
-    @classmethod
-    def load_npz(cls, path):
-        with np.load(path) as z:
-            return cls(**{k: z[k] for k in ("x_train", "y_train", "x_val", "y_val", "x_test", "y_test")},
-                       source=str(z["source"]), seed=int(z["seed"]))
-
-
-def stratified_order(labels, seed):
-    """A seeded permutation in which every prefix is as class-balanced as possible.
-
-    Each class is shuffled, then the classes are interleaved round-robin (in a
-    random class order per round), so the first 10k indices hold 1k per class.
-    """
-    rng = np.random.default_rng(seed)
-    classes = np.unique(labels)
-    rank = np.empty(len(labels), dtype=np.int64)
-    for c in classes:
-        idx = np.flatnonzero(labels == c)
-        rank[rng.permutation(idx)] = np.arange(len(idx))
-    tiebreak = rng.permutation(len(classes))[np.searchsorted(classes, labels)]
-    return np.lexsort((tiebreak, rank))
-
-
 def make_splits(*, train_size=50000, val_size=10000, seed=0, data_dir=None, arrays=None):
     """Loads Fashion-MNIST and splits its training set into train and validation.
+
+    Kept for Fashion-MNIST; `kerasnas.datasets.make_splits` takes any dataset.
 
     Args:
         train_size: Training images for the trials (stratified, seeded subset).
@@ -202,33 +158,10 @@ def make_splits(*, train_size=50000, val_size=10000, seed=0, data_dir=None, arra
         ValueError: for sizes that do not fit in the 60,000 training images.
         DataError: when the data is missing or corrupt.
     """
+    from kerasnas.datasets import _sources, split
+
     for name, value in (("train_size", train_size), ("val_size", val_size)):
         if not isinstance(value, (int, np.integer)) or value < 1:
             raise ValueError(f"`{name}` must be a positive integer; got {value!r}.")
-    if train_size + val_size > COUNTS["train"]:
-        raise ValueError(
-            f"train_size + val_size = {train_size + val_size} is more than the "
-            f"{COUNTS['train']} training images; lower --train-size or --val-size.")
-    source = "arrays given"
-    if arrays is None:
-        arrays, source = load_fashion_mnist(data_dir)
-    order = stratified_order(arrays["y_train"], seed)
-    val, train = order[:val_size], order[val_size:val_size + train_size]
-    return Splits(arrays["x_train"][train], arrays["y_train"][train],
-                  arrays["x_train"][val], arrays["y_train"][val],
-                  arrays["x_test"], arrays["y_test"], source=source, seed=seed)
-
-
-def standardise(x):
-    """uint8 images (n, 28, 28) to the models' input: float32 (n, 28, 28, 1), mean 0, std 1."""
-    return ((x.astype("float32") / 255.0 - MEAN) / STD)[..., None]
-
-
-def to_dataset(x, y, *, batch_size, shuffle=False, seed=0):
-    """A tf.data pipeline: standardise, cache, (shuffle), batch, prefetch."""
-    import tensorflow as tf
-
-    ds = tf.data.Dataset.from_tensor_slices((standardise(x), y.astype("int32"))).cache()
-    if shuffle:
-        ds = ds.shuffle(len(y), seed=seed, reshuffle_each_iteration=True)
-    return ds.batch(batch_size).prefetch(tf.data.AUTOTUNE)
+    loaded = _sources.from_fashion_mnist(data_dir, arrays)
+    return split(loaded, train_size=train_size, val_size=val_size, seed=seed)

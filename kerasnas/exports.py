@@ -8,12 +8,9 @@ import time
 
 import keras
 
-from kerasnas import data as data_module
+from kerasnas._config import to_json
 from kerasnas.files import write_json
 from kerasnas.tuner import MODEL_FILE
-
-INPUT = "images standardised as (x/255 - 0.2860)/0.3530, shape (28, 28, 1)"
-
 
 def export_best(run, table, final_epochs):
     """Tests the best trial's model once, retrains it if asked, writes summary and report.
@@ -43,7 +40,7 @@ def export_best(run, table, final_epochs):
         model = in_memory[2]  # reuses its compiled graph (benchmarks/overhead.py)
     else:  # e.g. the best trial ran before a resume, or on a worker
         model = keras.models.load_model(model_path)
-    test = data_module.to_dataset(data.x_test, data.y_test, batch_size=batch_size)
+    test = data.dataset("test", batch_size=batch_size)
     test_accuracy = float(model.evaluate(test, verbose=0, return_dict=True)["accuracy"])
     values = best.hyperparameters.values
     if hasattr(run.hypermodel, "cell_graph"):
@@ -63,7 +60,8 @@ def export_best(run, table, final_epochs):
         "trials_failed": int((table.status == "FAILED").sum()),
         "wall_seconds": run.elapsed(), "resumed_after_seconds": run.resumed_after,
         "data_source": data.source, "strategy": run.strategy_text,
-        "input": INPUT, "machine": machine(), "versions": versions(),
+        "input": f"raw images (uint8 values), shape {data.input_shape}: the model normalises them",
+        "split": to_json(data.describe()), "machine": machine(), "versions": versions(),
         "date": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
     }
     write_json(os.path.join(directory, "summary.json"), summary, indent=2, default=str)

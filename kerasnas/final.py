@@ -6,7 +6,7 @@ standard Fashion-MNIST/CIFAR recipe (random translation by zero-padding 2
 pixels and cropping back, horizontal flips, cosine learning-rate decay) on
 the train and validation images together, and evaluated once on the test set.
 The augmentation lives in the tf.data pipeline, not in the model, so the
-exported model takes the same standardised images as `best_model.keras`.
+exported model takes the same raw images as `best_model.keras`.
 """
 
 import time
@@ -15,22 +15,23 @@ import keras
 import keras_tuner
 import numpy as np
 
-from kerasnas import data as data_module
+from kerasnas.datasets._splits import with_channels
 
-PAD = 2  # pixels of padding before the random 28x28 crop
+PAD = 2  # pixels of padding before the random crop back to the image size
 
 
 def augmented_dataset(x, y, *, batch_size, seed=0, pad=PAD, flip=True):
-    """A shuffled, augmented tf.data pipeline of standardised images.
+    """A shuffled, augmented tf.data pipeline of raw images (float32).
 
-    Each epoch every image is padded by `pad` pixels of background (a black
-    pixel, standardised), cropped back to its size at a random offset and,
+    Each epoch every image is padded by `pad` pixels of background (black,
+    0), cropped back to its size at a random offset and,
     if `flip`, mirrored left-right with probability 1/2. Stateless ops seeded
     from `seed`, so the epochs are reproducible (and differ from each other).
 
     Args:
-        x: uint8 images (n, height, width).
-        y: Integer labels (n,).
+        x: uint8 images (n, height, width[, channels]), or a shuffled
+            `tf.data.Dataset` of (float32 image, label) (then `y` is None).
+        y: Integer labels (n,), or None.
         batch_size: Batch size.
         seed: Seed of the shuffle and the augmentation.
         pad: Padding in pixels (0: no translation).
@@ -45,20 +46,22 @@ def augmented_dataset(x, y, *, batch_size, seed=0, pad=PAD, flip=True):
         raise ValueError(f"`pad` must be an int >= 0; got {pad!r}.")
     if not isinstance(batch_size, int) or batch_size < 1:
         raise ValueError(f"`batch_size` must be an int >= 1; got {batch_size!r}.")
-    shape = (*x.shape[1:], 1)
-    black = -data_module.MEAN / data_module.STD  # zero padding in pixel space
+    ds = x
+    if y is not None:
+        ds = tf.data.Dataset.from_tensor_slices((with_channels(x), y.astype("int32")))
+        ds = ds.shuffle(len(y), seed=seed, reshuffle_each_iteration=True)
+        ds = ds.map(lambda a, b: (tf.cast(a, tf.float32), b))
+    shape = ds.element_spec[0].shape
 
     def augment(pair, seeds):
         image, label = pair
         seeds = tf.reshape(seeds, (2, 2))
-        padded = tf.pad(image, [[pad, pad], [pad, pad], [0, 0]], constant_values=black)
+        padded = tf.pad(image, [[pad, pad], [pad, pad], [0, 0]], constant_values=0.0)
         image = tf.image.stateless_random_crop(padded, shape, seed=seeds[0])
         if flip:
             image = tf.image.stateless_random_flip_left_right(image, seed=seeds[1])
         return image, label
 
-    ds = tf.data.Dataset.from_tensor_slices((data_module.standardise(x), y.astype("int32"))).cache()
-    ds = ds.shuffle(len(y), seed=seed, reshuffle_each_iteration=True)
     # Two stateless seeds per image, new ones each epoch, the same for the same `seed`.
     seeds = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True).batch(4)
     ds = tf.data.Dataset.zip(ds, seeds).map(augment, num_parallel_calls=tf.data.AUTOTUNE)
@@ -71,7 +74,8 @@ def retrain(hypermodel, values, data, *, epochs, batch_size=128, seed=0, strateg
     Args:
         hypermodel: The search's `keras_tuner.HyperModel` (a space).
         values: The trial's hyperparameter values (e.g. summary["best_values"]).
-        data: A `kerasnas.data.Splits`: trains on x_train + x_val, tests on x_test.
+        data: A `kerasnas.datasets.Splits` or `StreamedSplits`: trains on
+            train + validation, tests on test.
         epochs: Training epochs.
         batch_size: Global batch size.
         seed: Seed of the weights, the shuffle and the augmentation.
@@ -92,10 +96,13 @@ def retrain(hypermodel, values, data, *, epochs, batch_size=128, seed=0, strateg
         if not isinstance(value, int) or value < 1:
             raise ValueError(f"`{name}` must be an int >= 1; got {value!r}.")
     log = log or (lambda line: None)
+    if hasattr(hypermodel, "for_data"):  # the model's shape, classes and normalisation: this data's
+        hypermodel.for_data(input_shape=data.input_shape, num_classes=data.num_classes,
+                            mean=data.mean, variance=data.variance)
     dist = make_strategy(strategy) if isinstance(strategy, str) else strategy
-    x = np.concatenate([data.x_train, data.x_val])
     y = np.concatenate([data.y_train, data.y_val])
-    train = augmented_dataset(x, y, batch_size=batch_size, seed=seed)
+    train = augmented_dataset(data.elements("train", "val", shuffle=True, seed=seed), None,
+                              batch_size=batch_size, seed=seed)
     steps = -(-len(y) // batch_size)
     keras.utils.set_random_seed(seed)
     hp = keras_tuner.HyperParameters()
@@ -115,7 +122,7 @@ def retrain(hypermodel, values, data, *, epochs, batch_size=128, seed=0, strateg
             f"final: epoch {epoch + 1}/{epochs} loss {logs['loss']:.4f} acc {logs['accuracy']:.4f} "
             f"{(time.time() - started) / 60:.1f} min"))
         history = model.fit(train, epochs=epochs, verbose=0, shuffle=False, callbacks=[progress])
-    test = data_module.to_dataset(data.x_test, data.y_test, batch_size=batch_size)
+    test = data.dataset("test", batch_size=batch_size)
     test_accuracy = float(model.evaluate(test, verbose=0, return_dict=True)["accuracy"])
     log(f"final: test accuracy {test_accuracy:.4f} ({time.time() - started:.0f} s)")
     return model, test_accuracy, history.history

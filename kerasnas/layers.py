@@ -7,6 +7,19 @@ from keras import layers
 BN_MOMENTUM = 0.9
 
 
+def normalise(inputs, normalization=None):
+    """The models' first layer: raw pixels in, mean 0 and variance 1 out, per channel.
+
+    Part of the exported model, so it takes raw images (uint8 values) as they
+    come. `normalization` is (mean, variance) per channel measured on the
+    training split (search() sets it from the data); None scales by 1/255.
+    """
+    if normalization is None:
+        return layers.Rescaling(1.0 / 255)(inputs)
+    mean, variance = normalization
+    return layers.Normalization(mean=list(mean), variance=list(variance))(inputs)
+
+
 def batch_norm(name=None):
     return layers.BatchNormalization(momentum=BN_MOMENTUM, name=name)
 

@@ -1,8 +1,9 @@
 """Command line: `python -m kerasnas.run --space resnet --oracle bayes`.
 
-Searches a space on Fashion-MNIST (trials train on part of the training set
-and are scored on a held-out part), evaluates the best model once on the test
-set, and writes results.csv, summary.json and best_model.keras.
+Searches a space on an image dataset (Fashion-MNIST by default; trials train on
+part of the training set and are scored on a held-out part), evaluates the best
+model once on the test set, and writes results.csv, summary.json and
+best_model.keras (it takes raw images: the normalisation is built in).
 """
 
 import argparse
@@ -23,9 +24,15 @@ EXAMPLES = """examples:
   python -m kerasnas.run --space custom --oracle evolution --max-trials 6 --epochs 3
   python -m kerasnas.run --space nasbench201 --oracle evolution --train-size 2000 --val-size 500
 
-Data: the official Fashion-MNIST files, from --data-dir if given, else from
-/usr/share/datasets/fashion-mnist (apt-get install -y dataset-fashion-mnist),
-else the Keras cache, else Keras' download.
+  python -m kerasnas.run --dataset my_images/ --space nasbench201 --oracle evolution
+  python -m kerasnas.run --dataset tfds:cifar10 --image-size 32
+
+Data (--dataset): fashion_mnist (default): the official files, from --data-dir if
+given, else /usr/share/datasets/fashion-mnist (apt-get install -y
+dataset-fashion-mnist), else the Keras cache, else Keras' download.
+tfds:NAME: a TensorFlow Datasets image-classification dataset (pip install -e
+.[tfds]; --data-dir is TFDS' data folder). A folder: one subfolder of images per
+class. FILE.npz: arrays x, y (optionally x_test, y_test).
 """
 
 
@@ -79,9 +86,9 @@ def main(argv=None):
     if args.population_size and args.sample_size and args.sample_size > args.population_size:
         parser().error(f"--sample-size {args.sample_size} is larger than --population-size "
                        f"{args.population_size}; the tournament samples from the population.")
-    if args.train_size + args.val_size > 60000:
-        parser().error(f"--train-size + --val-size = {args.train_size + args.val_size} is more than "
-                       "the 60000 training images.")
+    wanted = (args.train_size or 0) + (args.val_size or 10000)  # Fashion-MNIST's default val
+    if args.dataset == "fashion_mnist" and wanted > 60000:
+        parser().error(f"--train-size + --val-size = {wanted} is more than the 60000 training images.")
     from kerasnas._quiet import import_tensorflow_quietly
 
     if args.strategy == "mirrored":
@@ -102,7 +109,7 @@ def main(argv=None):
         except ValueError as e:
             parser().error(str(e))
 
-    from kerasnas.data import DataError, make_splits
+    from kerasnas.datasets import DataError, make_splits
     from kerasnas.lock import FolderLock
 
     oracle_options = {}
@@ -122,9 +129,11 @@ def main(argv=None):
         if args.role != "worker":  # a busy folder refuses at once, before the heavy imports
             FolderLock(output_dir).check()
         import_tensorflow_quietly()  # no C++ start-up notes in the CLI's output
-        data = make_splits(train_size=settings.train_size, val_size=settings.val_size,
-                           seed=settings.seed, data_dir=settings.data_dir)
-    except (DataError, ValueError) as e:  # before TensorFlow is imported: fails fast
+        data = make_splits(settings.dataset, train_size=settings.train_size,
+                           val_size=settings.val_size, test_size=settings.test_size,
+                           seed=settings.seed, image_size=settings.image_size,
+                           data_dir=settings.data_dir, memory_limit_mb=settings.memory_limit_mb)
+    except (DataError, ValueError, ImportError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 1
     from kerasnas.search import SearchStopped, search

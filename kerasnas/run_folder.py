@@ -21,7 +21,7 @@ import keras_tuner
 import pandas as pd
 
 from kerasnas import distributed, results
-from kerasnas._config import class_path, config_of
+from kerasnas._config import class_path, config_of, to_json
 from kerasnas.files import write_csv, write_json
 from kerasnas.lock import LOCK_FILE, FolderLock
 from kerasnas.reporter import ConsoleReporter, Reporter
@@ -31,7 +31,8 @@ OBJECTIVE = keras_tuner.Objective("val_accuracy", direction="max")
 PROJECT = "search"  # the KerasTuner project folder inside the output directory
 RUN_FILE = "run.json"
 # Besides the settings marked `resume`: what a resumed search must keep.
-IDENTITY_KEYS = ("space", "oracle", "space_class", "space_config", "oracle_class", "oracle_config")
+IDENTITY_KEYS = ("space", "oracle", "space_class", "space_config", "oracle_class", "oracle_config",
+                 "dataset")
 # Budget settings of an oracle that a resume may change (like --max-trials).
 BUDGET_KEYS = ("max_trials", "max_consecutive_failed_trials", "max_retries_per_trial")
 
@@ -102,14 +103,22 @@ class Run:
         self.directory, self.settings = str(directory), settings
         self.reporter = reporter if reporter is not None else ConsoleReporter()
         self.role = distributed.role()
-        if data is None:
-            from kerasnas.data import make_splits
+        if data is None or not hasattr(data, "dataset"):  # a dataset spec, not splits
+            from kerasnas.datasets import make_splits
 
-            data = make_splits(train_size=settings.train_size, val_size=settings.val_size,
-                               seed=settings.seed, data_dir=settings.data_dir)
+            data = make_splits(settings.dataset if data is None else data,
+                               train_size=settings.train_size, val_size=settings.val_size,
+                               test_size=settings.test_size, seed=settings.seed,
+                               image_size=settings.image_size, data_dir=settings.data_dir,
+                               memory_limit_mb=settings.memory_limit_mb)
         self.data = data
         self.hypermodel = (get_space(space, **settings.space_options) if isinstance(space, str)
                            else space)
+        # Shape, classes and normalisation come from the data; a shape outside the
+        # space's limits is refused here, before anything is written.
+        if hasattr(self.hypermodel, "for_data"):
+            self.hypermodel.for_data(input_shape=data.input_shape, num_classes=data.num_classes,
+                                     mean=data.mean, variance=data.variance)
         if isinstance(oracle, str):
             oracle = make_oracle(oracle, objective=OBJECTIVE, max_trials=settings.max_trials,
                                  seed=settings.seed,
@@ -123,6 +132,7 @@ class Run:
             "space_class": class_path(self.hypermodel), "space_config": get_config(self.hypermodel),
             "oracle_class": class_path(self.oracle), "oracle_config": get_config(self.oracle),
             "train_size": len(data.y_train), "val_size": len(data.y_val),
+            "dataset": to_json(data.identity),  # a resume on other data refuses
         }
         self.lock = FolderLock(self.directory)
         self.tuner = self.strategy = None
@@ -208,7 +218,6 @@ class Run:
         Raises:
             SearchStopped: when the search stopped early; what completed is exported.
         """
-        from kerasnas import data as data_module
         from kerasnas.strategy import describe, make_strategy
         from kerasnas.tuner import NASTuner
 
@@ -235,11 +244,10 @@ class Run:
         # Made by each trial after it seeds (NASTuner): a shared dataset's shuffle
         # order depended on the global seed and on how many trials ran before.
         def train():
-            return data_module.to_dataset(self.data.x_train, self.data.y_train,
-                                          batch_size=s.batch_size, shuffle=True, seed=s.seed)
+            return self.data.dataset("train", batch_size=s.batch_size, shuffle=True, seed=s.seed)
 
         def val():
-            return data_module.to_dataset(self.data.x_val, self.data.y_val, batch_size=s.batch_size)
+            return self.data.dataset("val", batch_size=s.batch_size)
 
         fit = dict(epochs=s.epochs, verbose=int(s.verbose))
         if self.role == "worker":

@@ -66,9 +66,13 @@ class SearchSettings:
         verbose: Keras' per-batch progress bars (False: one line per trial).
         worker_timeout: Chief/worker mode: seconds of silence after which a
             worker counts as lost.
-        train_size: Training images (used when `search` makes the splits).
-        val_size: Validation images (used when `search` makes the splits).
-        data_dir: Folder with the four official .gz files (None: see `kerasnas.data`).
+        dataset: What `search` loads when given no data (`kerasnas.datasets.make_splits`).
+        image_size: Resize every image to N or "HxW" (None: keep their size).
+        train_size: Training images (None: all that are not validation or test).
+        val_size: Validation images (None: a sixth of the training data).
+        test_size: Data without a test split: images held out for the test.
+        memory_limit_mb: A folder whose images take more streams from disk.
+        data_dir: Fashion-MNIST's folder of .gz files, or TFDS' data folder.
     """
 
     max_trials: int = _field(3, "trial budget", type=positive_int, low=1)
@@ -95,11 +99,22 @@ class SearchSettings:
     worker_timeout: float = _field(120.0, "chief/worker mode: seconds without news after which a "
                                    "worker's trial is re-queued, and the chief gives up when no "
                                    "worker is left", type=float, group="distributed")
-    train_size: int = _field(50000, "training images for the trials", type=positive_int, low=1,
-                             resume=True)
-    val_size: int = _field(10000, "held-out validation images that score the trials",
-                           type=positive_int, low=1, resume=True)
-    data_dir: str | None = _field(None, "folder holding the four official .gz files")
+    dataset: str = _field("fashion_mnist", "fashion_mnist, tfds:NAME, a folder of class "
+                          "subfolders, or an .npz with x, y (optionally x_test, y_test)")
+    image_size: str | None = _field(None, "resize every image to N or HxW (default: keep their "
+                                    "size; mixed sizes are refused)", type=str, metavar="N|HxW")
+    train_size: int | None = _field(None, "training images for the trials (default: all others; "
+                                    "50000 for Fashion-MNIST)", type=positive_int, low=1,
+                                    resume=True)
+    val_size: int | None = _field(None, "held-out validation images that score the trials "
+                                  "(default: a sixth of the training data, 10000 for "
+                                  "Fashion-MNIST)", type=positive_int, low=1, resume=True)
+    test_size: int | None = _field(None, "data without a test split: images held out for the "
+                                   "test (default: a sixth)", type=positive_int, low=1)
+    memory_limit_mb: int = _field(2048, "a folder whose images take more streams from disk",
+                                  type=positive_int, low=1)
+    data_dir: str | None = _field(None, "Fashion-MNIST: folder holding the four official .gz "
+                                  "files; tfds: TFDS' data folder")
 
     def __post_init__(self):
         self.validate()
@@ -112,9 +127,14 @@ class SearchSettings:
         """
         for f in dataclasses.fields(self):
             value, low = getattr(self, f.name), f.metadata["low"]
+            if value is None and f.default is None:  # "the default": e.g. sizes from the data
+                continue
             if low is not None and (isinstance(value, bool) or not isinstance(value, int)
                                     or value < low):
                 raise ValueError(f"`{f.name}` must be an integer >= {low}; got {value!r}.")
+        from kerasnas.datasets._checks import parse_image_size  # numpy only
+
+        parse_image_size(self.image_size)  # raises ValueError naming the forms it takes
         if self.lr_schedule not in SCHEDULES:
             raise ValueError(f"`lr_schedule` must be one of {SCHEDULES}; got {self.lr_schedule!r}.")
         if self.strategy not in STRATEGIES:
@@ -159,7 +179,7 @@ class SearchSettings:
             if isinstance(default, bool):
                 target.add_argument(flag, action="store_true", help=f.metadata["help"])
                 continue
-            kw = {"choices": f.metadata["choices"]} if "choices" in f.metadata else {}
+            kw = {k: f.metadata[k] for k in ("choices", "metavar") if k in f.metadata}
             target.add_argument(flag, type=f.metadata["type"], default=default,
                                 help=f"{f.metadata['help']} (default: {default})", **kw)
 

@@ -72,6 +72,7 @@ BAD_INPUT = [
     ("population without evolution", ["--population-size", "4"], 2, "only apply to --oracle evolution"),
     ("train size larger than the data", ["--train-size", "59000", "--val-size", "2000"], 2,
      "more than the 60000"),
+    ("val size alone larger than the data", ["--val-size", "70000"], 2, "more than the 60000"),
     ("negative final epochs", ["--final-epochs", "-2"], 2, "--final-epochs: must be >= 0"),
     ("malformed space option", ["--space-option", "channels"], 2, "KEY=VALUE"),
     ("resume and overwrite", ["--resume", "--overwrite", "--train-size", "100", "--val-size", "100"],

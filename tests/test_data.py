@@ -88,9 +88,16 @@ def test_npz_round_trip(tmp_path, tiny_splits):
     assert np.array_equal(back.x_val, tiny_splits.x_val) and back.source == tiny_splits.source
 
 
-def test_dataset_standardises_and_batches(tiny_splits):
+def test_dataset_feeds_raw_pixels_in_batches(tiny_splits):
+    # The models normalise in their first layer, so the pipeline feeds raw pixel values.
     ds = D.to_dataset(tiny_splits.x_val, tiny_splits.y_val, batch_size=32)
     x, y = next(iter(ds))
-    assert tuple(x.shape) == (32, 28, 28, 1) and tuple(y.shape) == (32,)
-    expected = (tiny_splits.x_val[0] / 255.0 - D.MEAN) / D.STD
-    assert np.allclose(x[0, ..., 0].numpy(), expected, atol=1e-6)
+    assert tuple(x.shape) == (32, 28, 28, 1) and tuple(y.shape) == (32,) and x.dtype == "float32"
+    np.testing.assert_array_equal(x[0, ..., 0].numpy(), tiny_splits.x_val[0].astype("float32"))
+
+
+def test_normalisation_is_measured_on_the_training_split(tiny_splits):
+    x = tiny_splits.x_train.astype(np.float64)
+    assert tiny_splits.mean == pytest.approx([x.mean()], rel=1e-9)
+    assert tiny_splits.variance == pytest.approx([x.var()], rel=1e-9)
+    assert tiny_splits.num_classes == 10 and tiny_splits.input_shape == (28, 28, 1)

@@ -4,7 +4,7 @@ import keras
 import numpy as np
 import pytest
 
-from kerasnas.data import MEAN, STD, to_dataset
+from kerasnas.data import to_dataset
 from kerasnas.final import augmented_dataset, retrain
 from kerasnas.spaces.resnet import ResNetSpace
 
@@ -15,15 +15,15 @@ def images(ds):
     return np.concatenate([x.numpy() for x, _ in ds])
 
 
-def standardised(x):
-    return ((x.astype("float32") / 255.0 - MEAN) / STD)[..., None]
+def raw(x):
+    return x.astype("float32")[..., None]  # the models normalise: the pipeline feeds raw pixels
 
 
 def how_made(out, originals, pad=2):
     """(dy, dx, flipped) such that padding, cropping at (dy, dx) and flipping an original gives `out`."""
     n = out.shape[0]
     for image in originals:
-        padded = np.pad(image, ((pad, pad), (pad, pad), (0, 0)), constant_values=-MEAN / STD)
+        padded = np.pad(image, ((pad, pad), (pad, pad), (0, 0)), constant_values=0)
         for dy in range(2 * pad + 1):
             for dx in range(2 * pad + 1):
                 crop = padded[dy:dy + n, dx:dx + n]
@@ -38,7 +38,7 @@ def test_augmentation_is_pad_crop_flip_and_seeded(tiny_splits):
     ds = augmented_dataset(x, y, batch_size=16, seed=3)
     first, second = images(ds), images(ds)  # two epochs
     assert first.shape == (64, 28, 28, 1) and first.dtype == np.float32
-    made = [how_made(out, standardised(x)) for out in first]
+    made = [how_made(out, raw(x)) for out in first]
     assert None not in made  # every image is a padded, cropped, maybe flipped original
     assert {f for _, _, f in made} == {False, True}
     assert sum((dy, dx) != (0, 0) for dy, dx, _ in made) > 32  # 24 in 25 draws move the image
@@ -52,7 +52,7 @@ def test_augmentation_is_pad_crop_flip_and_seeded(tiny_splits):
 def test_no_pad_no_flip_is_the_plain_shuffled_data(tiny_splits):
     x, y = tiny_splits.x_train[:32], tiny_splits.y_train[:32]
     out = images(augmented_dataset(x, y, batch_size=8, seed=0, pad=0, flip=False))
-    plain = standardised(x)
+    plain = raw(x)
     order = [next(i for i, o in enumerate(plain) if np.array_equal(o, im)) for im in out]
     assert sorted(order) == list(range(32))
     with pytest.raises(ValueError, match="`pad` must be an int >= 0"):

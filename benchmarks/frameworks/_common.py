@@ -96,22 +96,34 @@ def standardise(x):
     return ((x.astype("float32") / 255.0 - MEAN) / STD)[..., None]
 
 
-def fit_keras(model, data, *, epochs, batch_size, seed):
-    """Trains a compiled Keras model as a kerasnas trial does: returns (history, start, end)."""
+def _standardised(dataset):
+    # kerasnas' datasets carry raw pixels (its models normalise them); a plain model here
+    # takes the standardised images the other frameworks get.
+    return dataset.map(lambda x, y: ((x / 255.0 - MEAN) / STD, y))
+
+
+def fit_keras(model, data, *, epochs, batch_size, seed, raw=False):
+    """Trains a compiled Keras model as a kerasnas trial does: returns (history, start, end).
+
+    `raw`: the model normalises its inputs itself (a kerasnas space's model).
+    """
     from kerasnas.data import to_dataset
 
-    train = to_dataset(data.x_train, data.y_train, batch_size=batch_size, shuffle=True, seed=seed)
-    val = to_dataset(data.x_val, data.y_val, batch_size=batch_size)
+    prepare = (lambda ds: ds) if raw else _standardised
+    train = prepare(to_dataset(data.x_train, data.y_train, batch_size=batch_size, shuffle=True,
+                               seed=seed))
+    val = prepare(to_dataset(data.x_val, data.y_val, batch_size=batch_size))
     start = time.time()
     history = model.fit(train, validation_data=val, epochs=epochs, verbose=2)
     return history, start, time.time()
 
 
-def test_keras(model, data, batch_size):
-    """Accuracy of a Keras model on the test part, one pass."""
+def test_keras(model, data, batch_size, raw=False):
+    """Accuracy of a Keras model on the test part, one pass (`raw`: see `fit_keras`)."""
     from kerasnas.data import to_dataset
 
     test = to_dataset(data.x_test, data.y_test, batch_size=batch_size)
+    test = test if raw else _standardised(test)
     return float(model.evaluate(test, verbose=0, return_dict=True)["accuracy"])
 
 

@@ -77,12 +77,14 @@ def main():
     trial = nni.get_trial_id()
     data = Splits.load_npz(args.data)
     space = space_for(args.space, args.scale)
+    space.for_data(input_shape=data.input_shape, num_classes=data.num_classes, mean=data.mean,
+                   variance=data.variance)  # the model normalises raw pixels, as in a search
     hp = declared(space)
     hp.values.update(params)
     keras.utils.set_random_seed(args.seed + nni.get_sequence_id())
     model = space.build(hp)
     history, start, end = _common.fit_keras(model, data, epochs=args.epochs,
-                                            batch_size=args.batch_size, seed=args.seed)
+                                            batch_size=args.batch_size, seed=args.seed, raw=True)
     acc = float(history.history["val_accuracy"][-1])
     os.makedirs(args.records, exist_ok=True)
     model.save(os.path.join(args.records, f"{trial}.keras"))
@@ -104,7 +106,7 @@ def test_best(records, records_dir, data_path, batch_size):
     from kerasnas.data import Splits
 
     model = keras.models.load_model(os.path.join(records_dir, f"{best['trial']}.keras"))
-    return _common.test_keras(model, Splits.load_npz(data_path), batch_size), best
+    return _common.test_keras(model, Splits.load_npz(data_path), batch_size, raw=True), best
 
 
 if __name__ == "__main__":

@@ -4,6 +4,7 @@ import keras
 from keras_tuner.engine import hyperparameters as hp_types
 
 from kerasnas._config import config_of
+from kerasnas.layers import normalise
 from kerasnas.spaces._knobs import check_knob, tune
 
 OPTIMIZERS = ("adam", "sgd")
@@ -13,6 +14,8 @@ OPTIMIZERS = ("adam", "sgd")
 # Adam's starts at 5e-4: in 1-3 epoch trials with a warm-up/cosine schedule, rates
 # near 1e-4 barely train (benchmarks/recipes.py), so draws there are wasted trials.
 LEARNING_RATES = {"adam": (5e-4, 1e-2, 2e-3), "sgd": (3e-3, 0.3, 0.05)}
+CHANNELS = (1, 3)  # grayscale or RGB
+MAX_SIDE = 512  # larger images: resize them (image_size) or widen this on a big accelerator
 
 
 def default_learning_rate(name, optimizer):
@@ -27,6 +30,8 @@ class SpaceBase:
     with the common keyword arguments and use `self.compile(hp, model)`.
     """
 
+    normalization = None  # (mean, variance) per channel; set from the data by `for_data`
+
     def _init_common(self, *, input_shape, num_classes, optimizer, learning_rate):
         if len(tuple(input_shape)) != 3:
             raise ValueError(
@@ -40,6 +45,61 @@ class SpaceBase:
         self.num_classes = num_classes
         self.optimizer = optimizer
         self.learning_rate = learning_rate
+
+    def max_reductions(self):
+        """The most times any model of the space halves the resolution (subclasses say)."""
+        return 0
+
+    def check_input_shape(self, input_shape):
+        """Refuses image shapes outside the space's limits, saying which and why.
+
+        Sides from 2 * 2**r (r = the most reductions of the space: the last
+        feature map stays at least 2x2) up to `MAX_SIDE`; 1 or 3 channels.
+
+        Raises:
+            ValueError: naming the shape, the limit and the fix.
+        """
+        shape = tuple(input_shape)
+        if len(shape) != 3:
+            raise ValueError(f"`input_shape` must be (height, width, channels); got {input_shape!r}.")
+        height, width, channels = shape
+        if channels not in CHANNELS:
+            raise ValueError(f"{self.name}: images with {channels} channels; expected 1 (grayscale) "
+                             "or 3 (RGB).")
+        r = self.max_reductions()
+        low = 2 * 2**r
+        if min(height, width) < low:
+            raise ValueError(
+                f"{self.name}: {height}x{width} images are too small: up to {r} reductions "
+                f"(halvings) need at least {low}x{low}. Resize them (--image-size) or pin fewer "
+                "reductions (e.g. --space-option reductions=1 / stages=2).")
+        if max(height, width) > MAX_SIDE:
+            raise ValueError(f"{self.name}: {height}x{width} images are larger than the "
+                             f"{MAX_SIDE}x{MAX_SIDE} this space allows; resize them (--image-size).")
+
+    def for_data(self, *, input_shape, num_classes, mean, variance):
+        """Takes the input shape, the classes and the normalisation from the data.
+
+        Args:
+            input_shape: (height, width, channels) of the training images.
+            num_classes: Number of classes.
+            mean: Per-channel mean of the training images' raw pixels.
+            variance: Per-channel variance of them.
+
+        Raises:
+            ValueError: for a shape outside the space's limits.
+        """
+        self.check_input_shape(input_shape)
+        if not isinstance(num_classes, int) or num_classes < 2:
+            raise ValueError(f"`num_classes` must be an int >= 2; got {num_classes!r}.")
+        self.input_shape = tuple(int(d) for d in input_shape)
+        self.num_classes = num_classes
+        self.normalization = ([float(m) for m in mean], [float(v) for v in variance])
+        return self
+
+    def preprocess(self, inputs):
+        """The normalisation layer in front of every model (`kerasnas.layers.normalise`)."""
+        return normalise(inputs, self.normalization)
 
     def compile(self, hp, model):
         """Declares the optimizer knobs (momentum only for SGD) and compiles."""

@@ -47,3 +47,15 @@ def check_knob(name, value, is_valid, expected):
             f"Invalid value for `{name}`: {value!r}. Expected {expected}, "
             "a keras_tuner hyperparameter, or None for the tuned default."
         )
+
+
+def upper(value, default):
+    """The largest value a knob can take: a fixed value, a hyperparameter's top, or `default`'s."""
+    value = default if value is None else value
+    if isinstance(value, hp_types.Choice):
+        return max(value.values)
+    if isinstance(value, hp_types.Fixed):
+        return value.value
+    if isinstance(value, hp_types.HyperParameter):
+        return value.max_value
+    return value

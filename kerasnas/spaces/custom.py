@@ -19,7 +19,7 @@ from keras_tuner.engine import hyperparameters as hp_types
 
 from kerasnas.layers import batch_norm, classifier_head, relu_conv_bn
 from kerasnas.spaces._common import SpaceBase
-from kerasnas.spaces._knobs import check_knob, tune
+from kerasnas.spaces._knobs import check_knob, tune, upper
 from kerasnas.spaces._ops import CELL_OPS, check_operations, nb201_reduction
 
 
@@ -46,6 +46,10 @@ class CustomCellSpace(SpaceBase, keras_tuner.HyperModel):
     Every knob takes a fixed value, a `keras_tuner` hyperparameter, or None
     for the tuned default. The cell's hyperparameters (`node{k}_in{a}`,
     `node{k}_op{a}` for nodes k = 2.. and a = 0, 1) are always searched.
+
+    Input limits: 1 or 3 channels; sides from 2 * 2**reductions (8 with the
+    default 0..2 reductions, 16 with 3) to 512; smaller images are refused
+    with the fix (resize, or fewer reductions).
 
     Args:
         input_shape: (height, width, channels) of the images.
@@ -131,8 +135,11 @@ class CustomCellSpace(SpaceBase, keras_tuner.HyperModel):
             return build_custom_cell(s0, s1, channels, genotype, self.operations)
 
         inputs = keras.Input(self.input_shape)
-        outputs = self.skeleton(inputs, cell, width, cells, reductions, dropout)
+        outputs = self.skeleton(self.preprocess(inputs), cell, width, cells, reductions, dropout)
         return self.compile(hp, keras.Model(inputs, outputs, name=self.name))
+
+    def max_reductions(self):
+        return upper(self.reductions, hp_types.Int("r", 0, 2))
 
     def _node_inputs(self, values):
         """Per node k: [(input, op), (input, op)], from a values dict."""

@@ -113,6 +113,9 @@ class NasBench201Space(SpaceBase, keras_tuner.HyperModel):
     (168M multiply-adds per image); `channels=8, cells_per_stage=2` (the cheap
     setting for searches here) takes 0.5-1.5 min (2-18M multiply-adds).
 
+    Input limits: 1 or 3 channels; sides 8 to 512 (two reductions: below 8x8
+    the last stage would be under 2x2, refused with the fix).
+
     Args:
         input_shape: (height, width, channels) of the images.
         num_classes: Number of classes.
@@ -172,8 +175,12 @@ class NasBench201Space(SpaceBase, keras_tuner.HyperModel):
             return build_cell(x, width, genotype, self.operations)
 
         inputs = keras.Input(self.input_shape)
-        model = keras.Model(inputs, self.skeleton(inputs, cell, channels, cells), name=self.name)
+        outputs = self.skeleton(self.preprocess(inputs), cell, channels, cells)
+        model = keras.Model(inputs, outputs, name=self.name)
         return self.compile(hp, model)
+
+    def max_reductions(self):
+        return 2  # the skeleton's two residual reductions
 
     def describe(self, values):
         """The benchmark's architecture string ("" if `values` has no cell)."""

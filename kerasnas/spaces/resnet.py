@@ -7,7 +7,7 @@ from keras_tuner.engine import hyperparameters as hp_types
 
 from kerasnas.layers import basic_block, bottleneck_block, classifier_head, conv_bn_relu
 from kerasnas.spaces._common import SpaceBase
-from kerasnas.spaces._knobs import check_knob, tune
+from kerasnas.spaces._knobs import check_knob, tune, upper
 
 BLOCK_TYPES = ("basic", "bottleneck")
 
@@ -22,6 +22,10 @@ class ResNetSpace(SpaceBase, keras_tuner.HyperModel):
     cores (a 48-wide network with 3 blocks per stage had not finished 3 epochs
     after 21 minutes there);
     widen them with your own hyperparameters on a GPU.
+
+    Input limits: 1 or 3 channels; sides from 2 * 2**(stages - 1) (8 with the
+    default 2..3 stages, 16 with 4) to 512; smaller images are refused with
+    the fix (resize, or fewer stages).
 
     Args:
         input_shape: (height, width, channels) of the images.
@@ -78,7 +82,7 @@ class ResNetSpace(SpaceBase, keras_tuner.HyperModel):
         block = basic_block if kind == "basic" else bottleneck_block
 
         inputs = keras.Input(self.input_shape)
-        x = conv_bn_relu(inputs, stem, 3)
+        x = conv_bn_relu(self.preprocess(inputs), stem, 3)
         if pool:
             x = layers.MaxPooling2D()(x)
         for stage in range(stages):
@@ -88,6 +92,10 @@ class ResNetSpace(SpaceBase, keras_tuner.HyperModel):
         outputs = classifier_head(x, self.num_classes, dropout)
         model = keras.Model(inputs, outputs, name=self.name)
         return self.compile(hp, model)
+
+    def max_reductions(self):
+        pooled = self.stem_pool is not False  # the default pools after the stem
+        return upper(self.stages, hp_types.Int("s", 2, 3)) - 1 + pooled
 
     def describe(self, values):
         v = values

@@ -1,0 +1,152 @@
+"""Where the images come from: Fashion-MNIST, `.npz`, arrays, `tf.data`, folders.
+
+Each loader returns a `Loaded`: training images and labels (split later into
+train and validation), the test split when the source has one, the class
+names and the source's identity (recorded in run.json, so a resume on other
+data is refused).
+"""
+
+import dataclasses
+import hashlib
+import os
+
+import numpy as np
+
+from kerasnas.datasets import _checks, _folder
+from kerasnas.datasets._checks import DataError
+
+
+@dataclasses.dataclass
+class Loaded:
+    """One source, loaded and checked; `paths` instead of `x` when it streams."""
+
+    y: np.ndarray
+    source: str
+    identity: dict
+    x: np.ndarray = None
+    x_test: np.ndarray = None
+    y_test: np.ndarray = None
+    class_names: list = None
+    num_classes: int = None
+    paths: np.ndarray = None
+    shape: tuple = None  # (h, w, c) of a streamed folder
+
+
+def resize(x, image_size):
+    """uint8 images (n, h, w, c) resized (bilinear, as tf.image.resize), rounded back to uint8."""
+    import tensorflow as tf
+
+    out = np.empty((len(x), *image_size, x.shape[-1]), dtype=np.uint8)
+    for start in range(0, len(x), 1024):
+        part = tf.image.resize(x[start:start + 1024], image_size).numpy()
+        out[start:start + 1024] = np.round(np.clip(part, 0, 255))
+    return out
+
+
+def _finish(x, y, x_test, y_test, *, what, image_size, num_classes=None):
+    """Checks arrays, resizes them if asked, checks labels and classes."""
+    x = _checks.check_images(x, what)
+    y = _checks.check_labels(y, len(x), what)
+    if (x_test is None) != (y_test is None):
+        raise DataError(f"{what}: give both x_test and y_test, or neither.")
+    if x_test is not None:
+        x_test = _checks.check_images(x_test, f"{what} (test)")
+        y_test = _checks.check_labels(y_test, len(x_test), f"{what} (test)")
+    if image_size is not None:
+        x = resize(x if x.ndim == 4 else x[..., None], image_size)
+        if x_test is not None:
+            x_test = resize(x_test if x_test.ndim == 4 else x_test[..., None], image_size)
+    if x_test is not None:
+        _checks.check_same_shape(x.shape[1:], x_test.shape[1:], "test images are")
+    k = _checks.check_classes(y, num_classes, y_test)
+    return x, y, x_test, y_test, k
+
+
+def from_arrays(x, y, x_test=None, y_test=None, *, what="arrays", image_size=None,
+                class_names=None, num_classes=None, identity=None):
+    """Arrays given in Python (or read from a file): checked, resized if asked."""
+    x, y, x_test, y_test, k = _finish(x, y, x_test, y_test, what=what, image_size=image_size,
+                                      num_classes=num_classes)
+    if identity is None:
+        from kerasnas.datasets._splits import fingerprint
+
+        identity = {"arrays": fingerprint(x, y, x_test, y_test)}
+    return Loaded(y=y, x=x, x_test=x_test, y_test=y_test, source=what, identity=identity,
+                  class_names=class_names, num_classes=k)
+
+
+def from_npz(path, *, image_size=None):
+    """An .npz with `x`, `y` and optionally `x_test`, `y_test` (and `class_names`)."""
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            arrays = {k: z[k] for k in z.files}
+    except Exception as e:
+        raise DataError(f"{path}: cannot be read as .npz ({type(e).__name__}: {e}).") from None
+    missing = [k for k in ("x", "y") if k not in arrays]
+    if missing:
+        raise DataError(f"{path}: no array {' or '.join(missing)}; an .npz dataset holds x, y "
+                        f"(and optionally x_test, y_test); it has {sorted(arrays)}.")
+    with open(path, "rb") as f:
+        digest = hashlib.file_digest(f, "sha256").hexdigest()[:16]
+    names = arrays.get("class_names")
+    return from_arrays(arrays["x"], arrays["y"], arrays.get("x_test"), arrays.get("y_test"),
+                       what=f"npz {path}", image_size=image_size,
+                       class_names=None if names is None else [str(n) for n in names],
+                       identity={"npz": os.path.abspath(path), "sha256": digest,
+                                 "image_size": image_size})
+
+
+def from_tf_data(train, test=None, *, image_size=None):
+    """`tf.data.Dataset`s of (image, label), batched or not, read into memory."""
+    def read(ds, what):
+        if len(ds.element_spec) != 2:
+            raise DataError(f"{what}: a tf.data.Dataset of (image, label) pairs is expected; "
+                            f"got elements {ds.element_spec}.")
+        if ds.element_spec[0].shape.rank == 4:  # batched
+            ds = ds.unbatch()
+        xs, ys = [], []
+        for image, label in ds.as_numpy_iterator():
+            xs.append(image)
+            ys.append(label)
+        shapes = sorted({x.shape for x in xs})
+        if len(shapes) > 1 and image_size is None:
+            raise DataError(f"{what}: mixed image shapes {shapes[:3]}; pass image_size "
+                            "(--image-size HxW) to resize them all.")
+        if image_size is not None:
+            xs = [resize(x.reshape(1, *x.shape[:2], -1), image_size)[0] for x in xs]
+        return np.stack(xs) if xs else np.zeros((0, 1, 1)), np.array(ys)
+
+    x, y = read(train, "tf.data (train)")
+    x_test, y_test = read(test, "tf.data (test)") if test is not None else (None, None)
+    return from_arrays(x, y, x_test, y_test, what="tf.data")
+
+
+def from_fashion_mnist(data_dir=None, arrays=None, *, image_size=None):
+    """The verified official Fashion-MNIST (`kerasnas.data`), or its arrays given."""
+    from kerasnas import data as fashion
+
+    source = "arrays given"
+    if arrays is None:
+        arrays, source = fashion.load_fashion_mnist(data_dir)
+    x, x_test = arrays["x_train"], arrays["x_test"]
+    if image_size is not None:
+        x, x_test = resize(x[..., None], image_size), resize(x_test[..., None], image_size)
+    return Loaded(y=arrays["y_train"], x=x, x_test=x_test, y_test=arrays["y_test"],
+                  source=source, identity={"name": "fashion_mnist", "image_size": image_size},
+                  class_names=list(fashion.CLASSES), num_classes=10)
+
+
+def from_folder(folder, *, image_size=None, memory_limit_mb):
+    """A folder of class subfolders; streamed when its images exceed `memory_limit_mb`."""
+    paths, y, classes = _folder.scan(folder)
+    shape = _folder.probe(paths, image_size)
+    identity = {**_folder.identity(folder, paths), "image_size": image_size}
+    loaded = Loaded(y=y, source=f"folder {folder}", identity=identity, class_names=classes,
+                    num_classes=len(classes), shape=shape)
+    _checks.check_classes(y, len(classes))
+    if len(paths) * int(np.prod(shape)) > memory_limit_mb * 2**20:
+        loaded.paths = paths
+        loaded.source += " (streamed)"
+    else:
+        loaded.x = _folder.read_all(paths, shape, image_size)
+    return loaded
