@@ -79,6 +79,7 @@ def _retrain(run, values, trial_id, epochs):
                             f"{len(data.y_train) + len(data.y_val)} images")
     start = time.time()
     model, accuracy, _ = retrain(run.hypermodel, values, data, epochs=epochs,
+                                 precision=run.settings.precision,
                                  batch_size=run.settings.batch_size, seed=run.settings.seed,
                                  strategy=run.strategy, log=run.reporter.on_message)
     model.save(os.path.join(run.directory, "final_model.keras"))

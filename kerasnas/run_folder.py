@@ -226,7 +226,7 @@ class Run:
         self.strategy_text = describe(self.strategy)
         self.tuner = NASTuner(
             self.oracle, self.hypermodel, seed=s.seed, worker_timeout=s.worker_timeout,
-            lr_schedule=s.lr_schedule,
+            lr_schedule=s.lr_schedule, precision=s.precision,
             tensorboard_dir=os.path.join(self.directory, "tensorboard") if s.tensorboard else None,
             listener=self, directory=self.directory, project_name=PROJECT, overwrite=False,
             distribution_strategy=self.strategy)

@@ -17,6 +17,7 @@ import keras_tuner
 
 from kerasnas import distributed, strategy
 from kerasnas.files import write_json
+from kerasnas.precision import check_precision, dtype_policy
 from kerasnas.schedules import make_schedule
 
 MODEL_FILE = "model.keras"
@@ -56,14 +57,18 @@ class NASTuner(keras_tuner.Tuner):
             them) and `on_trial_ended(trial)` (after; the oracle's copy), or None.
         lr_schedule: "cosine" (warm-up then cosine decay over each trial's steps)
             or "constant" (`kerasnas.schedules`).
+        precision: Keras dtype policy of each trial's model: "float32",
+            "mixed_bfloat16" or "mixed_float16" (`kerasnas.precision`).
         **kwargs: Passed to `keras_tuner.Tuner` (directory, project_name,
             overwrite, distribution_strategy, ...).
     """
 
     def __init__(self, oracle, hypermodel, *, seed=0, worker_timeout=120.0, tensorboard_dir=None,
-                 listener=None, lr_schedule="constant", **kwargs):
+                 listener=None, lr_schedule="constant", precision="float32", **kwargs):
         make_schedule(lr_schedule)  # validates the name
+        check_precision(precision)
         self.lr_schedule = lr_schedule
+        self.precision = precision
         self.seed = seed
         self.tensorboard_dir = tensorboard_dir
         self.worker_timeout = worker_timeout
@@ -84,6 +89,12 @@ class NASTuner(keras_tuner.Tuner):
         # Frees the trial's traced graphs and heap once it ends (reports/memory.md).
         with beat, strategy.released_trial_memory():
             return self._train(trial, *args, **kwargs)
+
+    def _build_hypermodel(self, hp):
+        # Here, not around the trial: KerasTuner's `_try_build` clears the Keras session
+        # first, which resets the global dtype policy.
+        with dtype_policy(self.precision):
+            return super()._build_hypermodel(hp)
 
     def _train(self, trial, train_data, validation_data, *, epochs, verbose=0, callbacks=()):
         hp = trial.hyperparameters
