@@ -80,6 +80,7 @@ def _retrain(run, values, trial_id, epochs):
     start = time.time()
     model, accuracy, _ = retrain(run.hypermodel, values, data, epochs=epochs,
                                  precision=run.settings.precision,
+                                 backup_dir=os.path.join(run.directory, "final_backup"),
                                  batch_size=run.settings.batch_size, seed=run.settings.seed,
                                  strategy=run.strategy, log=run.reporter.on_message)
     model.save(os.path.join(run.directory, "final_model.keras"))

@@ -70,7 +70,7 @@ def augmented_dataset(x, y, *, batch_size, seed=0, pad=PAD, flip=True):
 
 
 def retrain(hypermodel, values, data, *, epochs, batch_size=128, seed=0, strategy=None,
-            precision="float32", log=print):
+            precision="float32", backup_dir=None, log=print):
     """Trains the architecture in `values` from scratch on all training images.
 
     Args:
@@ -84,6 +84,11 @@ def retrain(hypermodel, values, data, *, epochs, batch_size=128, seed=0, strateg
         strategy: None (default strategy), a `tf.distribute.Strategy` or a
             name for `kerasnas.strategy.make_strategy`.
         precision: Keras dtype policy of the model (`kerasnas.precision`).
+        backup_dir: If set, the model, optimizer and epoch are saved there after
+            every epoch (`keras.callbacks.BackupAndRestore`), and a later call with
+            the same folder resumes an interrupted training at the epoch after the
+            last one saved (its data order then restarts; the schedule does not);
+            the folder is deleted when training ends.
         log: Function receiving progress lines (None: silent).
 
     Returns:
@@ -126,7 +131,10 @@ def retrain(hypermodel, values, data, *, epochs, batch_size=128, seed=0, strateg
         progress = keras.callbacks.LambdaCallback(on_epoch_end=lambda epoch, logs: log(
             f"final: epoch {epoch + 1}/{epochs} loss {logs['loss']:.4f} acc {logs['accuracy']:.4f} "
             f"{(time.time() - started) / 60:.1f} min"))
-        history = model.fit(train, epochs=epochs, verbose=0, shuffle=False, callbacks=[progress])
+        callbacks = [progress]
+        if backup_dir:
+            callbacks.insert(0, keras.callbacks.BackupAndRestore(backup_dir))
+        history = model.fit(train, epochs=epochs, verbose=0, shuffle=False, callbacks=callbacks)
     test = data.dataset("test", batch_size=batch_size)
     test_accuracy = float(model.evaluate(test, verbose=0, return_dict=True)["accuracy"])
     log(f"final: test accuracy {test_accuracy:.4f} ({time.time() - started:.0f} s)")
