@@ -2,6 +2,9 @@
 
     python benchmarks/final.py runs/study-resnet-bayes --epochs 10
 
+Resumable: it checkpoints every epoch in RUN_DIR/final_backup, so the same command
+continues an interrupted training (e.g. over several sittings with nohup).
+
 The same `kerasnas.final.retrain` that `--final-epochs` runs at the end of a
 search: from scratch, on all 60k training images (train + validation), with
 padding-and-crop translation, horizontal flips and cosine decay; tested once.
@@ -22,6 +25,9 @@ def main():
     p.add_argument("run_dir")
     p.add_argument("--epochs", type=int, default=10)
     p.add_argument("--out", default=os.path.join(ROOT, "reports", "final.md"))
+    p.add_argument("--backup-dir", default=None,
+                   help="per-epoch checkpoints: rerun with the same folder to resume an interrupted "
+                        "training (default: RUN_DIR/final_backup)")
     args = p.parse_args()
     from kerasnas.data import make_splits
     from kerasnas.final import retrain
@@ -34,7 +40,8 @@ def main():
     data = make_splits(seed=summary["seed"])  # 50k + 10k: retrain() uses all 60k images
     start = time.time()
     model, accuracy, history = retrain(space, summary["best_values"], data, epochs=args.epochs,
-                                       seed=summary["seed"], log=lambda line: print(line, flush=True))
+                                       seed=summary["seed"], log=lambda line: print(line, flush=True),
+                                       backup_dir=args.backup_dir or os.path.join(args.run_dir, "final_backup"))
     seconds = time.time() - start
     model.save(os.path.join(args.run_dir, "final_model.keras"))
     verdict = "met" if accuracy >= 0.94 else "MISSED"

@@ -9,6 +9,7 @@ import time
 import keras
 
 from kerasnas._config import to_json
+from kerasnas.early_stopping import best_finished
 from kerasnas.files import write_json
 from kerasnas.tuner import MODEL_FILE
 
@@ -28,10 +29,9 @@ def export_best(run, table, final_epochs):
     """
     tuner, directory, data = run.tuner, run.directory, run.data
     batch_size = run.settings.batch_size
-    best = tuner.oracle.get_best_trials(1)
-    if not best or best[0].status != "COMPLETED":
+    best = best_finished(tuner.oracle)
+    if best is None:
         raise RuntimeError(f"No trial completed; see {os.path.join(directory, 'results.csv')}.")
-    best = best[0]
     model_path = os.path.join(directory, "best_model.keras")
     shutil.copyfile(os.path.join(tuner.get_trial_dir(best.trial_id), MODEL_FILE), model_path + ".tmp")
     os.replace(model_path + ".tmp", model_path)
@@ -79,6 +79,8 @@ def _retrain(run, values, trial_id, epochs):
                             f"{len(data.y_train) + len(data.y_val)} images")
     start = time.time()
     model, accuracy, _ = retrain(run.hypermodel, values, data, epochs=epochs,
+                                 precision=run.settings.precision,
+                                 backup_dir=os.path.join(run.directory, "final_backup"),
                                  batch_size=run.settings.batch_size, seed=run.settings.seed,
                                  strategy=run.strategy, log=run.reporter.on_message)
     model.save(os.path.join(run.directory, "final_model.keras"))

@@ -16,6 +16,7 @@ import keras_tuner
 import numpy as np
 
 from kerasnas.datasets._splits import with_channels
+from kerasnas.precision import dtype_policy
 
 PAD = 2  # pixels of padding before the random crop back to the image size
 
@@ -68,7 +69,8 @@ def augmented_dataset(x, y, *, batch_size, seed=0, pad=PAD, flip=True):
     return ds.batch(batch_size).prefetch(tf.data.AUTOTUNE)
 
 
-def retrain(hypermodel, values, data, *, epochs, batch_size=128, seed=0, strategy=None, log=print):
+def retrain(hypermodel, values, data, *, epochs, batch_size=128, seed=0, strategy=None,
+            precision="float32", backup_dir=None, log=print):
     """Trains the architecture in `values` from scratch on all training images.
 
     Args:
@@ -81,6 +83,12 @@ def retrain(hypermodel, values, data, *, epochs, batch_size=128, seed=0, strateg
         seed: Seed of the weights, the shuffle and the augmentation.
         strategy: None (default strategy), a `tf.distribute.Strategy` or a
             name for `kerasnas.strategy.make_strategy`.
+        precision: Keras dtype policy of the model (`kerasnas.precision`).
+        backup_dir: If set, the model, optimizer and epoch are saved there after
+            every epoch (`keras.callbacks.BackupAndRestore`), and a later call with
+            the same folder resumes an interrupted training at the epoch after the
+            last one saved (its data order then restarts; the schedule does not);
+            the folder is deleted when training ends.
         log: Function receiving progress lines (None: silent).
 
     Returns:
@@ -107,21 +115,26 @@ def retrain(hypermodel, values, data, *, epochs, batch_size=128, seed=0, strateg
     keras.utils.set_random_seed(seed)
     hp = keras_tuner.HyperParameters()
     hp.values.update(values)  # registered hyperparameters take these, not their defaults
-    with keras_tuner.engine.tuner.maybe_distribute(dist):
+    with keras_tuner.engine.tuner.maybe_distribute(dist), dtype_policy(precision):
         model = hypermodel.build(hp)
         # Same optimizer type and settings as the trial, its learning rate decayed to 0.
-        config = model.optimizer.get_config()
+        # (mixed_float16: the optimizer inside Keras' LossScaleOptimizer; compile wraps it again)
+        optimizer = getattr(model.optimizer, "inner_optimizer", model.optimizer)
+        config = optimizer.get_config()
         lr = float(config["learning_rate"])
         config["learning_rate"] = keras.optimizers.schedules.CosineDecay(lr, epochs * steps)
-        model.compile(optimizer=type(model.optimizer).from_config(config), loss=model.loss,
+        model.compile(optimizer=type(optimizer).from_config(config), loss=model.loss,
                       metrics=["accuracy"])
-        log(f"final: {type(model.optimizer).__name__} lr {lr:.3g} cosine to 0, {epochs} epochs "
+        log(f"final: {type(optimizer).__name__} lr {lr:.3g} cosine to 0, {epochs} epochs "
             f"on {len(y)} images (pad {PAD} + crop + flip), {model.count_params():,} parameters")
         started = time.time()
         progress = keras.callbacks.LambdaCallback(on_epoch_end=lambda epoch, logs: log(
             f"final: epoch {epoch + 1}/{epochs} loss {logs['loss']:.4f} acc {logs['accuracy']:.4f} "
             f"{(time.time() - started) / 60:.1f} min"))
-        history = model.fit(train, epochs=epochs, verbose=0, shuffle=False, callbacks=[progress])
+        callbacks = [progress]
+        if backup_dir:
+            callbacks.insert(0, keras.callbacks.BackupAndRestore(backup_dir))
+        history = model.fit(train, epochs=epochs, verbose=0, shuffle=False, callbacks=callbacks)
     test = data.dataset("test", batch_size=batch_size)
     test_accuracy = float(model.evaluate(test, verbose=0, return_dict=True)["accuracy"])
     log(f"final: test accuracy {test_accuracy:.4f} ({time.time() - started:.0f} s)")

@@ -72,7 +72,8 @@ def classifier_head(x, num_classes, dropout=0.0):
     x = layers.GlobalAveragePooling2D()(x)
     if dropout:
         x = layers.Dropout(dropout)(x)
-    return layers.Dense(num_classes, activation="softmax")(x)
+    # float32 under mixed precision too: a stable softmax, float32 probabilities out.
+    return layers.Dense(num_classes, activation="softmax", dtype="float32")(x)
 
 
 def estimate_flops(model):

@@ -7,6 +7,8 @@ their own. `Reporter` shows nothing; `ConsoleReporter` writes one line per trial
 
 from keras_tuner.engine import trial as trial_module
 
+from kerasnas.early_stopping import best_finished
+
 _ENDED = (trial_module.TrialStatus.COMPLETED, trial_module.TrialStatus.FAILED)
 
 
@@ -59,14 +61,15 @@ def trial_line(run, trial):
         m = trial.metrics
         result = (f"val_acc {m.get_last_value('val_accuracy'):.4f} "
                   f"{m.get_last_value('train_seconds'):6.1f}s")
+        if m.exists("stopped_at_epoch"):
+            result += f" stopped after epoch {int(m.get_last_value('stopped_at_epoch'))} (median rule)"
     else:
         result = f"{trial.status}: {run.failure_reason(trial)[:80]}"
     if run.role == "worker":  # the chief keeps the tally
         return f"{run.tuner_id}: #{trial.trial_id} {phase} | {result}"
     done = sum(t.status in _ENDED for t in run.oracle.trials.values())
-    best = run.oracle.get_best_trials(1)
-    best_text = (f"best {best[0].score:.4f} (#{best[0].trial_id})"
-                 if best and best[0].score is not None else "best -")
+    best = best_finished(run.oracle)
+    best_text = f"best {best.score:.4f} (#{best.trial_id})" if best is not None else "best -"
     return (f"[{done}/{run.oracle.max_trials}] #{trial.trial_id} {phase:<10} "
             f"{run.describe(trial.hyperparameters.values)} | {result} | {best_text} | "
             f"{run.elapsed() / 60:.1f} min")

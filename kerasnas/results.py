@@ -53,9 +53,13 @@ def trial_row(trial, note, describe, started, reason=""):
         "parent": note.get("parent"), "mutation": note.get("mutation"),
         "arch": describe(values), "val_accuracy": get("val_accuracy"),
         "val_loss": get("val_loss"), "params": get("params"),
-        "train_seconds": get("train_seconds"),
+        "train_seconds": get("train_seconds"), "epochs_trained": get("epochs_trained"),
+        "stopped_at_epoch": get("stopped_at_epoch"),
         "end_seconds": (get("ended_at") - started) if get("ended_at") else None,
         "message": reason or None,
+        **{name: get(name) for name in sorted(
+            (n for n in m.metrics if n.startswith("val_accuracy@")),
+            key=lambda n: int(n.split("@")[1]))},  # after each epoch (kerasnas.early_stopping)
         **{f"hp.{k}": v for k, v in values.items()},
     }
 

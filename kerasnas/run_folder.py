@@ -103,6 +103,9 @@ class Run:
         self.directory, self.settings = str(directory), settings
         self.reporter = reporter if reporter is not None else ConsoleReporter()
         self.role = distributed.role()
+        if self.role and settings.early_stopping != "none":
+            raise ValueError("early_stopping reads every earlier trial's curve, which a worker "
+                             "does not have: use --early-stopping none in chief/worker mode.")
         if data is None or not hasattr(data, "dataset"):  # a dataset spec, not splits
             from kerasnas.datasets import make_splits
 
@@ -119,6 +122,7 @@ class Run:
         if hasattr(self.hypermodel, "for_data"):
             self.hypermodel.for_data(input_shape=data.input_shape, num_classes=data.num_classes,
                                      mean=data.mean, variance=data.variance)
+        oracle_name = oracle if isinstance(oracle, str) else type(oracle).__name__
         if isinstance(oracle, str):
             oracle = make_oracle(oracle, objective=OBJECTIVE, max_trials=settings.max_trials,
                                  seed=settings.seed,
@@ -128,7 +132,7 @@ class Run:
         self.record = {
             **settings.to_dict(),
             "space": space if isinstance(space, str) else type(space).__name__,
-            "oracle": oracle if isinstance(oracle, str) else type(oracle).__name__,
+            "oracle": oracle_name,
             "space_class": class_path(self.hypermodel), "space_config": get_config(self.hypermodel),
             "oracle_class": class_path(self.oracle), "oracle_config": get_config(self.oracle),
             "train_size": len(data.y_train), "val_size": len(data.y_val),
@@ -226,7 +230,7 @@ class Run:
         self.strategy_text = describe(self.strategy)
         self.tuner = NASTuner(
             self.oracle, self.hypermodel, seed=s.seed, worker_timeout=s.worker_timeout,
-            lr_schedule=s.lr_schedule,
+            lr_schedule=s.lr_schedule, precision=s.precision, early_stopping=s.early_stopping,
             tensorboard_dir=os.path.join(self.directory, "tensorboard") if s.tensorboard else None,
             listener=self, directory=self.directory, project_name=PROJECT, overwrite=False,
             distribution_strategy=self.strategy)

@@ -15,6 +15,8 @@ from typing import Any
 
 STRATEGIES = ("auto", "default", "mirrored")
 SCHEDULES = ("cosine", "constant")  # kerasnas.schedules (which imports Keras)
+PRECISIONS = ("float32", "mixed_bfloat16", "mixed_float16")  # kerasnas.precision
+STOPPING = ("none", "median")  # kerasnas.early_stopping
 
 
 def positive_int(text: str) -> int:
@@ -55,6 +57,10 @@ class SearchSettings:
         batch_size: Global batch size (split across replicas).
         lr_schedule: "cosine" (warm-up, then cosine decay over each trial's steps,
             peaking at the trial's learning rate) or "constant" (`kerasnas.schedules`).
+        precision: Keras dtype policy of every model (`kerasnas.precision`); the
+            classifier stays float32, so exported models output float32.
+        early_stopping: "none" or "median" (`kerasnas.early_stopping`); a stopped
+            trial keeps its score for the oracle but is never exported as the best.
         seed: Seed of the data split, the oracle and each trial's training.
         strategy: "auto", "default" or "mirrored" (see `kerasnas.strategy`).
         space_options: Knob values for a space given by name.
@@ -83,6 +89,14 @@ class SearchSettings:
     lr_schedule: str = _field("cosine", "per-trial learning rate: warm-up then cosine decay over "
                               "the trial's steps (peak: the trial's rate), or constant",
                               choices=SCHEDULES, resume=True)
+    precision: str = _field("float32", "dtype policy of every model: float32, mixed_bfloat16 "
+                            "(16-bit compute where the CPU or accelerator has it) or "
+                            "mixed_float16 (GPUs; with loss scaling)", choices=PRECISIONS,
+                            resume=True)
+    early_stopping: str = _field("none", "stop a trial after an epoch where its validation "
+                                 "accuracy is below the median of earlier trials' after that "
+                                 "epoch (median), or never (none)", choices=STOPPING,
+                                 resume=True)
     seed: int = _field(0, "seed of the split, the oracle and training", type=int, resume=True)
     strategy: str = _field("auto", "auto: MirroredStrategy on >1 GPU; mirrored: force it (on CPU: "
                            "2 logical devices)", choices=STRATEGIES)
@@ -135,6 +149,10 @@ class SearchSettings:
         from kerasnas.datasets._checks import parse_image_size  # numpy only
 
         parse_image_size(self.image_size)  # raises ValueError naming the forms it takes
+        if self.early_stopping not in STOPPING:
+            raise ValueError(f"`early_stopping` must be one of {STOPPING}; got {self.early_stopping!r}.")
+        if self.precision not in PRECISIONS:
+            raise ValueError(f"`precision` must be one of {PRECISIONS}; got {self.precision!r}.")
         if self.lr_schedule not in SCHEDULES:
             raise ValueError(f"`lr_schedule` must be one of {SCHEDULES}; got {self.lr_schedule!r}.")
         if self.strategy not in STRATEGIES:

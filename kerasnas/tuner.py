@@ -16,7 +16,9 @@ import keras
 import keras_tuner
 
 from kerasnas import distributed, strategy
+from kerasnas.early_stopping import epoch_metric, make_stopper
 from kerasnas.files import write_json
+from kerasnas.precision import check_precision, dtype_policy
 from kerasnas.schedules import make_schedule
 
 MODEL_FILE = "model.keras"
@@ -56,14 +58,23 @@ class NASTuner(keras_tuner.Tuner):
             them) and `on_trial_ended(trial)` (after; the oracle's copy), or None.
         lr_schedule: "cosine" (warm-up then cosine decay over each trial's steps)
             or "constant" (`kerasnas.schedules`).
+        precision: Keras dtype policy of each trial's model: "float32",
+            "mixed_bfloat16" or "mixed_float16" (`kerasnas.precision`).
+        early_stopping: "none" or "median": stop a trial after an epoch where it
+            is below the median of earlier trials (`kerasnas.early_stopping`).
         **kwargs: Passed to `keras_tuner.Tuner` (directory, project_name,
             overwrite, distribution_strategy, ...).
     """
 
     def __init__(self, oracle, hypermodel, *, seed=0, worker_timeout=120.0, tensorboard_dir=None,
-                 listener=None, lr_schedule="constant", **kwargs):
+                 listener=None, lr_schedule="constant", precision="float32",
+                 early_stopping="none", **kwargs):
         make_schedule(lr_schedule)  # validates the name
+        check_precision(precision)
+        make_stopper(early_stopping, {}, None)  # validates the name
+        self.early_stopping = early_stopping
         self.lr_schedule = lr_schedule
+        self.precision = precision
         self.seed = seed
         self.tensorboard_dir = tensorboard_dir
         self.worker_timeout = worker_timeout
@@ -85,6 +96,12 @@ class NASTuner(keras_tuner.Tuner):
         with beat, strategy.released_trial_memory():
             return self._train(trial, *args, **kwargs)
 
+    def _build_hypermodel(self, hp):
+        # Here, not around the trial: KerasTuner's `_try_build` clears the Keras session
+        # first, which resets the global dtype policy.
+        with dtype_policy(self.precision):
+            return super()._build_hypermodel(hp)
+
     def _train(self, trial, train_data, validation_data, *, epochs, verbose=0, callbacks=()):
         hp = trial.hyperparameters
         keras.utils.set_random_seed(self.seed + int(trial.trial_id))
@@ -95,7 +112,9 @@ class NASTuner(keras_tuner.Tuner):
         model = self._try_build(hp)
         guard = NaNGuard()
         schedule = make_schedule(self.lr_schedule)
-        callbacks = [guard, *([schedule] if schedule else []), *callbacks]
+        stopper = (None if self.early_stopping == "none"  # a worker's oracle has no trials
+                   else make_stopper(self.early_stopping, self.oracle.trials, trial.trial_id))
+        callbacks = [guard, *(c for c in (schedule, stopper) if c), *callbacks]
         if self.tensorboard_dir:
             callbacks.append(keras.callbacks.TensorBoard(log_dir=self.tensorboard_dir))
             # KerasTuner's own hook: a folder per trial and the HParams callback.
@@ -116,7 +135,11 @@ class NASTuner(keras_tuner.Tuner):
             # Kept so the final test evaluation reuses its compiled graph instead
             # of reloading and re-tracing (seconds per search, see benchmarks/overhead.py).
             self.best_in_memory = (trial.trial_id, val, model)
+        curve = history.history["val_accuracy"]
+        stopped = {"stopped_at_epoch": float(stopper.stopped_at)} if stopper and stopper.stopped_at else {}
         return {
+            **{epoch_metric(k + 1): float(v) for k, v in enumerate(curve)},
+            "epochs_trained": float(len(curve)), **stopped,
             "val_accuracy": float(val),
             "val_loss": float(history.history["val_loss"][-1]),
             "params": float(model.count_params()),

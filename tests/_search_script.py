@@ -1,6 +1,7 @@
 """A search in its own process, for tests of chief/worker mode and of kill -9 / resume.
 
 usage: _search_script.py DIR ROLE(none|chief|worker) WORKER_ID PORT SPACE(ok|failing) ORACLE TRIALS TIMEOUT
+       [EPOCHS [EARLY_STOPPING]]
 """
 
 import sys
@@ -14,6 +15,8 @@ from kerasnas.search import SearchStopped, search
 from kerasnas.spaces.resnet import ResNetSpace
 
 directory, role, worker_id, port, space, oracle, trials, timeout = sys.argv[1:9]
+epochs = int(sys.argv[9]) if len(sys.argv) > 9 else 1
+early_stopping = sys.argv[10] if len(sys.argv) > 10 else "none"
 if role != "none":
     distributed.configure(role, f"127.0.0.1:{port}", worker_id)
 
@@ -37,7 +40,8 @@ hypermodel = cls(stem_width=4, stages=2, blocks_per_stage=1, block_type="basic",
 data = make_splits(train_size=300, val_size=100, seed=0)
 data.x_test, data.y_test = data.x_test[:100], data.y_test[:100]
 try:
-    search(hypermodel, oracle, data, max_trials=int(trials), epochs=1, batch_size=50,
+    search(hypermodel, oracle, data, max_trials=int(trials), epochs=epochs, batch_size=50,
+           early_stopping=early_stopping,
            directory=directory, seed=0, resume=True if role == "none" else role == "chief",
            worker_timeout=float(timeout), reporter=ConsoleReporter(lambda line: print(line, flush=True)))
 except SearchStopped as e:

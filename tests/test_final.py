@@ -86,3 +86,23 @@ def test_retrain_trains_on_train_plus_val_and_tests_once(tiny_splits):
 def test_retrain_refuses_bad_epochs(tiny_splits):
     with pytest.raises(ValueError, match="`epochs` must be an int >= 1"):
         retrain(ResNetSpace(**TINY), {}, tiny_splits, epochs=0)
+
+
+def test_an_interrupted_final_training_resumes_at_the_next_epoch(tiny_splits, tmp_path):
+    space = ResNetSpace(**TINY)
+    values = {"optimizer": "sgd", "learning_rate": 0.05, "momentum": 0.8}
+    backup = tmp_path / "backup"
+
+    def crash_after_epoch_2(line):
+        if line.startswith("final: epoch 2/3"):
+            raise KeyboardInterrupt  # as a session's end or a kill would stop it
+    with pytest.raises(KeyboardInterrupt):
+        retrain(space, values, tiny_splits, epochs=3, batch_size=64, backup_dir=str(backup),
+                log=crash_after_epoch_2)
+    assert backup.is_dir()
+    model, _, history = retrain(space, values, tiny_splits, epochs=3, batch_size=64,
+                                backup_dir=str(backup), log=None)
+    assert len(history["loss"]) == 1  # only epoch 3 was left
+    assert int(model.optimizer.iterations) == 3 * 7  # the schedule went on where it stopped
+    assert float(model.optimizer.learning_rate) == pytest.approx(0.0, abs=1e-9)
+    assert not backup.exists()  # deleted once training ended

@@ -40,6 +40,7 @@ def test_search_writes_table_summary_and_a_loadable_best_model(tmp_path, tiny_sp
     summary = json.loads((d / "summary.json").read_text())
     assert summary["trials_completed"] == 2 and summary["train_size"] == 300
     assert summary["lr_schedule"] == "cosine" and summary["batch_size"] == 64
+    assert (summary["space"], summary["oracle"]) == ("resnet", "random")  # names, as given
     best = table.loc[table.val_accuracy.idxmax()]
     assert summary["best_val_accuracy"] == pytest.approx(best.val_accuracy)
     # The exported model is the best trial's: it scores its validation accuracy again,
