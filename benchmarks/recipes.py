@@ -72,7 +72,8 @@ def run(recipe, data, seed):
         start = time.time()
         history = model.fit(data.dataset("train", batch_size=batch, shuffle=True, seed=seed),
                             validation_data=data.dataset("val", batch_size=256), epochs=1,
-                            verbose=0, callbacks=[callback] if callback else [])
+                            verbose=0, shuffle=False,  # the dataset shuffles itself
+                            callbacks=[callback] if callback else [])
         return history.history["val_accuracy"][-1], time.time() - start, model.count_params()
     finally:
         keras.config.set_dtype_policy("float32")
