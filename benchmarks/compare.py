@@ -123,9 +123,8 @@ def plan(args):
                        timeout=args.timeout or preset["timeout"], data=data, variant=variant,
                        population=pop, sample=sample)
 
-    if args.flex:
-        return [spec(fw, exp, exp, preset["trials"][FRAMEWORKS[fw][exp]], preset["epochs"], seed,
-                     variant)
+    if args.flex:  # one trial each: the change has to run, not to search
+        return [spec(fw, exp, exp, 1, preset["epochs"], seed, variant)
                 for seed in args.seeds for (fw, variant), exp in FLEX_RUNS.items()
                 if fw in args.frameworks and exp and variant in VARIANTS]
     out = []

@@ -121,6 +121,8 @@ def sweep(token):
     import psutil
 
     found = []
+    if not token:  # an empty token would match every unmarked process
+        return found
     for p in psutil.process_iter():
         try:
             if p.environ().get(MARKER) != token:
@@ -153,10 +155,13 @@ def run_one(spec, data_path, work):
         print(f"[compare] {spec.key}: finished earlier, kept", flush=True)
         return done
     workdir = os.path.join(work, spec.key)
-    shutil.rmtree(workdir, ignore_errors=True)  # a run that was in flight: redone from scratch
+    orphan = read_json(os.path.join(workdir, SETTINGS))
+    if orphan:  # in flight when the harness died: its processes may still run
+        sweep(orphan.get("token"))
+    shutil.rmtree(workdir, ignore_errors=True)  # redone from scratch
     os.makedirs(os.path.join(workdir, "home"))
-    write_json(os.path.join(workdir, SETTINGS), spec.settings())
     token = f"{uuid.uuid4().hex[:12]}-{spec.framework}-{spec.experiment}"
+    write_json(os.path.join(workdir, SETTINGS), {**spec.settings(), "token": token})
     start, timed_out = time.time(), False
     print(f"[compare] {spec.key}: {spec.max_trials} trials x {spec.epochs} epochs ...", flush=True)
     with open(os.path.join(workdir, "log.txt"), "w") as log:
