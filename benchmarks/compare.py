@@ -210,14 +210,22 @@ def main(argv=None):
         print(f"[compare] {len(others)} finished run(s) in {work} were made with other settings: "
               "kept apart, not in this report", flush=True)
     render = compare_flex_report.write if args.flex else compare_report.write
-    for spec in specs:
+    for spec in specs if not args.report_only else specs[:1]:
         if not args.report_only:
             run_one(spec, data_path, work)
-        path = render(collect(specs, work), meta(args, data, specs, work, started), out)
-    if args.report_only:
-        path = render(collect(specs, work), meta(args, data, specs, work, started), out)
+        path = publish(render, collect(specs, work), meta(args, data, specs, work, started), out, work)
     print(f"[compare] report: {path} ({time.time() - started:.0f} s)")
     return 0
+
+
+def publish(render, pairs, info, out, work):
+    """Renders the report and writes results.json (the finished records of this plan)."""
+    from benchmarks.compare_runs import write_json
+
+    write_json(os.path.join(work, "results.json"),
+               {"meta": info, "results": [r for _, r in pairs if r is not None],
+                "missing": [s.key for s, r in pairs if r is None]})
+    return render(pairs, info, out)
 
 
 def collect(specs, work):
