@@ -148,6 +148,15 @@ def command(spec, data_path, workdir):
     return cmd
 
 
+def code_commit():
+    """The tree's git commit (+ "-dirty"): recorded per run, not hashed (see the report)."""
+    def git(*args):
+        return subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True).stdout.strip()
+
+    head = git("rev-parse", "--short", "HEAD") or "unknown"
+    return head + ("-dirty" if git("status", "--porcelain", "--untracked-files=no") else "")
+
+
 def run_one(spec, data_path, work):
     """Runs `spec` in its own process group (unless already finished); returns its record."""
     done = finished(work, spec)
@@ -184,7 +193,7 @@ def run_one(spec, data_path, work):
     result.update(experiment=spec.experiment, seed=spec.seed, variant=spec.variant,
                   settings_hash=spec.digest, returncode=proc.returncode, timed_out=timed_out,
                   timeout_seconds=spec.timeout, outer_seconds=time.time() - start,
-                  leftovers_killed=leftovers, workdir=workdir)
+                  leftovers_killed=leftovers, workdir=workdir, code_commit=code_commit())
     if timed_out:
         result["notes"].append(f"time limit {spec.timeout} s reached: stopped (SIGTERM, then SIGKILL)")
     if leftovers:

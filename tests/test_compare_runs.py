@@ -104,6 +104,7 @@ def test_report_shows_means_missing_runs_and_paired_tests(tmp_path):
     assert "| kerasnas/custom-evolution | baseline/plain-cnn | 1 | -0.1000 | needs >= 3 seeds |  |" in text
     assert "1 planned run(s) not finished yet" in text and "baseline/plain-cnn seed 1" in text
     assert "1 finished run(s) in the work folder were made with other settings" in text
+    assert "- code: commit unknown" in text
 
 
 def _harness(out, work, seeds):
@@ -165,3 +166,41 @@ def test_smoke_without_out_leaves_the_committed_report_untouched():
     written = proc.stdout.strip().splitlines()[-1].split("report: ")[1].split(" (")[0]
     assert os.path.basename(os.path.dirname(written)).startswith("compare-smoke-")
     assert os.path.exists(written) and not written.startswith(os.path.join(ROOT, "reports"))
+
+
+def test_flex_table_counts_each_change_and_says_what_was_not_attempted():
+    from benchmarks.compare_flex_report import flex_table
+
+    table = flex_table([]).set_index(["framework", "change"])
+    # Lines of the change's own definitions + lines edited inside existing ones.
+    assert table.lines.to_dict() == {
+        ("kerasnas", "add-op"): 10, ("kerasnas", "swap-strategy"): 3, ("kerasnas", "skeleton"): 3,
+        ("autokeras", "add-op"): "—", ("autokeras", "swap-strategy"): 6,
+        ("autokeras", "skeleton"): 3, ("nni", "add-op"): 14, ("nni", "swap-strategy"): 6,
+        ("nni", "skeleton"): 4}
+    assert table.run[("autokeras", "add-op")].startswith("not attempted: not expressible")
+    assert table.run[("nni", "skeleton")] == "not run in this sitting"
+
+
+@pytest.mark.slow
+def test_the_flexibility_changes_run_at_smoke_size(tmp_path):
+    # kerasnas and AutoKeras here (~2-3 min); NNI's three take ~4 min more: same command with nni.
+    proc = subprocess.run([sys.executable, os.path.join(ROOT, "benchmarks", "compare.py"),
+                           "--preset", "smoke", "--flex", "--frameworks", "kerasnas,autokeras",
+                           "--threads", "1", "--out", str(tmp_path), "--work-dir",
+                           str(tmp_path / "work")], cwd=ROOT, capture_output=True, text=True,
+                          timeout=1200)
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
+    text = (tmp_path / "compare_flex.md").read_text()
+    rows = {tuple(cell.strip() for cell in line.split("|")[1:3]): line for line in text.splitlines()
+            if line.startswith("| kerasnas") or line.startswith("| autokeras")}
+    for key in [("kerasnas", c) for c in ("add-op", "swap-strategy", "skeleton")] + [
+            ("autokeras", "swap-strategy"), ("autokeras", "skeleton")]:
+        assert "| ran: 1 trial(s) completed" in rows[key], rows[key]
+    assert "| not attempted: not expressible" in rows[("autokeras", "add-op")]
+    assert "5 of 9 changes ran to at least one completed trial." in text
+    results = json.loads((tmp_path / "work" / "results.json").read_text())["results"]
+    added = next(r for r in results if r["framework"] == "kerasnas" and r["variant"] == "add-op")
+    assert "'fac_conv_7x1_1x7'" in added["notes"][0]  # the op is among the space's choices
+    tpe = next(r for r in results if r["framework"] == "kerasnas" and r["variant"] == "swap-strategy")
+    assert tpe["strategy"] == "tpe"
