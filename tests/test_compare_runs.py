@@ -113,11 +113,11 @@ def _harness(out, work, seeds):
             "--work-dir", str(work)]
 
 
-def _marked():
+def _marked(token):
     found = []
     for p in psutil.process_iter():
         try:
-            if p.environ().get(compare_runs.MARKER):
+            if p.environ().get(compare_runs.MARKER) == token:
                 found.append(p.pid)
         except (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess):
             pass
@@ -141,6 +141,7 @@ def test_a_harness_killed_mid_run_resumes_without_redoing_finished_runs(tmp_path
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
     assert not (second / compare_runs.RECORD).exists()
+    orphan = json.loads((second / compare_runs.SETTINGS).read_text())["token"]
     kept = first.read_text()
 
     rerun = subprocess.run(_harness(tmp_path, work, "0,1"), cwd=ROOT, capture_output=True,
@@ -151,7 +152,7 @@ def test_a_harness_killed_mid_run_resumes_without_redoing_finished_runs(tmp_path
     assert json.loads((second / compare_runs.RECORD).read_text())["completed"] == 1
     assert json.loads((second / compare_runs.SETTINGS).read_text())["seed"] == 1
     assert "| baseline | plain-cnn | plain CNN (fixed) | none | 2/2 |" in (tmp_path / "compare.md").read_text()
-    assert _marked() == []  # the orphaned runner of the killed harness was swept
+    assert _marked(orphan) == []  # the killed harness' runner was swept before the redo
 
 
 @pytest.mark.slow
