@@ -28,7 +28,7 @@ def flex_table(pairs):
         spec = FLEX_CODE[(fw, variant)]
         record = runs.get((fw, variant), "not planned")
         if exp is None:
-            outcome = "not attempted: " + spec["how"]
+            outcome = "not attempted (see how)"
         elif record == "not planned":
             outcome = "not run in this sitting"
         elif record is None:
@@ -65,7 +65,8 @@ def write(pairs, meta, out_dir):
         "(`--variant` of the framework's runner) from the named experiment.", "",
         md_table(table), "",
         "## What could not be done", "",
-        *([f"- {r.framework} / {r.change}: {r.run}" for r in not_done.itertuples()] or ["- nothing"]),
+        *([f"- {r.framework} / {r.change}: {r.how if r.run.startswith('not attempted') else r.run}"
+           for r in not_done.itertuples()] or ["- nothing"]),
         "",
         f"{len(done)} of {len(table)} changes ran to at least one completed trial.", "",
     ]
