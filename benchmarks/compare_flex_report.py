@@ -44,6 +44,10 @@ def flex_table(pairs):
     return pd.DataFrame(rows)
 
 
+def versions(pairs):
+    return next((r["versions"] for _, r in pairs if r and r.get("versions")), {})
+
+
 def write(pairs, meta, out_dir):
     """Writes compare_flex.md into `out_dir` from (RunSpec, record or None) pairs."""
     os.makedirs(out_dir, exist_ok=True)
@@ -58,6 +62,7 @@ def write(pairs, meta, out_dir):
         f"{meta['settings']['epochs']} epoch(s), scale `{meta['settings']['scale']}`), seeds "
         f"{meta['seeds']}; machine: {meta['machine']}. The accuracies only show that the changed "
         "search trained; they compare nothing.", "",
+        "Versions: " + ", ".join(f"{k} {v}" for k, v in versions(pairs).items()) + ".", "",
         "The changes:", "", *[f"- **{k}**: {v}" for k, v in VARIANTS.items()], "",
         "**lines** = non-blank, non-comment, non-docstring lines of the change's own definitions "
         "(counted from the source by name) plus the lines edited inside existing definitions "
