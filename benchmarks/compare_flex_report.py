@@ -11,7 +11,7 @@ import os
 import pandas as pd
 
 from benchmarks.compare_flex import FLEX_CODE, FLEX_RUNS, VARIANTS
-from benchmarks.compare_report import count_loc, md_table, source_path
+from benchmarks.compare_report import commits_line, count_loc, md_table, source_path
 
 
 def lines_changed(code, edited):
@@ -63,6 +63,7 @@ def write(pairs, meta, out_dir):
         f"{meta['seeds']}; machine: {meta['machine']}. The accuracies only show that the changed "
         "search trained; they compare nothing.", "",
         "Versions: " + ", ".join(f"{k} {v}" for k, v in versions(pairs).items()) + ".", "",
+        *commits_line([r for _, r in pairs if r]), "",
         "The changes:", "", *[f"- **{k}**: {v}" for k, v in VARIANTS.items()], "",
         "**lines** = non-blank, non-comment, non-docstring lines of the change's own definitions "
         "(counted from the source by name) plus the lines edited inside existing definitions "
