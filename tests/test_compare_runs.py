@@ -7,6 +7,7 @@ harness on the plain CNN only (one tiny training a run) and kill it.
 import dataclasses
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -167,6 +168,7 @@ def test_smoke_without_out_leaves_the_committed_report_untouched():
     written = proc.stdout.strip().splitlines()[-1].split("report: ")[1].split(" (")[0]
     assert os.path.basename(os.path.dirname(written)).startswith("compare-smoke-")
     assert os.path.exists(written) and not written.startswith(os.path.join(ROOT, "reports"))
+    shutil.rmtree(os.path.dirname(written))
 
 
 def test_flex_table_counts_each_change_and_says_what_was_not_attempted():
