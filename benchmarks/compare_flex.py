@@ -95,3 +95,60 @@ CAPABILITIES = {
         "nni": ("Experiment.resume / nnictl resume from the experiment folder", None),
     },
 }
+
+# The three changes made by doing (`compare.py --flex`): variant -> what it asks.
+VARIANTS = {
+    "add-op": "add NASNet's factorised 7x1-1x7 convolution to the cell space's operations",
+    "swap-strategy": "swap the search strategy",
+    "skeleton": "change the macro skeleton: 2 cells (blocks) a stage",
+}
+# (framework, variant) -> the experiment the changed run starts from (None: not attempted).
+FLEX_RUNS = {
+    ("kerasnas", "add-op"): "custom-evolution",
+    ("kerasnas", "swap-strategy"): "custom-evolution",
+    ("kerasnas", "skeleton"): "custom-evolution",
+    ("autokeras", "add-op"): None,
+    ("autokeras", "swap-strategy"): "resnet-evolution",
+    ("autokeras", "skeleton"): "resnet-evolution",
+    ("nni", "add-op"): "custom-evolution",
+    ("nni", "swap-strategy"): "custom-evolution",
+    ("nni", "skeleton"): "custom-evolution",
+}
+_KR = "benchmarks/frameworks/kerasnas_runner.py"
+_AR = "benchmarks/frameworks/autokeras_runner.py"
+_NR = "benchmarks/frameworks/nni_runner.py"
+_NS = "benchmarks/frameworks/nni_spaces.py"
+# (framework, variant) -> code of the change [(path, [top-level names])], lines edited inside
+# existing definitions (counted by hand from the diff that added the change: kerasnas 1 = its
+# VARIANTS entry; NNI add-op 7 = CustomCellSpace's `operations` argument (4), the op's CELL_OPS
+# entry and the dispatch in nas_space (2); the runners' shared --variant dispatch is not
+# counted), whether a fork/workaround was needed, and how.
+FLEX_CODE = {
+    ("kerasnas", "add-op"): dict(code=[(_KR, ["factorised_7x1_1x7", "add_op"])], edited=1,
+                                 fork="no", how="an op builder (x, channels) -> x passed in the "
+                                 "space's `operations` registry knob"),
+    ("kerasnas", "swap-strategy"): dict(code=[(_KR, ["swap_strategy"])], edited=1, fork="no",
+                                        how="another oracle name (`tpe`)"),
+    ("kerasnas", "skeleton"): dict(code=[(_KR, ["skeleton"])], edited=1, fork="no",
+                                   how="the `cells_per_stage` knob"),
+    ("autokeras", "add-op"): dict(code=None, edited=0, fork="yes (not done)",
+                                  how="not expressible: no cell space or op registry; it takes an "
+                                  "ak.Block re-implementing the cell and its macro network"),
+    ("autokeras", "swap-strategy"): dict(code=[(_AR, ["ak_tuner"])], edited=1, fork="no",
+                                         how="another tuner class (`autokeras.tuners.RandomSearch`)"
+                                         " in AutoModel(tuner=...)"),
+    ("autokeras", "skeleton"): dict(code=[(_AR, ["skeleton"])], edited=1, fork="no",
+                                    how="`blocks_per_stage` of the ak.Block written here (the "
+                                    "ResNet analogue of cells a stage); a built-in block has no "
+                                    "such knob"),
+    ("nni", "add-op"): dict(code=[(_NS, ["fac_conv_7x1_1x7"]), (_NR, ["add_op"])], edited=7,
+                            fork="no (the space is code written here)",
+                            how="an nn.Module builder in the space's op dict and an `operations` "
+                            "argument threaded through the ModelSpace (its _init_args, so that "
+                            "trial processes rebuild it)"),
+    ("nni", "swap-strategy"): dict(code=[(_NR, ["swap_strategy"])], edited=3, fork="no",
+                                   how="another strategy object (`nni.nas.strategy.Random`)"),
+    ("nni", "skeleton"): dict(code=[(_NR, ["skeleton"])], edited=2, fork="no",
+                              how="the `cells_per_stage` choice of the ModelSpace written here, "
+                              "fixed"),
+}

@@ -12,9 +12,11 @@ import shutil
 
 import pandas as pd
 
+from benchmarks import compare_stats
 from benchmarks.compare_flex import CAPABILITIES, SPACE_CODE
 
-SECTIONS = ("## Setup", "## Results", "## Best-so-far accuracy vs wall-clock", "## Best cells",
+SECTIONS = ("## Setup", "## Results", "### Per seed", "### Paired comparisons", "### Missing runs",
+            "## Best-so-far accuracy vs wall-clock", "## Best cells",
             "## Flexibility measured", "### Lines of code per space",
             "### What a user can change without forking", "## What broke, and the shims",
             "## What the figures say")
@@ -25,7 +27,11 @@ COLUMNS = ["framework", "experiment", "space", "strategy", "best_val_accuracy", 
 def md_table(df):
     def fmt(v):
         if isinstance(v, float):
-            return "" if v != v else (f"{v:.4f}" if abs(v) < 1 else f"{v:,.1f}")
+            if v != v:
+                return ""
+            if v.is_integer() and v != 1.0:  # counts (means over seeds may be whole)
+                return f"{int(v):,}"
+            return f"{v:.4f}" if abs(v) <= 1 else f"{v:,.1f}"
         return "" if v is None else str(v).replace("|", "\\|").replace("\n", " ")
     lines = ["| " + " | ".join(df.columns) + " |", "|" + "---|" * len(df.columns)]
     lines += ["| " + " | ".join(fmt(v) for v in row) + " |" for row in df.itertuples(index=False)]
@@ -33,8 +39,9 @@ def md_table(df):
 
 
 def summary(results):
-    df = pd.DataFrame([{c: r.get(c) for c in COLUMNS} for r in results])
-    for c in COLUMNS[4:]:
+    cols = COLUMNS + ["seed", "max_trials", "epochs"]
+    df = pd.DataFrame([{c: r.get(c) for c in cols} for r in results], columns=cols)
+    for c in COLUMNS[4:] + ["max_trials", "epochs"]:
         df[c] = pd.to_numeric(df[c], errors="coerce")
     return df
 
@@ -191,7 +198,7 @@ def findings(df, loc):
             line += (f"; kerasnas' best is {ours:.4f}, {100 * (best.test_accuracy - ours):.1f} "
                      "points lower")
         out.append(line + ".")
-    base = df[df.framework == "baseline"]
+    base = df[df.experiment == "plain-cnn"]
     if len(base) and base.test_accuracy.notna().any():
         b = float(base.test_accuracy.iloc[0])
         beat = searches[searches.test_accuracy > b]
@@ -218,10 +225,98 @@ def findings(df, loc):
     return out or ["- Too few completed runs to compare."]
 
 
-def write(results, meta, out_dir):
-    """Writes compare.md, compare.csv, compare_best_so_far.png and the best cells into `out_dir`."""
+def _results(pairs):
+    """Finished records (with their seed and budget) and the planned runs still missing."""
+    results, missing = [], []
+    for spec, record in pairs:
+        if record is None:
+            missing.append(spec)
+        else:
+            results.append({**record, "seed": spec.seed, "max_trials": spec.max_trials,
+                            "epochs": spec.epochs})
+    return results, missing
+
+
+def results_section(df, meta, missing):
+    """The aggregate table, the per-seed table, the paired tests and the missing runs."""
+    seeds = meta["seeds"]
+    if not len(df):
+        return ["- nothing has finished yet", "", SECTIONS[2], "", "- none", "", SECTIONS[3], "",
+                "- none", "", SECTIONS[4], "", *_missing_lines(missing), ""]
+    agg = compare_stats.aggregate(df, len(seeds))
+    shown = agg[["framework", "experiment", "space", "strategy", "seeds"]].copy()
+    shown["best val (mean ± std)"] = [compare_stats.mean_std(m, s) for m, s in
+                                      zip(agg.best_val_accuracy, agg.best_val_accuracy_std)]
+    shown["test (mean ± std)"] = [compare_stats.mean_std(m, s) for m, s in
+                                  zip(agg.test_accuracy, agg.test_accuracy_std)]
+    for c in ("completed", "failed", "wall_seconds", "mean_trial_seconds", "overhead_per_trial"):
+        shown[c] = agg[c]
+    per = compare_stats.per_seed(df).reindex(columns=seeds).reset_index()
+    per.columns = ["framework", "experiment"] + [f"seed {s} test" for s in seeds]
+    tests = compare_stats.paired_tests(df, compare_stats.comparison_pairs(
+        df, meta.get("matched_epochs", [])))
+    return [md_table(shown), "", SECTIONS[2], "", md_table(per), "", SECTIONS[3], "",
+            f"Test accuracy on matched seeds (a minus b); tests need >= {compare_stats.MIN_SEEDS} "
+            "matched seeds (with 3-5 seeds Wilcoxon's two-sided p cannot go below 0.0625).", "",
+            md_table(tests) if len(tests) else "- no pair", "", SECTIONS[4], "",
+            *_missing_lines(missing), ""], agg
+
+
+def _missing_lines(missing):
+    if not missing:
+        return ["- none: every planned run has finished"]
+    return [f"- {len(missing)} planned run(s) not finished yet (rerun the command to fill them in): "
+            + ", ".join(f"{s.framework}/{s.experiment} seed {s.seed}" for s in missing)]
+
+
+def setup_lines(meta, versions):
+    s, d = meta["settings"], meta["data"]
+    lines = [
+        f"- preset **{meta['preset']}**: train {d['train_size']:,} / val {d['val_size']:,} / test "
+        f"{d['test_size']:,} images (split seed {d['split_seed']}), {s['epochs']} epoch(s) per trial, "
+        f"model scale `{s['scale']}`, budgets {s['trials']}, time limit {s['timeout']} s per run",
+        f"- seeds {meta['seeds']} (search, initialisation, shuffling; the split is fixed); "
+        f"{meta['threads']} threads per framework (TF intra/inter, torch); batch "
+        f"{meta['batch_size']}; each run in its own process, cached under {meta['work']}",
+        f"- machine: {meta['machine']}; this sitting {meta['total_seconds']:.0f} s",
+        "- versions: " + ", ".join(f"{k} {v}" for k, v in versions.items()),
+        f"- data: {d['source']}"]
+    if meta.get("matched_epochs"):
+        lines.append(f"- compute-matched baseline: the plain CNN trained for trials x epochs of a "
+                     f"search ({', '.join(f'plain-cnn-e{n}' for n in meta['matched_epochs'])}), "
+                     "beside `plain-cnn` at one trial's epochs")
+    if meta.get("foreign_runs"):
+        lines.append(f"- {len(meta['foreign_runs'])} finished run(s) in the work folder were made with "
+                     "other settings (another settings hash): kept apart and left out of this report")
+    if meta["preset"] == "smoke":
+        lines.append("- **smoke preset**: tiny models, one epoch and ~1,000 images check that every "
+                     "framework runs end to end; its accuracies say nothing about the frameworks' "
+                     "search quality (use `--preset middle` or `seed`).")
+    return lines
+
+
+def commits_line(results):
+    """The settings hash does not cover the code: say which commits the runs come from."""
+    commits = sorted({r.get("code_commit", "unknown") for r in results})
+    if len(commits) <= 1:
+        return [f"- code: commit {commits[0]}"] if commits else []
+    return [f"- code: the runs come from {len(commits)} commits ({', '.join(commits)}); the cache "
+            "keys settings, not code: delete the work folder to rerun on one commit"]
+
+
+def write(pairs, meta, out_dir):
+    """Writes compare.md, compare.csv, compare_best_so_far.png and the best cells into `out_dir`.
+
+    Args:
+        pairs: (RunSpec, record or None) of every planned run; None = not finished.
+        meta: Settings of the sitting (see benchmarks/compare.py `meta`).
+        out_dir: Report folder.
+    """
     os.makedirs(out_dir, exist_ok=True)
-    df = summary(results)
+    all_results, missing = _results(pairs)
+    first = min(meta["seeds"])
+    results = [r for r in all_results if r["seed"] == first]  # figures and cells: one seed
+    df = summary(all_results)
     loc = loc_table()
     df.to_csv(os.path.join(out_dir, "compare.csv"), index=False)
     best_so_far_plot(results, os.path.join(out_dir, "compare_best_so_far.png"))
@@ -235,41 +330,33 @@ def write(results, meta, out_dir):
         elif r.get("best_architecture"):
             cells.append(f"- {r['framework']} / {r['experiment']}: `{r['best_architecture']}` "
                          "(no drawing: the framework has none)")
-    versions = next((r["versions"] for r in results if r.get("versions")), {})
-    notes = [f"- **{r['framework']} / {r['experiment']}**: " + "; ".join(r["notes"])
-             for r in results if r.get("notes")]
-    s = meta["settings"]
+    versions = next((r["versions"] for r in all_results if r.get("versions")), {})
+    notes = [f"- **{r['framework']} / {r['experiment']} (seed {r['seed']})**: " + "; ".join(r["notes"])
+             for r in all_results if r.get("notes")]
+    body = results_section(df, meta, missing)
+    lines, agg = (body, None) if isinstance(body, list) else body
     text = [
         "# kerasnas vs AutoKeras vs NNI: the study's experiments, measured", "",
-        f"Generated by `{meta['command']}` on {meta['date']}. Regenerate it with the same command.", "",
-        SECTIONS[0], "",
-        f"- preset **{meta['preset']}**: train {meta['data']['train_size']:,} / val "
-        f"{meta['data']['val_size']:,} / test {meta['data']['test_size']:,} images "
-        f"(split seed {meta['data']['split_seed']}), {s['epochs']} epoch(s) per trial, model scale "
-        f"`{s['scale']}`, budgets {s['trials']}, time limit {s['timeout']} s per run",
-        f"- seed {meta['seed']} everywhere; {meta['threads']} threads per framework "
-        f"(TF intra/inter, torch); batch {meta['batch_size']}; each run in its own process",
-        f"- machine: {meta['machine']}; total {meta['total_seconds']:.0f} s",
-        "- versions: " + ", ".join(f"{k} {v}" for k, v in versions.items()),
-        f"- data: {meta['data']['source']}",
-        *(["- **smoke preset**: tiny models, one epoch and ~1,000 images check that every "
-            "framework runs end to end; its accuracies say nothing about the frameworks' search "
-            "quality (use `--preset middle` or `seed`)."] if meta["preset"] == "smoke" else []), "",
+        f"Generated by `{meta['command']}` on {meta['date']}. Regenerate it with the same command "
+        "(finished runs are cached and kept; missing ones are run).", "",
+        SECTIONS[0], "", *setup_lines(meta, versions), *commits_line(all_results), "",
         SECTIONS[1], "",
-        "Wall time counts from each run's process start (framework imports included); mean s/trial "
-        "is the training time of a completed trial as each framework measures it; overhead per trial "
-        "= (wall - summed trial seconds) / trials (imports, scheduling, building, refits, test).", "",
-        md_table(df), "",
-        SECTIONS[2], "", "![best so far](compare_best_so_far.png)", "",
-        SECTIONS[3], "", *(cells or ["- none recorded"]), "",
-        SECTIONS[4], "", SECTIONS[5], "",
+        "Mean ± sample std over the finished seeds. Wall time counts from each run's process start "
+        "(framework imports included); mean s/trial is the training time of a completed trial as "
+        "each framework measures it; overhead per trial = (wall - summed trial seconds) / trials "
+        "(imports, scheduling, building, refits, test).", "",
+        *lines,
+        SECTIONS[5], "", f"Seed {first}.", "", "![best so far](compare_best_so_far.png)", "",
+        SECTIONS[6], "", f"Seed {first}.", "", *(cells or ["- none recorded"]), "",
+        SECTIONS[7], "", SECTIONS[8], "",
         "Non-blank, non-comment, non-docstring lines, counted from the source by "
         "`benchmarks/compare_report.py`: **harness** = what this comparison had to write to express "
-        "the space in that framework; **library** = the framework's own definition it builds on.", "",
+        "the space in that framework; **library** = the framework's own definition it builds on. "
+        "The changes made by doing are in compare_flex.md (`--flex`).", "",
         md_table(loc), "",
-        SECTIONS[6], "", md_table(capability_table(results)), "",
-        SECTIONS[7], "", *(notes or ["- nothing"]), "",
-        SECTIONS[8], "", *findings(df, loc), "",
+        SECTIONS[9], "", md_table(capability_table(results)), "",
+        SECTIONS[10], "", *(notes or ["- nothing"]), "",
+        SECTIONS[11], "", *(findings(agg, loc) if agg is not None else ["- nothing finished"]), "",
     ]
     path = os.path.join(out_dir, "compare.md")
     with open(path, "w") as f:

@@ -29,6 +29,17 @@ TINY = {
     "nasbench201": {"channels": 8, "cells_per_stage": 1},
     "resnet": {"stem_width": 16, "stages": 1, "blocks_per_stage": 1},
 }
+# The middle preset's scale: the study's widths with fewer cells a stage, so that 6 trials x
+# 2 epochs on 10k images fit the preset's time (NAS-Bench-201 N=2 as the c8n2 study; ResNet full).
+REDUCED = {"custom": {"cells_per_stage": 1}, "nasbench201": {"cells_per_stage": 2}, "resnet": {}}
+SCALES = {"tiny": TINY, "reduced": REDUCED, "full": {}}
+# The scripted flexibility changes (benchmarks/compare_flex.py); "" = none.
+VARIANTS = ("", "add-op", "swap-strategy", "skeleton")
+
+
+def pinned(space, scale):
+    """Macro knobs fixed at `scale` for `space` (kerasnas' knob names)."""
+    return dict(SCALES[scale].get(space, {}))
 
 
 class TimeLimit(BaseException):
@@ -49,8 +60,10 @@ def parse_args(experiments, argv=None):
     p.add_argument("--batch-size", type=int, default=128)
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--scale", default="full", choices=("tiny", "full"),
-                   help="model size of the spaces: tiny (smoke) or the study's")
+    p.add_argument("--scale", default="full", choices=sorted(SCALES),
+                   help="model size of the spaces: tiny (smoke), reduced (middle) or the study's")
+    p.add_argument("--variant", default="", choices=VARIANTS,
+                   help="a scripted flexibility change (benchmarks/compare_flex.py)")
     p.add_argument("--population", type=int, help="evolution population (default: kerasnas' sizing)")
     p.add_argument("--sample", type=int, help="evolution tournament size")
     p.add_argument("--workdir", required=True)
@@ -170,7 +183,7 @@ def make_result(args, *, framework, space, strategy, trials, test_accuracy, wall
         "notes": list(notes), "versions": versions(),
         "settings": {"max_trials": args.max_trials, "epochs": args.epochs,
                      "batch_size": args.batch_size, "threads": args.threads, "seed": args.seed,
-                     "scale": args.scale},
+                     "scale": args.scale, "variant": args.variant},
         **extra,
     }
 

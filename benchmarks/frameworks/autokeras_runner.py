@@ -2,6 +2,11 @@
 
 - `imageclassifier-greedy`: `ak.ImageClassifier` as a user runs it (its default
   greedy tuner, objective, preprocessing and final refit) on the raw images.
+  Above the tiny scale it is restricted to what runs offline on a CPU: an
+  `ak.AutoModel` of `ImageBlock(block_type="vanilla")` + the classification head
+  with the same greedy tuner; the ImageClassifier's 2nd and 3rd initial models
+  (ResNet50 on 224x224 inputs, ~10 min per 3,000 images here; EfficientNetB7,
+  whose weights need a download) are left out.
 - `resnet-evolution`: `ak.AutoModel` over a custom `ak.Block` expressing the
   ResNet space, driven by kerasnas' aging-evolution oracle in an AutoKeras
   tuner class (AutoModel takes a tuner class, not an instance).
@@ -83,6 +88,20 @@ def evolution_tuner(ak):
     return AgingEvolutionAutoTuner
 
 
+def ak_tuner(ak, variant):
+    """The resnet experiment's tuner class; flexibility change 2 swaps it for AutoKeras' random."""
+    if variant == "swap-strategy":
+        from autokeras.tuners import RandomSearch
+
+        return RandomSearch
+    return evolution_tuner(ak)
+
+
+def skeleton(fixed):
+    """Flexibility change 3: two residual blocks a stage (the ResNet block's macro knob)."""
+    return {**fixed, "blocks_per_stage": 2}
+
+
 def resnet_block(ak, fixed):
     """The ResNet space as an AutoKeras Block (same knobs and ranges as kerasnas' ResNetSpace).
 
@@ -118,13 +137,11 @@ def run(args, arrays, started):
     notes = [SHIM_NOTE]
     keras.utils.set_random_seed(args.seed)
     directory = os.path.join(args.workdir, "ak")
+    if args.variant == "add-op":
+        raise ValueError("not expressible: AutoKeras has no cell space to add an operation to; "
+                         "it would take an ak.Block re-implementing the cell and its macro network")
     if args.experiment == "imageclassifier-greedy":
-        # As a user: raw uint8 images, default tuner/objective/preprocessing.
-        from autokeras.tuners import task_specific
-
-        # The class ImageClassifier picks for tuner="greedy" (greedy + its 3 initial models).
-        clf = ak.ImageClassifier(max_trials=args.max_trials, directory=directory, seed=args.seed,
-                                 overwrite=True, tuner=timed(task_specific.ImageClassifierTuner))
+        clf, notes = image_classifier(ak, args, directory, notes)
         x_train, x_val, x_test = arrays["x_train"], arrays["x_val"], arrays["x_test"]
         # AutoKeras' batch size (32): its 2nd trial, ResNet50 at 224x224, took 13.5 GB of
         # memory at batch 128 on 800 images.
@@ -132,17 +149,21 @@ def run(args, arrays, started):
         notes.append("default objective val_loss, batch size 32; AutoKeras refits the best "
                      "model after the search")
     else:
-        block = resnet_block(ak, _common.TINY["resnet"] if args.scale == "tiny" else {})
+        fixed = _common.pinned("resnet", args.scale)
+        fixed = skeleton(fixed) if args.variant == "skeleton" else fixed
+        block = resnet_block(ak, fixed)
         inputs = ak.ImageInput()
         outputs = ak.ClassificationHead()(block()(inputs))
         clf = ak.AutoModel(inputs=inputs, outputs=outputs, max_trials=args.max_trials,
                            directory=directory, seed=args.seed, overwrite=True,
-                           objective="val_accuracy", tuner=timed(evolution_tuner(ak)))
+                           objective="val_accuracy", tuner=timed(ak_tuner(ak, args.variant)))
         x_train, x_val, x_test = (_common.standardise(arrays[k])
                                   for k in ("x_train", "x_val", "x_test"))
         fit_options = {"batch_size": args.batch_size}
         notes.append("AutoKeras' ClassificationHead and optimizer add their own choices (pooling/"
                      "flatten, dropout, adam/adamw, learning rates) to the block's")
+        if args.variant:
+            notes.append(f"flexibility change {args.variant}")
     try:
         clf.fit(x_train, arrays["y_train"], validation_data=(x_val, arrays["y_val"]),
                 epochs=args.epochs, verbose=2, **fit_options)
@@ -157,6 +178,24 @@ def run(args, arrays, started):
                                strategy=EXPERIMENTS[args.experiment][1], trials=trials,
                                test_accuracy=test_accuracy, wall_seconds=time.time() - started,
                                notes=notes)
+
+
+def image_classifier(ak, args, directory, notes):
+    """ImageClassifier as a user runs it (tiny scale), else its offline-CPU restriction."""
+    from autokeras.tuners import Greedy, task_specific
+
+    if args.scale == "tiny":
+        # The class ImageClassifier picks for tuner="greedy" (greedy + its 3 initial models).
+        return ak.ImageClassifier(max_trials=args.max_trials, directory=directory, seed=args.seed,
+                                  overwrite=True, tuner=timed(task_specific.ImageClassifierTuner)), notes
+    inputs = ak.ImageInput()
+    outputs = ak.ClassificationHead()(ak.ImageBlock(block_type="vanilla")(inputs))
+    notes.append("restricted to what runs offline on a CPU: ImageBlock(block_type='vanilla') + "
+                 "ClassificationHead, greedy tuner (no ResNet50 at 224x224, no EfficientNetB7 "
+                 "download, no Xception)")
+    return ak.AutoModel(inputs=inputs, outputs=outputs, max_trials=args.max_trials,
+                        directory=directory, seed=args.seed, overwrite=True,
+                        tuner=timed(Greedy)), notes
 
 
 def best_trial_test(tuner, x_test, y_test, notes):

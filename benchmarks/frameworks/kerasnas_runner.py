@@ -26,7 +26,7 @@ def space_options(space, scale):
     The custom space trains with Adam at 1e-3 as NNI's Classification evaluator
     does, so both frameworks search the same space (cell and macro knobs).
     """
-    options = dict(_common.TINY[space]) if scale == "tiny" else {}
+    options = _common.pinned(space, scale)
     if space == "custom":
         options.update(optimizer="adam", learning_rate=1e-3)
     return options
@@ -41,6 +41,11 @@ def run(args, arrays, started):
     data = Splits.load_npz(args.data)
     notes = []
     options = space_options(space, args.scale)
+    if args.variant:
+        oracle, options = VARIANTS[args.variant](oracle, options)
+        notes.append(f"flexibility change {args.variant}: oracle {oracle}, space options "
+                     f"{ {k: v for k, v in options.items() if k != 'operations'} }"
+                     + (f", operations {sorted(options['operations'])}" if "operations" in options else ""))
     options = _known_options(space, options, notes)
     sizes = {"population_size": args.population, "sample_size": args.sample}
     oracle_options = {k: v for k, v in sizes.items() if v} if oracle == "evolution" else {}
@@ -59,7 +64,37 @@ def run(args, arrays, started):
         test_accuracy=result.test_accuracy, wall_seconds=wall, notes=notes,
         best_architecture=result.summary.get("best_architecture"),
         best_cell_png=cell if os.path.exists(cell) else None,
-        space_options=options, test_protocol="best trial's trained model, evaluated once")
+        space_options={k: v for k, v in options.items() if k != "operations"}, test_protocol="best trial's trained model, evaluated once")
+
+
+def factorised_7x1_1x7(x, channels):
+    """NASNet's factorised 7x7: ReLU, 1x7 then 7x1 convolution, BN (a kerasnas op builder)."""
+    from keras import layers
+
+    x = layers.ReLU()(x)
+    x = layers.Conv2D(channels, (1, 7), padding="same", use_bias=False)(x)
+    x = layers.Conv2D(channels, (7, 1), padding="same", use_bias=False)(x)
+    return layers.BatchNormalization()(x)
+
+
+def add_op(oracle, options):
+    """Flexibility change 1: the custom cell space gets one more operation."""
+    from kerasnas.spaces import CELL_OPS
+
+    return oracle, {**options, "operations": {**CELL_OPS, "fac_conv_7x1_1x7": factorised_7x1_1x7}}
+
+
+def swap_strategy(oracle, options):
+    """Flexibility change 2: another registered oracle."""
+    return "tpe", options
+
+
+def skeleton(oracle, options):
+    """Flexibility change 3: two cells a stage instead of one."""
+    return oracle, {**options, "cells_per_stage": 2}
+
+
+VARIANTS = {"add-op": add_op, "swap-strategy": swap_strategy, "skeleton": skeleton}
 
 
 def rows(table, offset):

@@ -33,8 +33,7 @@ EXPERIMENTS = {
     "hpo-custom-evolution": ("custom", "Evolution (HPO tuner)"),
 }
 # kerasnas' knob names -> the hub NasBench201's arguments.
-NB201_TINY = {"stem_out_channels": _common.TINY["nasbench201"]["channels"],
-              "num_modules_per_stack": _common.TINY["nasbench201"]["cells_per_stage"]}
+NB201_ARGS = {"channels": "stem_out_channels", "cells_per_stage": "num_modules_per_stack"}
 
 
 def import_nni(workdir):
@@ -50,12 +49,37 @@ def free_port():
         return s.getsockname()[1]
 
 
-def nas_space(space, scale):
+def nas_space(space, scale, variant=""):
     from benchmarks.frameworks import nni_spaces
 
     if space == "nasbench201":
-        return nni_spaces.OneChannelNasBench201(**(NB201_TINY if scale == "tiny" else {}))
-    return nni_spaces.CustomCellSpace(fixed=_common.TINY["custom"] if scale == "tiny" else None)
+        return nni_spaces.OneChannelNasBench201(
+            **{NB201_ARGS[k]: v for k, v in _common.pinned(space, scale).items()})
+    kwargs = {"fixed": _common.pinned(space, scale) or None}
+    if variant == "add-op":
+        kwargs = add_op(kwargs)
+    elif variant == "skeleton":
+        kwargs = skeleton(kwargs)
+    return nni_spaces.CustomCellSpace(**kwargs)
+
+
+def add_op(kwargs):
+    """Flexibility change 1: one more candidate op (defined in nni_spaces.CELL_OPS)."""
+    from benchmarks.frameworks.nni_spaces import CELL_OP_NAMES
+
+    return {**kwargs, "operations": CELL_OP_NAMES + ("fac_conv_7x1_1x7",)}
+
+
+def skeleton(kwargs):
+    """Flexibility change 3: two cells a stage."""
+    return {**kwargs, "fixed": {**(kwargs["fixed"] or {}), "cells_per_stage": 2}}
+
+
+def swap_strategy(args):
+    """Flexibility change 2: NNI's random strategy instead of RegularizedEvolution."""
+    from nni.nas.strategy import Random
+
+    return Random(seed=args.seed)
 
 
 def nas_evaluator(args, space, records):
@@ -171,10 +195,16 @@ def run_nas(args, space, notes):
 
     records = os.path.join(args.workdir, "trials")
     population, sample = args.population, args.sample
-    strategy = RegularizedEvolution(population_size=population, sample_size=sample, seed=args.seed)
-    notes.append(f"RegularizedEvolution population {population}, sample {sample} (NNI default 100/25: "
-                 f"with {args.max_trials} trials that is pure random search)")
-    space_obj = nas_space(space, args.scale)
+    if args.variant == "swap-strategy":
+        strategy = swap_strategy(args)
+        notes.append("flexibility change swap-strategy: NNI's Random strategy")
+    else:
+        strategy = RegularizedEvolution(population_size=population, sample_size=sample, seed=args.seed)
+        notes.append(f"RegularizedEvolution population {population}, sample {sample} (NNI default "
+                     f"100/25: with {args.max_trials} trials that is pure random search)")
+    if args.variant in ("add-op", "skeleton"):
+        notes.append(f"flexibility change {args.variant}")
+    space_obj = nas_space(space, args.scale, args.variant)
     exp = NasExperiment(space_obj, nas_evaluator(args, space, records), strategy)
     db = run_experiment(exp, args, notes)
     rows, recs = rows_from_records(records, db, args.started, notes)

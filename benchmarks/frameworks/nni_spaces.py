@@ -65,7 +65,16 @@ CELL_OPS = {
     "max_pool_3x3": lambda c: nn.MaxPool2d(3, stride=1, padding=1),
     "avg_pool_3x3": lambda c: nn.AvgPool2d(3, stride=1, padding=1, count_include_pad=False),
     "identity": lambda c: nn.Identity(),
+    # Flexibility change 1 (benchmarks/compare_flex.py): not in CELL_OP_NAMES, the default list.
+    "fac_conv_7x1_1x7": lambda c: fac_conv_7x1_1x7(c),
 }
+
+
+def fac_conv_7x1_1x7(channels):
+    """NASNet's factorised 7x7: ReLU, 1x7 then 7x1 convolution, BN."""
+    return nn.Sequential(nn.ReLU(), nn.Conv2d(channels, channels, (1, 7), padding=(0, 3), bias=False),
+                         nn.Conv2d(channels, channels, (7, 1), padding=(3, 0), bias=False),
+                         nn.BatchNorm2d(channels))
 
 
 class Cell(nn.Module):
@@ -84,11 +93,13 @@ class Cell(nn.Module):
 
 
 class CustomCellSpace(ModelSpace):
-    """kerasnas' custom cell space as an NNI ModelSpace; `fixed` pins macro choices."""
+    """kerasnas' custom cell space as an NNI ModelSpace; `fixed` pins macro choices,
+    `operations` names the cell's candidate ops (keys of `CELL_OPS`)."""
 
-    def __init__(self, nodes=3, fixed=None, num_labels=10):
+    def __init__(self, nodes=3, fixed=None, num_labels=10, operations=CELL_OP_NAMES):
         super().__init__()
-        self._init_args = {"nodes": nodes, "fixed": fixed, "num_labels": num_labels}
+        self._init_args = {"nodes": nodes, "fixed": fixed, "num_labels": num_labels,
+                           "operations": tuple(operations)}
         fixed = fixed or {}
 
         def choose(label, values):
@@ -97,7 +108,7 @@ class CustomCellSpace(ModelSpace):
             return ensure_frozen(self.add_mutable(nni.choice(label, list(values))), strict=False)
 
         genotype = tuple(
-            tuple((choose(f"node{k}_in{a}", range(k)), choose(f"node{k}_op{a}", CELL_OP_NAMES))
+            tuple((choose(f"node{k}_in{a}", range(k)), choose(f"node{k}_op{a}", operations))
                   for a in (0, 1))
             for k in range(2, 2 + nodes))
         width = choose("stem_width", [8, 16, 32])
