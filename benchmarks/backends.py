@@ -48,7 +48,10 @@ def epoch_timer():
 
 
 def measure(backend, *, train_size, val_size, epochs, trials, batch_size, threads):
-    """One backend, in this process (KERAS_BACKEND already set); returns a dict per space."""
+    """One backend, in this process (before Keras is imported); returns a dict per space."""
+    from kerasnas.backends import select
+
+    select(backend)
     import keras
     import keras_tuner
 
@@ -58,7 +61,6 @@ def measure(backend, *, train_size, val_size, epochs, trials, batch_size, thread
     from kerasnas.settings import SearchSettings
     from kerasnas.spaces import get_space
 
-    assert keras.backend.backend() == backend, keras.backend.backend()
     if backend == "torch":
         import torch
 
@@ -82,7 +84,7 @@ def measure(backend, *, train_size, val_size, epochs, trials, batch_size, thread
                 max_trials=trials, epochs=1, batch_size=batch_size, backend=backend,
                 space_options=options), directory=d, reporter=Reporter())
             wall = time.perf_counter() - started
-        trained = float(result.table.train_seconds.sum())
+        trained = float(result.trials.train_seconds.sum())
         out[space] = {"params": model.count_params(), "epoch_seconds": timer.seconds,
                       "val_acc_1": acc[0], "val_acc_last": acc[-1],
                       "search_overhead_per_trial": (wall - trained) / trials,
