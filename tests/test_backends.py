@@ -5,6 +5,7 @@ import os
 import subprocess
 import sys
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -17,6 +18,17 @@ pytest.importorskip("torch")
 
 TINY = ["--max-trials", "2", "--epochs", "1", "--train-size", "200", "--val-size", "100",
         "--batch-size", "50"]
+
+
+@pytest.fixture
+def tiny_npz(fashion_arrays, tmp_path):
+    """300 training and 100 test images: the export tests on 100, not Fashion-MNIST's 10k
+    (torch's CPU inference takes minutes for those on a shared 2-core machine)."""
+    path = tmp_path / "tiny.npz"
+    a = fashion_arrays
+    np.savez(path, x=a["x_train"][:300], y=a["y_train"][:300], x_test=a["x_test"][:100],
+             y_test=a["y_test"][:100])
+    return str(path)
 # One model-based (or evolutionary) oracle per space; small knobs keep each trial short.
 RUNS = [("resnet", "bayes", ["--space-option", "stem_width=8"]),
         ("nasbench201", "tpe", ["--space-option", "channels=4",
@@ -55,9 +67,10 @@ def test_mirrored_on_torch_is_refused_before_anything_runs(tmp_path):
     assert not (tmp_path / "o").exists()
 
 
-def _searches(backend, tmp_path):
+def _searches(backend, tmp_path, dataset):
     """The three spaces' searches in one process (one import of Keras) through the CLI's main()."""
     calls = [["--backend", backend, "--space", space, "--oracle", oracle, *TINY, *extra,
+              "--dataset", dataset,
               "--output-dir", str(tmp_path / space)] for space, oracle, extra in RUNS]
     code = ("import sys; from kerasnas.run import main; "
             f"sys.exit(max(main(args) for args in {calls!r}))")
@@ -69,8 +82,8 @@ def _searches(backend, tmp_path):
 
 @pytest.mark.slow
 @pytest.mark.parametrize("backend", ["jax", "torch"])
-def test_every_space_searches_end_to_end(backend, tmp_path):
-    r = _searches(backend, tmp_path)
+def test_every_space_searches_end_to_end(backend, tmp_path, tiny_npz):
+    r = _searches(backend, tmp_path, tiny_npz)
     assert r.returncode == 0, r.stderr[-3000:]
     for space, oracle, _ in RUNS:
         out = tmp_path / space
@@ -84,12 +97,12 @@ def test_every_space_searches_end_to_end(backend, tmp_path):
 
 
 @pytest.mark.slow
-def test_jax_data_parallel_over_two_host_devices(tmp_path):
+def test_jax_data_parallel_over_two_host_devices(tmp_path, tiny_npz):
     # The counterpart of test_cli's MirroredStrategy test: XLA_FLAGS gives JAX 2 CPU devices.
     out = tmp_path / "m"
     r = cli("--backend", "jax", "--strategy", "mirrored", "--oracle", "random", "--max-trials",
             "1", "--epochs", "1", "--train-size", "200", "--val-size", "100", "--batch-size", "50",
-            "--space-option", "stem_width=8", "--output-dir", str(out))
+            "--space-option", "stem_width=8", "--dataset", tiny_npz, "--output-dir", str(out))
     assert r.returncode == 0, r.stderr[-3000:]
     summary = json.loads((out / "summary.json").read_text())
     assert summary["strategy"] == "DataParallel (2 replicas)" and summary["backend"] == "jax"
