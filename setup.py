@@ -27,6 +27,9 @@ setup(
         "cpu": CPU,
         "gpu": ["tensorflow[and-cuda]==2.21.*"],
         "tpe": ["optuna>=4,<6"],
+        # --backend jax / torch: each backend's CPU build (tf.data still feeds the data).
+        "jax": ["jax[cpu]==0.10.*"],
+        "torch": ["torch==2.13.0"],  # exactly this: other specs pull GBs of CUDA wheels
         # --dataset tfds:NAME (tfds also needs importlib_resources, not declared by it)
         "tfds": ["tensorflow-datasets==4.9.*", "importlib_resources>=6,<8"],
         "compare": ["autokeras==3.0.0", "nni==3.0", "torch==2.13.0", "pytorch-lightning>=2.4,<3"],

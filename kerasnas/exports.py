@@ -96,7 +96,8 @@ def versions():
     import importlib.metadata as md
 
     out = {"python": platform.python_version()}
-    for pkg in ("kerasnas", "tensorflow-cpu", "tensorflow", "keras", "keras-tuner", "optuna"):
+    for pkg in ("kerasnas", "tensorflow-cpu", "tensorflow", "keras", "keras-tuner", "optuna", "jax",
+                "jaxlib", "torch"):
         try:
             out[pkg] = md.version(pkg)
         except md.PackageNotFoundError:

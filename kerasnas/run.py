@@ -14,8 +14,8 @@ import time
 
 from kerasnas.settings import SearchSettings, positive_int  # no TensorFlow
 
-# Names only: importing kerasnas.spaces/oracles would import TensorFlow before
-# --help, and before --strategy mirrored can split the CPU.
+# Names only: importing kerasnas.spaces/oracles would import Keras before --help,
+# before --backend can choose its backend and --strategy mirrored split the CPU.
 SPACE_NAMES = ("resnet", "nasbench201", "custom")
 ORACLE_NAMES = ("random", "bayes", "kt-gp", "tpe", "evolution")
 
@@ -26,6 +26,7 @@ EXAMPLES = """examples:
 
   python -m kerasnas.run --dataset my_images/ --space nasbench201 --oracle evolution
   python -m kerasnas.run --dataset tfds:cifar10 --image-size 32
+  python -m kerasnas.run --backend jax --space resnet --oracle tpe
 
 Data (--dataset): fashion_mnist (default): the official files, from --data-dir if
 given, else /usr/share/datasets/fashion-mnist (apt-get install -y
@@ -90,8 +91,18 @@ def main(argv=None):
     if args.dataset == "fashion_mnist" and wanted > 60000:
         parser().error(f"--train-size + --val-size = {wanted} is more than the 60000 training images.")
     from kerasnas._quiet import import_tensorflow_quietly
+    from kerasnas.backends import select, split_host_devices
 
-    if args.strategy == "mirrored":
+    try:  # before anything imports Keras: it reads KERAS_BACKEND once
+        backend = select(args.backend) or "tensorflow"
+    except ValueError as e:
+        parser().error(str(e))
+    if args.strategy == "mirrored" and backend == "torch":
+        parser().error("--strategy mirrored needs --backend tensorflow or jax (Keras' "
+                       "distribution API is JAX-only; torch trains on one device).")
+    if args.strategy == "mirrored" and backend == "jax" and "jax" not in sys.modules:
+        split_host_devices(2)  # used only when JAX finds no GPU (kerasnas.strategy)
+    if args.strategy == "mirrored" and backend == "tensorflow":
         import_tensorflow_quietly()
         from kerasnas.strategy import split_cpu
 

@@ -85,7 +85,8 @@ class Run:
         ValueError: for bad settings, a folder in use by another live process
             (`kerasnas.lock.FolderBusy`, naming it), an existing run without
             `resume`/`overwrite`, a folder that is not a kerasnas run, a resume
-            with other settings, or a folder that cannot be written.
+            with other settings (the backend included), a `settings.backend` other
+            than the one Keras runs on, or a folder that cannot be written.
     """
 
     def __init__(self, directory: str, space: str | keras_tuner.HyperModel,
@@ -97,8 +98,12 @@ class Run:
             raise ValueError(f"`settings` must be a SearchSettings; got {type(settings).__name__}.")
         if overwrite and resume:
             raise ValueError("Choose one of --resume and --overwrite, not both.")
+        from kerasnas.backends import select
         from kerasnas.oracles import make_oracle
         from kerasnas.spaces import get_space
+
+        # The backend Keras runs on, recorded (a resume on another one refuses).
+        settings = settings.replace(backend=select(settings.backend))
 
         self.directory, self.settings = str(directory), settings
         self.reporter = reporter if reporter is not None else ConsoleReporter()

@@ -14,6 +14,7 @@ import json
 from typing import Any
 
 STRATEGIES = ("auto", "default", "mirrored")
+BACKENDS = ("tensorflow", "jax", "torch")  # kerasnas.backends (no Keras import here either)
 SCHEDULES = ("cosine", "constant")  # kerasnas.schedules (which imports Keras)
 PRECISIONS = ("float32", "mixed_bfloat16", "mixed_float16")  # kerasnas.precision
 STOPPING = ("none", "median")  # kerasnas.early_stopping
@@ -63,6 +64,8 @@ class SearchSettings:
             trial keeps its score for the oracle but is never exported as the best.
         seed: Seed of the data split, the oracle and each trial's training.
         strategy: "auto", "default" or "mirrored" (see `kerasnas.strategy`).
+        backend: Keras backend: "tensorflow", "jax" or "torch"; None takes
+            `KERAS_BACKEND` (else tensorflow). A `Run` records the one Keras runs on.
         space_options: Knob values for a space given by name.
         oracle_options: Options for an oracle given by name.
         max_failures: The search stops after this many failed trials in a row.
@@ -98,8 +101,13 @@ class SearchSettings:
                                  "epoch (median), or never (none)", choices=STOPPING,
                                  resume=True)
     seed: int = _field(0, "seed of the split, the oracle and training", type=int, resume=True)
-    strategy: str = _field("auto", "auto: MirroredStrategy on >1 GPU; mirrored: force it (on CPU: "
-                           "2 logical devices)", choices=STRATEGIES)
+    strategy: str = _field("auto", "auto: data parallel on >1 GPU (tensorflow: MirroredStrategy, "
+                           "jax: keras.distribution.DataParallel; torch: one device); mirrored: "
+                           "force it (on CPU: 2 logical devices; tensorflow and jax)",
+                           choices=STRATEGIES)
+    # Kept by a resume: the same seed gives other initial weights on another backend.
+    backend: str | None = _field(None, "Keras backend (default: KERAS_BACKEND, else tensorflow)",
+                                 type=str, choices=BACKENDS, resume=True)
     space_options: dict = _field({}, "knob values of a space given by name", flag=False, resume=True)
     oracle_options: dict = _field({}, "options of an oracle given by name", flag=False, resume=True)
     max_failures: int = _field(3, "stop after this many failed trials in a row", type=positive_int,
@@ -155,6 +163,8 @@ class SearchSettings:
             raise ValueError(f"`precision` must be one of {PRECISIONS}; got {self.precision!r}.")
         if self.lr_schedule not in SCHEDULES:
             raise ValueError(f"`lr_schedule` must be one of {SCHEDULES}; got {self.lr_schedule!r}.")
+        if self.backend is not None and self.backend not in BACKENDS:
+            raise ValueError(f"`backend` must be one of {BACKENDS}; got {self.backend!r}.")
         if self.strategy not in STRATEGIES:
             raise ValueError(f"`strategy` must be one of {STRATEGIES}; got {self.strategy!r}.")
         if not self.worker_timeout > 0:

@@ -1,4 +1,5 @@
-"""tf.distribute strategies: MirroredStrategy on several GPUs, the default elsewhere."""
+"""Data parallelism per backend: tf.distribute's MirroredStrategy on TensorFlow, Keras'
+`DataParallel` on JAX, on several GPUs; one device elsewhere."""
 
 import contextlib
 
@@ -27,17 +28,35 @@ def split_cpu(replicas=2):
 
 
 def make_strategy(strategy="auto"):
-    """Returns the `tf.distribute.Strategy` to train under, or None for the default.
+    """Returns what to train under on Keras' backend, or None for one device.
+
+    TensorFlow: a `tf.distribute.Strategy` (MirroredStrategy). JAX: Keras' own
+    `keras.distribution.DataParallel`. PyTorch: one device (Keras' distribution
+    API is JAX-only).
 
     Args:
-        strategy: "auto" (MirroredStrategy when more than one GPU is visible,
-            else the default strategy), "default", "mirrored" (over all GPUs,
-            or all logical CPU devices when there is no GPU), or a
-            `tf.distribute.Strategy` instance.
+        strategy: "auto" (data parallel when more than one GPU is visible, else
+            one device), "default" (one device), "mirrored" (data parallel over
+            all GPUs, or all logical CPU devices when there is no GPU), or a
+            `tf.distribute.Strategy` / `keras.distribution.DataParallel` instance.
 
     Raises:
-        ValueError: for an unknown name.
+        ValueError: for an unknown name, or "mirrored" on the torch backend.
     """
+    import keras
+
+    if is_keras_distribution(strategy):
+        return strategy
+    backend = keras.backend.backend()
+    if backend != "tensorflow":
+        if strategy not in STRATEGIES:
+            raise ValueError(f"Unknown strategy {strategy!r}; choose one of {STRATEGIES}.")
+        if backend == "jax":
+            return _jax_data_parallel(strategy)
+        if strategy == "mirrored":
+            raise ValueError(f"--strategy mirrored needs the tensorflow or jax backend; {backend} "
+                             "trains on one device here (Keras' distribution API is JAX-only).")
+        return None
     import tensorflow as tf
 
     if isinstance(strategy, tf.distribute.Strategy):
@@ -51,10 +70,27 @@ def make_strategy(strategy="auto"):
     return tf.distribute.MirroredStrategy(devices)
 
 
+def _jax_data_parallel(strategy):
+    import keras
+
+    devices = keras.distribution.list_devices()  # the default platform's: GPUs when there are
+    on_gpu = not devices[0].lower().startswith("cpu")
+    if strategy == "default" or (strategy == "auto" and (len(devices) < 2 or not on_gpu)):
+        return None
+    return keras.distribution.DataParallel(devices=devices)
+
+
+def is_keras_distribution(obj):
+    """True for a `keras.distribution` Distribution (not exported by Keras by that name)."""
+    return type(obj).__module__.startswith("keras") and hasattr(obj, "device_mesh")
+
+
 def describe(strategy):
     """A short text for reports: the strategy class and its replica count."""
     if strategy is None:
         return "default (1 replica)"
+    if is_keras_distribution(strategy):
+        return f"{type(strategy).__name__} ({strategy.device_mesh.devices.size} replicas)"
     return f"{type(strategy).__name__} ({strategy.num_replicas_in_sync} replicas)"
 
 

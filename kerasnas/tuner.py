@@ -63,7 +63,8 @@ class NASTuner(keras_tuner.Tuner):
         early_stopping: "none" or "median": stop a trial after an epoch where it
             is below the median of earlier trials (`kerasnas.early_stopping`).
         **kwargs: Passed to `keras_tuner.Tuner` (directory, project_name,
-            overwrite, distribution_strategy, ...).
+            overwrite, distribution_strategy: a `tf.distribute.Strategy` or a
+            `keras.distribution.DataParallel`, ...).
     """
 
     def __init__(self, oracle, hypermodel, *, seed=0, worker_timeout=120.0, tensorboard_dir=None,
@@ -80,7 +81,13 @@ class NASTuner(keras_tuner.Tuner):
         self.worker_timeout = worker_timeout
         self.listener = listener
         self.best_in_memory = None  # (trial id, val accuracy, model) of this process's best
-        super().__init__(oracle, hypermodel, **kwargs)
+        distribution = kwargs.pop("distribution_strategy", None)
+        # KerasTuner's constructor reads a tf.distribute strategy's `.extended`; a Keras
+        # DataParallel (JAX) has none, so it is set after. Both have the `.scope()` it uses.
+        keras_distribution = strategy.is_keras_distribution(distribution)
+        super().__init__(oracle, hypermodel, **kwargs,
+                         distribution_strategy=None if keras_distribution else distribution)
+        self.distribution_strategy = distribution
 
     def save(self):
         # KerasTuner's Stateful.save writes in place: a kill -9 mid-write would

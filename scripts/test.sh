@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
-# Quick start, part 2: set up (with the test, tfds and compare extras), then lint (ruff, configured
+# Quick start, part 2: set up (with the test, tfds, compare, jax and torch extras), then lint (ruff, configured
 # in ruff.toml) and run the whole test suite (pytest lists the slowest tests at the end).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-scripts/setup.sh cpu,tpe,tfds,compare,test
+scripts/setup.sh cpu,tpe,tfds,compare,jax,torch,test
 .venv/bin/ruff check .
 exec .venv/bin/python -m pytest -q -p no:cacheprovider "$@" tests
