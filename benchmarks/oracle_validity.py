@@ -277,7 +277,8 @@ def write_report(args, cache):
 """)
     fig.tight_layout()
     fig.savefig(args.out + ".png", dpi=120)
-    command = "nice -n 10 .venv/bin/python " + " ".join(sys.argv)
+    command = (f"OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS', 'unset')} "
+               + " ".join([".venv/bin/python", *sys.argv]))
     report = f"""# Oracle validity: do the oracles search?
 
 Two synthetic landscapes, no training; seed s draws landscape s and seeds the oracle with s.

@@ -29,6 +29,8 @@ RECIPES = {
     "ResNet, b128, 3e-3 cosine": ("resnet", 128, 3e-3, "cosine", "float32"),
     "ResNet, b32, 1e-3 constant": ("resnet", 32, 1e-3, "constant", "float32"),
     "ResNet, b32, 3e-3 cosine": ("resnet", 32, 3e-3, "cosine", "float32"),
+    "ResNet + stem pool, b32, 1e-4 cosine": ("pooled", 32, 1e-4, "cosine", "float32"),
+    "ResNet + stem pool, b32, 5e-4 cosine": ("pooled", 32, 5e-4, "cosine", "float32"),
     "ResNet + stem pool, b32, 3e-3 cosine (kerasnas now)": ("pooled", 32, 3e-3, "cosine", "float32"),
     "ResNet + stem pool, b32, 3e-3 cosine, mixed_bfloat16": ("pooled", 32, 3e-3, "cosine",
                                                              "mixed_bfloat16"),

@@ -32,14 +32,14 @@ class ResNetSpace(SpaceBase, keras_tuner.HyperModel):
         num_classes: Number of classes.
         stem_width: Filters of the stem and the first stage. Default Choice 16/24/32/48.
         stem_pool: Max-pool 2x2 after the stem, so the stages run at 14 -> 7 (-> 4)
-            on 28x28 images. Default True: on 5k images x 1 epoch it trained in 14 s
-            instead of 20 s and reached 76 % instead of 74 % validation accuracy
-            (`benchmarks/recipes.py`).
+            on 28x28 images. Default True: on 5k images x 1 epoch it trained in
+            about half the time and reached 77.1 % instead of 74.7 % validation
+            accuracy (3 seeds, `reports/recipes.md`).
         stages: Number of stages, 1-4. Default Int 2..3 (one stage at 28x28 is slow and weak).
         blocks_per_stage: Residual blocks in each stage. Default Int 1..2.
         block_type: "basic" or "bottleneck". Default "basic": a bottleneck's inner
-            width is a quarter of the stage's, too narrow at these widths (49 %
-            against 60 % for basic blocks after 1 epoch, `benchmarks/recipes.py`);
+            width is a quarter of the stage's, too narrow at these widths (42.4 %
+            against 50.4 % for basic blocks after 1 epoch, `reports/recipes.md`);
             pass a Choice to search both.
         kernel_size: 3 or 5. Default Choice.
         dropout: Dropout before the classifier, in [0, 1). Default Float 0..0.5.
