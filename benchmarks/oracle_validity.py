@@ -287,6 +287,10 @@ driven through `create_trial` / `update_trial` / `end_trial` with a budget of {a
 trials, one process, one thread. Scores are rescaled per landscape, by enumeration, to
 0 = the worst setting, 1 = the optimum.
 
+Every cell (landscape x oracle) is read from `{os.path.basename(args.out)}.runs.json`: computed once with
+these settings, possibly in an earlier sitting of the same command (one process per run, one
+thread each), then kept.
+
 Wilcoxon: signed-rank test paired by landscape (the first n seeds of random search);
 Mann-Whitney U: unpaired, against all random-search seeds. `kt-gp` (KerasTuner's GP) runs
 on fewer seeds: each of its proposals refits sklearn's GP and restarts L-BFGS 50 times.
