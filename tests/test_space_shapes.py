@@ -33,8 +33,10 @@ def test_space_builds_and_trains_on_the_data_shape(name, shape):
 
 
 @pytest.mark.parametrize("name, options, shape, words", [
-    ("resnet", {}, (7, 7, 1), "7x7 images are too small: up to 2 reductions (halvings) need at least 8x8"),
-    ("resnet", {"stages": 4}, (8, 8, 3), "up to 3 reductions (halvings) need at least 16x16"),
+    # The default max-pools after the stem: one reduction more than its stages.
+    ("resnet", {}, (15, 15, 1), "15x15 images are too small: up to 3 reductions (halvings) need at least 16x16"),
+    ("resnet", {"stages": 4, "stem_pool": False}, (8, 8, 3),
+     "up to 3 reductions (halvings) need at least 16x16"),
     ("nasbench201", {}, (28, 6, 1), "28x6 images are too small"),
     ("custom", {"reductions": 3}, (12, 16, 1), "need at least 16x16"),
     ("custom", {}, (600, 32, 3), "larger than the 512x512"),
