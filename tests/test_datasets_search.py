@@ -39,12 +39,12 @@ def check_exported(out, x_test, y_test, shape):
     return summary
 
 
-# Known bug, not fixed: training on images decoded from files by Pillow 13 (the folder
-# source) crashes the process with heap corruption ("munmap_chunk(): invalid pointer",
-# "double free or corruption") in about half the runs on this machine; arrays, .npz and
-# TFDS sources do not. Skipped so that one crash cannot abort the whole suite.
-FOLDER_CRASH = pytest.mark.skip(reason="folder source: intermittent heap corruption under "
-                                      "Pillow 13 + TensorFlow 2.21 (see the comment above)")
+# Known bug, not fixed: a process training on a tiny non-square dataset sometimes aborts
+# with heap corruption ("munmap_chunk(): invalid pointer"); seen in about half the runs on
+# these folders of 20x28 PNGs, and in 1 of 6 on 32 random 20x28 arrays. Skipped so that one
+# crash cannot abort the whole suite (README: Known problem).
+FOLDER_CRASH = pytest.mark.skip(reason="intermittent heap corruption training on tiny "
+                                      "non-square data (see the comment above)")
 
 
 @FOLDER_CRASH
