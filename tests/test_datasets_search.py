@@ -39,12 +39,11 @@ def check_exported(out, x_test, y_test, shape):
     return summary
 
 
-# Known bug, not fixed: a process training on a tiny non-square dataset sometimes aborts
-# with heap corruption ("munmap_chunk(): invalid pointer"); seen in about half the runs on
-# these folders of 20x28 PNGs, and in 1 of 6 on 32 random 20x28 arrays. Skipped so that one
-# crash cannot abort the whole suite (README: Known problem).
+# Known bug, not fixed: training on a tiny dataset (32 images, square or not, folder or
+# arrays) sometimes aborts the process with heap corruption ("munmap_chunk(): invalid
+# pointer"). Skipped so that one crash cannot abort the whole suite (README: Known problem).
 FOLDER_CRASH = pytest.mark.skip(reason="intermittent heap corruption training on tiny "
-                                      "non-square data (see the comment above)")
+                                      "datasets (see the comment above)")
 
 
 @FOLDER_CRASH
