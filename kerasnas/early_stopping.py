@@ -16,7 +16,7 @@ import statistics
 
 import keras
 
-POLICIES = ("none", "median")
+from kerasnas.settings import STOPPING as POLICIES  # one list of names, no Keras there
 MIN_TRIALS = 3  # trials that reached epoch k before the rule judges at k
 
 

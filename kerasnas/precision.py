@@ -2,7 +2,7 @@
 
 import contextlib
 
-PRECISIONS = ("float32", "mixed_bfloat16", "mixed_float16")
+from kerasnas.settings import PRECISIONS  # one list of names, no Keras there
 
 
 def check_precision(name):

@@ -4,7 +4,7 @@ import math
 
 import keras
 
-SCHEDULES = ("cosine", "constant")
+from kerasnas.settings import SCHEDULES  # one list of names, no Keras there
 
 
 class WarmupCosine(keras.callbacks.Callback):

@@ -15,9 +15,11 @@ from typing import Any
 
 STRATEGIES = ("auto", "default", "mirrored")
 BACKENDS = ("tensorflow", "jax", "torch")  # kerasnas.backends (no Keras import here either)
-SCHEDULES = ("cosine", "constant")  # kerasnas.schedules (which imports Keras)
-PRECISIONS = ("float32", "mixed_bfloat16", "mixed_float16")  # kerasnas.precision
-STOPPING = ("none", "median")  # kerasnas.early_stopping
+# The names each option takes, used here (the CLI must not import Keras) and by
+# kerasnas.schedules, kerasnas.precision and kerasnas.early_stopping.
+SCHEDULES = ("cosine", "constant")
+PRECISIONS = ("float32", "mixed_bfloat16", "mixed_float16")
+STOPPING = ("none", "median")
 
 
 def positive_int(text: str) -> int:
