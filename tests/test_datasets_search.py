@@ -39,14 +39,6 @@ def check_exported(out, x_test, y_test, shape):
     return summary
 
 
-# Known bug, not fixed: training on a tiny dataset (32 images, square or not, folder or
-# arrays) sometimes aborts the process with heap corruption ("munmap_chunk(): invalid
-# pointer"). Skipped so that one crash cannot abort the whole suite (README: Known problem).
-FOLDER_CRASH = pytest.mark.skip(reason="intermittent heap corruption training on tiny "
-                                      "datasets (see the comment above)")
-
-
-@FOLDER_CRASH
 def test_folder_of_32x32_rgb_pngs_end_to_end(tmp_path):
     write_folder(tmp_path / "pngs", 40, classes=3, shape=(32, 32, 3))  # 120 images
     out = tmp_path / "run"
@@ -116,7 +108,6 @@ def test_arrays_from_python_on_a_non_square_size(tmp_path):
     assert again.trials.val_accuracy.tolist() == result.trials.val_accuracy.tolist()
 
 
-@FOLDER_CRASH
 def test_a_streamed_folder_searches_and_retrains_from_disk(tmp_path):
     from kerasnas.datasets import StreamedSplits, make_splits
     from kerasnas.search import search
