@@ -5,7 +5,9 @@
     python benchmarks/study.py nasbench201-evolution [--space-option channels=8 ...]
 
 Each calls the same `kerasnas.search()` as the CLI, on the 50k / 10k split of the
-training images, and tests the best model once on the 10k test images.
+training images, and tests the best model once on the 10k test images. Then the plain
+2-conv CNN trains for the search's trials x epochs on the same split (the same compute, no
+search; `--no-baseline` skips it) and the report sets it beside the search.
 """
 
 import argparse
@@ -40,6 +42,8 @@ def main():
                    help="write the report from the run in --output-dir (finished or not), without running")
     p.add_argument("--resume", action="store_true",
                    help="continue the interrupted run in --output-dir instead of starting afresh")
+    p.add_argument("--no-baseline", action="store_true",
+                   help="skip the compute-matched plain CNN (trials x epochs on the same split)")
     p.add_argument("--note", default=None,
                    help="how the run shared the machine (threads, what ran beside it), for the report")
     args = p.parse_args()
@@ -57,6 +61,8 @@ def main():
                overwrite=not args.resume, resume=args.resume, space_options=parse_options(args.space_option),
                final_epochs=args.final_epochs,
                reporter=ConsoleReporter(lambda line: print(line, flush=True)))
+        if not args.no_baseline:
+            matched_baseline(data, trials * epochs, args.seed, out)
     path = args.report or os.path.join(ROOT, "reports", f"study-{args.experiment}.md")
     cell = os.path.join(out, "best_cell.png")
     picture = None
@@ -67,6 +73,47 @@ def main():
     with open(path, "w") as f:
         f.write(text)
     print(text)
+
+
+def matched_baseline(data, epochs, seed, out):
+    """The plain 2-conv CNN of the compare harness trained `epochs` (the search's trials x
+    epochs) on the search's split, tested once: the same compute without a search.
+
+    Written to `out`/baseline.json, and skipped when that file is there (a resumed run).
+    """
+
+    import keras
+
+    from benchmarks.frameworks import _common
+    from benchmarks.frameworks.baseline_runner import plain_cnn
+    from kerasnas.settings import SearchSettings
+
+    path = os.path.join(out, "baseline.json")
+    if os.path.isfile(path):
+        return
+    batch = SearchSettings().batch_size  # the search's batch
+    keras.utils.set_random_seed(seed)
+    model = plain_cnn()
+    model.compile(optimizer=keras.optimizers.Adam(1e-3), loss="sparse_categorical_crossentropy",
+                  metrics=["accuracy"])
+    _, start, end = _common.fit_keras(model, data, epochs=epochs, batch_size=batch, seed=seed)
+    result = {"epochs": epochs, "batch_size": batch, "seconds": end - start,
+              "test_accuracy": _common.test_keras(model, data, batch)}
+    with open(path + ".tmp", "w") as f:
+        json.dump(result, f)
+    os.replace(path + ".tmp", path)
+
+
+def baseline_row(out, acc):
+    path = os.path.join(out, "baseline.json")
+    if not os.path.isfile(path):
+        return "| plain CNN, same compute | - | not run (`--no-baseline`) | |\n"
+    with open(path) as f:
+        b = json.load(f)
+    cnn = 100 * b["test_accuracy"]
+    return (f"| plain 2-conv CNN, same compute ({b['epochs']} epochs, {b['seconds']:,.0f} s), "
+            f"test accuracy (%) | - | {cnn:.2f} | search ahead: "
+            f"{'yes' if acc > cnn else 'NO'} ({acc - cnn:+.2f} points) |\n")
 
 
 def render(args, out, picture=None):
@@ -121,7 +168,7 @@ seed {s['seed']}; data: {s['data_source']}, {s['train_size']:,} train / {s['val_
 | total run time (s) | {study_seconds:,} | **{wall:,.0f}** | < study: {verdict(wall < study_seconds)} |
 | mean time per trial (s) | {study_seconds / trials:,.0f} | {wall / trials:,.0f} | |
 | trials completed / failed | {trials} / - | {s['trials_completed']} / {s['trials_failed']} | |
-{final}
+{baseline_row(out, acc)}{final}
 Best: trial {s['best_trial']}, `{s['best_architecture']}`.
 {f"{chr(10)}![the best cell]({picture}){chr(10)}" if picture else ""}
 {to_markdown(table[cols])}

@@ -1,0 +1,60 @@
+import json
+
+from benchmarks import search_quality
+
+
+def record(framework, experiment, seed, test, wall=100.0, trials=6, epochs=2):
+    return {"framework": framework, "experiment": experiment, "seed": seed, "variant": "",
+            "test_accuracy": test, "wall_seconds": wall, "best_architecture": f"{experiment}-{seed}",
+            "settings": {"max_trials": trials, "epochs": epochs}}
+
+
+def test_margins_are_paired_by_seed_and_the_verdict_needs_three_seeds(tmp_path):
+    results = [
+        # custom: ahead of the 2-epoch CNN on seeds 0 and 2, behind on seed 1.
+        record("kerasnas", "custom-evolution", 0, 0.88), record("kerasnas", "custom-evolution", 1, 0.84),
+        record("kerasnas", "custom-evolution", 2, 0.89),
+        record("kerasnas", "resnet-bayes", 0, 0.80, trials=3),  # one seed only
+        *(record("baseline", "plain-cnn", s, a, wall=30.0, trials=1)
+          for s, a in ((0, 0.85), (1, 0.86), (2, 0.85))),
+        *(record("baseline", "plain-cnn-e12", s, a, trials=1) for s, a in ((0, 0.90), (1, 0.89))),
+        record("baseline", "plain-cnn-e6", 0, 0.87, trials=1),
+        record("kerasnas", "resnet-tpe", 0, 0.99, trials=3),  # not a default oracle: left out
+    ]
+    table = {r["experiment"]: r for r in search_quality.rows(results)}
+    custom = table["custom-evolution"]
+    assert custom["seeds"] == [0, 1, 2] and custom["total_epochs"] == 12
+    assert [round(m, 4) for m in custom["margin"]] == [0.03, -0.02, 0.04]
+    assert [round(m, 4) for m in custom["matched_margin"]] == [-0.02, -0.05]  # seeds 0, 1 only
+    assert search_quality.verdict(custom) == "**met**: +1.67 points on average, ahead on 2 of 3 seeds"
+    assert table["resnet-bayes"]["total_epochs"] == 6
+    assert [round(m, 4) for m in table["resnet-bayes"]["matched_margin"]] == [-0.07]
+    assert search_quality.verdict(table["resnet-bayes"]).startswith("not yet measured (1 of 3")
+    assert table["nasbench201-evolution"]["seeds"] == []
+
+    meta = {"date": "d", "command": "c", "data": {"train_size": 10000, "val_size": 2000,
+                                                   "test_size": 10000},
+            "settings": {"epochs": 2, "scale": "reduced"}, "batch_size": 32, "machine": "m",
+            "threads": 2}
+    (tmp_path / "results.json").write_text(json.dumps({"meta": meta, "results": results}))
+    out = tmp_path / "report.md"
+    assert search_quality.main(["--results", str(tmp_path / "results.json"), "--out", str(out)]) == 0
+    text = out.read_text()
+    assert "| custom-evolution | 0,1,2 | 87.00 ± 2.65 |" in text
+    assert "| nasbench201-evolution | 0 | - |" in text and "resnet-tpe" not in text
+
+
+def test_the_study_report_sets_the_compute_matched_cnn_beside_the_search(tiny_splits, tmp_path):
+    from benchmarks import study
+
+    study.matched_baseline(tiny_splits, 1, 0, str(tmp_path))
+    saved = json.loads((tmp_path / "baseline.json").read_text())
+    assert (saved["epochs"], saved["batch_size"]) == (1, 32)
+    assert 0.1 < saved["test_accuracy"] <= 1.0  # 300 training images, 1 epoch: above chance
+    study.matched_baseline(tiny_splits, 5, 0, str(tmp_path))  # there already: kept, not redone
+    assert json.loads((tmp_path / "baseline.json").read_text()) == saved
+    cnn = 100 * saved["test_accuracy"]
+    row = study.baseline_row(str(tmp_path), cnn + 1.5)
+    assert f"| {cnn:.2f} | search ahead: yes (+1.50 points) |" in row
+    assert "search ahead: NO (-0.25 points)" in study.baseline_row(str(tmp_path), cnn - 0.25)
+    assert "not run" in study.baseline_row(str(tmp_path / "none"), 90.0)
