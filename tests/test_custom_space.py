@@ -37,6 +37,27 @@ def test_default_space_declares_cell_and_macro_knobs_up_front():
     assert "custom" in SPACES
 
 
+@pytest.mark.parametrize("shape, reductions", [((28, 28, 1), 2), ((32, 32, 3), 2), ((20, 28, 1), 2),
+                                               ((16, 16, 1), 1), ((8, 12, 3), 0), ((64, 64, 3), 3),
+                                               ((224, 224, 3), 3)])
+def test_default_reductions_follow_the_image_size_and_are_not_searched(shape, reductions):
+    space = CustomCellSpace(input_shape=shape, num_classes=3)
+    hp = keras_tuner.HyperParameters()
+    model = space.build(hp)
+    knobs = {h.name: h for h in hp.space}
+    assert isinstance(knobs["reductions"], keras_tuner.engine.hyperparameters.Fixed)
+    assert hp.values["reductions"] == space.max_reductions() == reductions
+    assert knobs["stem_width"].values == [16, 24, 32]
+    pool = next(la for la in model.layers if "global_average" in la.name)
+    side = min(pool.input.shape[1:3])  # the last stage's resolution
+    assert side <= 8 or reductions == 3
+    # A searched range still works: the user's hyperparameter replaces the default.
+    hp = keras_tuner.HyperParameters()
+    CustomCellSpace(reductions=keras_tuner.engine.hyperparameters.Int("r", 0, 1)).build(hp)
+    assert {h.name: (h.min_value, h.max_value) for h in hp.space if h.name == "reductions"} == {
+        "reductions": (0, 1)}
+
+
 @pytest.mark.parametrize("seed", range(8))
 def test_random_cells_build_with_random_macro_settings(seed):
     rng = random.Random(100 + seed)

@@ -111,9 +111,10 @@ class CustomCellSpace(ModelSpace):
             tuple((choose(f"node{k}_in{a}", range(k)), choose(f"node{k}_op{a}", operations))
                   for a in (0, 1))
             for k in range(2, 2 + nodes))
-        width = choose("stem_width", [8, 16, 32])
+        width = choose("stem_width", [16, 24, 32])
         cells = choose("cells_per_stage", [1, 2, 3])
-        reductions = choose("reductions", [0, 1, 2])
+        # kerasnas' default for 28x28 images: 2 reductions, not searched.
+        reductions = fixed.get("reductions", 2)
         dropout = choose("dropout", [0.0, 0.1, 0.2, 0.3, 0.4, 0.5])
         self.stem = nn.Sequential(nn.Conv2d(1, width, 3, padding=1, bias=False), nn.BatchNorm2d(width))
         self.stages = nn.ModuleList()
