@@ -73,7 +73,10 @@ def test_smoke_preset_runs_every_framework_and_leaves_nothing(tmp_path):
     assert set(nni_managers()) - managers_before == set()
     # The runners clean up after themselves: the harness' sweep found nothing to kill.
     assert [(r["experiment"], r["leftovers_killed"]) for r in results if r["leftovers_killed"]] == []
-    marked = [p.pid for p in psutil.process_iter() if _environ(p).get(compare.MARKER)]
+    # This run's markers only: a harness running beside the suite marks its own processes.
+    tokens = {json.loads(f.read_text())["token"] for f in (tmp_path / "work").glob("*/settings.json")}
+    assert len(tokens) == len(results)
+    marked = [p.pid for p in psutil.process_iter() if _environ(p).get(compare.MARKER) in tokens]
     assert marked == []
     ports = {int(m) for r in results for n in r["notes"]
              for m in re.findall(r"NNI manager on port (\d+)", n)}
