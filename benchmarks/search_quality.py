@@ -62,8 +62,28 @@ def verdict(row):
         return f"not yet measured ({len(row['margin'])} of 3 paired seeds)"
     mean = statistics.mean(row["margin"])
     wins = sum(m > 0 for m in row["margin"])
+    noise = " (within one std of 0)" if abs(mean) < statistics.stdev(row["margin"]) else ""
     return (f"**{'met' if mean > 0 else 'missed'}**: {100 * mean:+.2f} points on average, "
-            f"ahead on {wins} of {len(row['margin'])} seeds")
+            f"ahead on {wins} of {len(row['margin'])} seeds{noise}")
+
+
+def reading(table):
+    """What the table says about the search against the CNN given the same compute."""
+    done = [r for r in table if len(r.get("matched_margin", [])) >= 3]
+    if not done:
+        return []
+    behind = [r for r in done if statistics.mean(r["matched_margin"]) < 0]
+    lines = ["", "## Reading", "",
+             f"Against the plain CNN trained for the same total epochs, the search is behind on "
+             f"{len(behind)} of {len(done)} spaces: "
+             + ", ".join(f"{r['experiment']} {100 * statistics.mean(r['matched_margin']):+.2f} points "
+                         f"({sum(m > 0 for m in r['matched_margin'])} of "
+                         f"{len(r['matched_margin'])} seeds ahead)" for r in done) + "."]
+    if behind:
+        lines.append("At this budget, training the hand-made network longer is the better use of "
+                     "the compute: the goal above (beat the 2-epoch CNN) does not make the search "
+                     "worth its cost.")
+    return lines
 
 
 def render(meta, table):
@@ -80,12 +100,13 @@ def render(meta, table):
              "- plain CNN: the harness' 2-conv network (benchmarks/frameworks/baseline_runner.py), "
              "Adam 1e-3, same batch; **2 epochs** is what a user would write by hand, "
              "**same compute** trains it for the search's trials x epochs",
-             f"- machine: {meta['machine']}; {meta['threads']} threads a run, one run at a time",
+             f"- machine: {meta['machine']}; {meta['threads']} threads a run, one run at a time"
+             + (f"; {meta['note']}" if meta.get("note") else ""),
              f"- versions: {meta['versions']}", "",
              "Accuracies are test accuracy in %, mean ± std over seeds; a margin is the search "
              "minus the CNN of the same seed (paired).", "",
-             "| space x default oracle | seeds | search | wall s | CNN 2 epochs | margin | "
-             "CNN, same compute (epochs) | margin | goal: beat the 2-epoch CNN |",
+             "| space x default oracle | seeds | search | wall s | CNN 2 epochs | margin (points) | "
+             "CNN, same compute (epochs) | margin (points) | goal: beat the 2-epoch CNN |",
              "|---|---|---|---|---|---|---|---|---|"]
     for r in table:
         if not r["seeds"]:
@@ -100,6 +121,7 @@ def render(meta, table):
     if cnn_wall:
         lines += ["", f"The 2-epoch CNN takes {statistics.mean(cnn_wall):.0f} s a run (process "
                   "start included)."]
+    lines += reading(table)
     lines += ["", "## Best architectures", ""]
     for r in table:
         for seed, arch in zip(r["seeds"], r.get("best", [])):
@@ -112,12 +134,13 @@ def main(argv=None):
     p.add_argument("--results", default=os.path.join(ROOT, "runs", "compare-middle", "results.json"),
                    help="the compare harness' results.json")
     p.add_argument("--out", default=os.path.join(ROOT, "reports", "search_quality.md"))
+    p.add_argument("--note", help="how the runs shared the machine, for the report")
     args = p.parse_args(argv)
     if not os.path.exists(args.results):
         sys.exit(f"No {args.results}: run the compare command in this file's docstring first.")
     with open(args.results) as f:
         data = json.load(f)
-    meta = dict(data["meta"])
+    meta = dict(data["meta"], note=args.note)
     versions = next((r["versions"] for r in data["results"] if r.get("versions")), {})
     meta["versions"] = ", ".join(f"{k} {v}" for k, v in versions.items()
                                  if k in ("python", "tensorflow-cpu", "keras", "keras-tuner"))

@@ -26,7 +26,8 @@ def test_margins_are_paired_by_seed_and_the_verdict_needs_three_seeds(tmp_path):
     assert custom["seeds"] == [0, 1, 2] and custom["total_epochs"] == 12
     assert [round(m, 4) for m in custom["margin"]] == [0.03, -0.02, 0.04]
     assert [round(m, 4) for m in custom["matched_margin"]] == [-0.02, -0.05]  # seeds 0, 1 only
-    assert search_quality.verdict(custom) == "**met**: +1.67 points on average, ahead on 2 of 3 seeds"
+    assert search_quality.verdict(custom) == ("**met**: +1.67 points on average, ahead on 2 of 3 "
+                                              "seeds (within one std of 0)")
     assert table["resnet-bayes"]["total_epochs"] == 6
     assert [round(m, 4) for m in table["resnet-bayes"]["matched_margin"]] == [-0.07]
     assert search_quality.verdict(table["resnet-bayes"]).startswith("not yet measured (1 of 3")
@@ -42,6 +43,10 @@ def test_margins_are_paired_by_seed_and_the_verdict_needs_three_seeds(tmp_path):
     text = out.read_text()
     assert "| custom-evolution | 0,1,2 | 87.00 ± 2.65 |" in text
     assert "| nasbench201-evolution | 0 | - |" in text and "resnet-tpe" not in text
+    assert "## Reading" not in text  # no space has 3 seeds of the same-compute CNN yet
+    results.append(record("baseline", "plain-cnn-e12", 2, 0.85, trials=1))
+    lines = search_quality.reading(search_quality.rows(results))
+    assert "behind on 1 of 1 spaces: custom-evolution -1.00 points (1 of 3 seeds ahead)" in lines[3]
 
 
 def test_the_study_report_sets_the_compute_matched_cnn_beside_the_search(tiny_splits, tmp_path):
