@@ -104,8 +104,8 @@ def versions():
 def report(results, args, command):
     lines = ["# Keras backends: speed and accuracy of each space's fixed architecture", "",
              f"Command: `{command}`", "",
-             f"Machine: {platform.machine()}, {os.cpu_count()} cores, {platform.platform()}; shared "
-             f"with other work (load average at the start: {args.load}). Date: "
+             f"Machine: {platform.machine()}, {os.cpu_count()} cores, {platform.platform()}; load "
+             f"average at the start: {args.load}. Date: "
              f"{time.strftime('%Y-%m-%d %H:%M %Z')}. Versions: {json.dumps(versions())}.", "",
              f"Data: Fashion-MNIST, {args.train_size} training / {args.val_size} validation images "
              f"(stratified, seed 0), batch {args.batch_size}, {args.threads} threads, seed 0, "
