@@ -81,24 +81,17 @@ def matched_baseline(data, epochs, seed, out):
 
     Written to `out`/baseline.json, and skipped when that file is there (a resumed run).
     """
-
-    import keras
-
-    from benchmarks.frameworks import _common
-    from benchmarks.frameworks.baseline_runner import plain_cnn
+    from benchmarks.frameworks import baseline_runner
     from kerasnas.settings import SearchSettings
 
     path = os.path.join(out, "baseline.json")
     if os.path.isfile(path):
         return
     batch = SearchSettings().batch_size  # the search's batch
-    keras.utils.set_random_seed(seed)
-    model = plain_cnn()
-    model.compile(optimizer=keras.optimizers.Adam(1e-3), loss="sparse_categorical_crossentropy",
-                  metrics=["accuracy"])
-    _, start, end = _common.fit_keras(model, data, epochs=epochs, batch_size=batch, seed=seed)
+    _, _, start, end, test_accuracy = baseline_runner.train(data, epochs=epochs, batch_size=batch,
+                                                            seed=seed)
     result = {"epochs": epochs, "batch_size": batch, "seconds": end - start,
-              "test_accuracy": _common.test_keras(model, data, batch)}
+              "test_accuracy": test_accuracy}
     with open(path + ".tmp", "w") as f:
         json.dump(result, f)
     os.replace(path + ".tmp", path)
