@@ -49,7 +49,6 @@ def rows(results):
             "cnn_wall": [c["wall_seconds"] for c in cnn if c],
             "margin": [r["test_accuracy"] - c["test_accuracy"] for r, c in zip(runs, cnn) if c],
             "matched": [m["test_accuracy"] for m in matched if m],
-            "matched_wall": [m["wall_seconds"] for m in matched if m],
             "matched_margin": [r["test_accuracy"] - m["test_accuracy"]
                                for r, m in zip(runs, matched) if m],
             "best": [r.get("best_architecture") for r in runs],
