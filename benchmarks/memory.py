@@ -1,14 +1,17 @@
 """Resident memory trial after trial in one search (keras-tuner issues #873, #395).
 
     python benchmarks/memory.py --trials 20
+    python benchmarks/memory.py --trials 20 --backends jax,torch
 
-Runs one search of small ResNet trials and records the resident set size and
-the number of traced train/test steps alive after each trial, twice, each in
-its own process: as kerasnas runs it, and with the per-trial release of
-TensorFlow's custom-gradient registrations switched off (what the growth was
-before). Goal: growth under 10 % from trial 3 to the last. Writes
-reports/memory.md, and the measured rows to reports/memory.json (`--render-only`
-writes the report again from them).
+Runs one search of small ResNet trials and records the resident set size
+after each trial. On TensorFlow it runs twice, each in its own process: as
+kerasnas runs it, and with the per-trial release of TensorFlow's
+custom-gradient registrations switched off (what the growth was before), and
+counts the traced train/test steps alive. On JAX and PyTorch it runs once, as
+kerasnas runs it, and counts the Keras models alive. Goal: growth under 10 %
+from trial 3 to the last. Writes reports/memory.md, and the measured rows to
+reports/memory.json; backends not measured keep their saved rows
+(`--render-only` writes the report again from them).
 """
 
 import argparse
@@ -23,13 +26,14 @@ import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
-VARIANTS = ("kerasnas", "without-release")
+VARIANTS = ("kerasnas", "without-release")  # TensorFlow's two runs
+BACKENDS = ("tensorflow", "jax", "torch")
 
 
 def measure(args):
     """One search in this process; prints one JSON line of per-trial figures."""
+    import keras
     import psutil
-    from tensorflow.python.framework import func_graph
 
     import kerasnas.strategy
     from kerasnas.data import make_splits
@@ -41,12 +45,20 @@ def measure(args):
         kerasnas.strategy.released_custom_gradients = contextlib.nullcontext
     process = psutil.Process()
     rows = []
+    if keras.backend.backend() == "tensorflow":
+        from tensorflow.python.framework import func_graph
+
+        def alive():  # what leaked before the release: each trial's traced steps
+            return sum(isinstance(o, func_graph.FuncGraph) and o.name == "one_step_on_data"
+                       for o in gc.get_objects())
+    else:  # no traced graphs to count: count the models a finished trial would keep alive
+        def alive():
+            return sum(isinstance(o, keras.Model) for o in gc.get_objects())
 
     def log(line):
         if line.startswith("["):  # one line per ended trial
             gc.collect()
-            steps = sum(isinstance(o, func_graph.FuncGraph) and o.name == "one_step_on_data"
-                        for o in gc.get_objects())
+            steps = alive()
             arch = line.split("|")[0].split(" random ")[-1].strip()
             rows.append((process.memory_info().rss / 2**20, steps, arch))
             print(f"{line[:60]}... rss {rows[-1][0]:.0f} MiB, steps alive {steps}",
@@ -64,6 +76,9 @@ def main():
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--trials", type=int, default=20)
     p.add_argument("--train-size", type=int, default=2000)
+    p.add_argument("--backends", default="tensorflow",
+                   help="comma-separated subset of " + ",".join(BACKENDS) + " to measure; the "
+                   "others keep the rows saved beside the report")
     p.add_argument("--variant", choices=VARIANTS, help="measure one variant (internal)")
     p.add_argument("--out", default=os.path.join(ROOT, "reports", "memory.md"))
     p.add_argument("--render-only", action="store_true",
@@ -71,29 +86,63 @@ def main():
     args = p.parse_args()
     if args.variant:
         return measure(args)
+    backends = args.backends.split(",")
+    if set(backends) - set(BACKENDS):
+        p.error(f"--backends takes a subset of {','.join(BACKENDS)} (got {args.backends!r})")
     raw_path = os.path.splitext(args.out)[0] + ".json"
-    if args.render_only:
+    saved = None
+    if os.path.exists(raw_path):
         with open(raw_path) as f:
-            raw = json.load(f)
+            saved = json.load(f)
+    if args.render_only:
+        if saved is None:
+            p.error(f"--render-only needs the saved rows in {raw_path}; run without it first")
+        raw = saved
     else:
-        from kerasnas.search import machine, versions
-
-        raw = {"command": f"python benchmarks/memory.py --trials {args.trials} --train-size "
-                          f"{args.train_size}", "machine": machine(), "versions": versions(),
-               "date": time.strftime("%Y-%m-%d %H:%M %Z"), "train_size": args.train_size,
-               "rows": {}, "seconds": {}}
-        for variant in VARIANTS:
-            start = time.time()
-            out = subprocess.run([sys.executable, __file__, "--variant", variant, "--trials",
-                                  str(args.trials), "--train-size", str(args.train_size)],
-                                 check=True, stdout=subprocess.PIPE, text=True).stdout
-            raw["seconds"][variant] = round(time.time() - start)
-            raw["rows"][variant] = json.loads(out.strip().splitlines()[-1])
+        raw = measure_backends(args, backends, saved)
         with open(raw_path, "w") as f:
             json.dump(raw, f, indent=1)
     with open(args.out, "w") as f:
         f.write(render(raw))
     print(render(raw))
+
+
+def run_variant(args, variant, backend):
+    """Rows of one search in a fresh process on `backend`, and its seconds."""
+    start = time.time()
+    env = dict(os.environ, KERAS_BACKEND=backend)
+    out = subprocess.run([sys.executable, __file__, "--variant", variant, "--trials",
+                          str(args.trials), "--train-size", str(args.train_size)],
+                         check=True, stdout=subprocess.PIPE, text=True, env=env).stdout
+    return json.loads(out.strip().splitlines()[-1]), round(time.time() - start)
+
+
+def measure_backends(args, backends, saved):
+    """TensorFlow's two variants at the top level (as before), the others under "backends"."""
+    from kerasnas.search import machine, versions
+
+    def header(backend):
+        flag = "" if backend == "tensorflow" else f" --backends {backend}"
+        return {"command": f"python benchmarks/memory.py --trials {args.trials} --train-size "
+                           f"{args.train_size}{flag}", "machine": machine(),
+                "versions": versions(), "date": time.strftime("%Y-%m-%d %H:%M %Z"),
+                "train_size": args.train_size}
+
+    raw = dict(saved or {})
+    if "tensorflow" in backends or "rows" not in raw:
+        if "tensorflow" not in backends:
+            raise SystemExit(f"no saved TensorFlow rows beside {args.out}: add tensorflow to "
+                             "--backends")
+        raw.update(header("tensorflow"), rows={}, seconds={})
+        raw.pop("note", None)  # a note on an earlier run
+        for variant in VARIANTS:
+            raw["rows"][variant], raw["seconds"][variant] = run_variant(args, variant, "tensorflow")
+    for backend in backends:
+        if backend != "tensorflow":
+            rows, seconds = run_variant(args, "kerasnas", backend)
+            raw.setdefault("backends", {})[backend] = dict(header(backend), rows=rows,
+                                                           seconds=seconds)
+    return raw
 
 
 def growth(rss, first, last):
@@ -153,7 +202,49 @@ arenas after a trial, `kerasnas.strategy.return_freed_memory` hands back with `m
 without, measured before the release existed).
 
 {to_markdown(table)}
-"""
+{render_backends(raw.get("backends", {}))}"""
+
+
+def render_backends(backends):
+    """A section per other backend: growth, then the rows, as for TensorFlow's."""
+    out = []
+    for backend, run in sorted(backends.items()):
+        rss = [r[0] for r in run["rows"]]
+        n = len(rss)
+        first = min(3, n)  # trials 1-2 warm up; a tiny run (the test) has fewer
+        grown = growth(rss, first, n)
+        table = pd_table(run["rows"])
+        keep = {k: v for k, v in run["versions"].items() if k not in ("tensorflow-cpu", "optuna")}
+        out.append(f"""
+## On the {backend} backend
+
+Command: `{run['command']}`
+Machine: {run['machine']}
+Date: {run['date']}
+Versions: {keep}
+
+The same search ({n} random ResNet trials, 1 epoch on {run['train_size']} images, in one
+process, {run['seconds']} s) as kerasnas runs it on Keras' {backend} backend. There are no
+TensorFlow graphs to count, so the last column counts the Keras models alive after each
+trial (garbage collected); one more per trial would mean a trial's model outlives it.
+
+**Growth from trial {first} to trial {n}: {grown:+.1f} %** (goal < 10 %: {"met" if grown < 10 else "MISSED"});
+from trial {max(n // 2, 1)} to trial {n}: {growth(rss, max(n // 2, 1), n):+.1f} %.
+
+{table}
+""")
+    return "".join(out)
+
+
+def pd_table(rows):
+    import pandas as pd
+
+    from kerasnas.report import to_markdown
+
+    return to_markdown(pd.DataFrame({"trial": range(1, len(rows) + 1),
+                                     "architecture": [r[2] for r in rows],
+                                     "rss_mib": [round(r[0], 1) for r in rows],
+                                     "models_alive": [r[1] for r in rows]}))
 
 
 if __name__ == "__main__":

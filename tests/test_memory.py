@@ -68,3 +68,33 @@ def test_a_search_keeps_no_finished_trial_graphs(tiny_splits, tmp_path):
     assert len(result.trials) == 3
     # Once the search has returned, no trial's steps are alive (without the release: 6).
     assert step_graphs() == base
+
+
+def test_memory_benchmark_measures_another_backend_and_keeps_the_saved_rows(tmp_path):
+    """benchmarks/memory.py on PyTorch: a section of its own, TensorFlow's rows untouched."""
+    import json
+    import os
+    import shutil
+    import subprocess
+    import sys
+
+    import pytest
+
+    pytest.importorskip("torch")
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    saved = tmp_path / "memory.json"
+    shutil.copy(os.path.join(root, "reports", "memory.json"), saved)
+    before = json.loads(saved.read_text())
+    subprocess.run([sys.executable, os.path.join(root, "benchmarks", "memory.py"), "--backends",
+                    "torch", "--trials", "2", "--train-size", "64", "--out",
+                    str(tmp_path / "memory.md")], check=True, cwd=root, capture_output=True)
+    raw = json.loads(saved.read_text())
+    assert raw["rows"] == before["rows"] and raw["command"] == before["command"]
+    torch_run = raw["backends"]["torch"]
+    assert torch_run["command"].endswith("--backends torch")
+    assert len(torch_run["rows"]) == 2
+    # A finished trial's model does not outlive it: as many models alive after trial 2 as after 1.
+    assert torch_run["rows"][1][1] == torch_run["rows"][0][1]
+    report = (tmp_path / "memory.md").read_text()
+    assert "Growth from trial 3 to trial 20" in report  # TensorFlow's, from the saved rows
+    assert "## On the torch backend" in report and "Growth from trial 2 to trial 2" in report
