@@ -88,6 +88,8 @@ def parse_args(argv=None):
     p.add_argument("--data-dir", help="Fashion-MNIST folder (default: kerasnas.data's search)")
     p.add_argument("--flex", action="store_true",
                    help="run the scripted flexibility changes instead of the experiments")
+    p.add_argument("--note", help="conditions of the runs to state in the report's setup (e.g. "
+                   "what else shared the machine)")
     p.add_argument("--report-only", action="store_true", help="render what has finished, run nothing")
     args = p.parse_args(argv)
     wanted = set(args.frameworks.split(",")) if args.frameworks else set(FRAMEWORKS)
@@ -196,7 +198,7 @@ def meta(args, data, specs, work, started):
             "command": "python benchmarks/compare.py " + " ".join(sys.argv[1:]),
             "work": work, "foreign_runs": foreign_runs(work, specs), "flex": args.flex,
             "matched_epochs": matched_epochs(preset) if preset["matched_baseline"] else [],
-            "total_seconds": time.time() - started}
+            "total_seconds": time.time() - started, "note": args.note}
 
 
 def main(argv=None):

@@ -13,8 +13,11 @@ MIN_SEEDS = 3
 
 def per_seed(df):
     """framework/experiment rows x seed columns of test accuracy (NaN: missing or failed)."""
-    return df.pivot_table(index=["framework", "experiment"], columns="seed", values="test_accuracy",
-                          aggfunc="first", dropna=False)
+    table = df.pivot_table(index=["framework", "experiment"], columns="seed",
+                           values="test_accuracy", aggfunc="first", dropna=False)
+    # dropna=False keeps failed runs' NaN but also makes every framework x experiment: keep the runs
+    present = pd.MultiIndex.from_frame(df[["framework", "experiment"]].drop_duplicates())
+    return table.reindex(present)
 
 
 def aggregate(df, planned_seeds):

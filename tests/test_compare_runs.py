@@ -106,6 +106,10 @@ def test_report_shows_means_missing_runs_and_paired_tests(tmp_path):
     assert "1 planned run(s) not finished yet" in text and "baseline/plain-cnn seed 1" in text
     assert "1 finished run(s) in the work folder were made with other settings" in text
     assert "- code: commit unknown" in text
+    # The opening verdict: kerasnas' study experiment against each peer on the shared space.
+    assert "kerasnas >= the peer in 1 of 1 pairings" in text
+    assert ("| custom | custom-evolution 0.8200 (3/3) | nni/custom-evolution 0.7200 (3/3) | +10.00 "
+            "| 0.003 (3 seeds) | met | 10 / 10 s = 1.00x | MISSED | 1.0 / 1.0 |") in text
 
 
 def _harness(out, work, seeds):
@@ -207,3 +211,25 @@ def test_the_flexibility_changes_run_at_smoke_size(tmp_path):
     assert "'fac_conv_7x1_1x7'" in added["notes"][0]  # the op is among the space's choices
     tpe = next(r for r in results if r["framework"] == "kerasnas" and r["variant"] == "swap-strategy")
     assert tpe["strategy"] == "tpe"
+
+
+def test_verdict_sets_each_search_beside_the_compute_matched_cnn(tmp_path):
+    pairs = []
+    for seed, acc in zip([0, 1, 2], [0.80, 0.82, 0.84]):
+        pairs.append((spec(seed=seed), record("kerasnas", "custom-evolution", acc)))
+        cnn = spec(framework="baseline", experiment="plain-cnn-e2", runner_experiment="plain-cnn",
+                   max_trials=1, epochs=2, seed=seed)
+        pairs.append((cnn, record("baseline", "plain-cnn-e2", 0.83, "baseline")))
+    meta = {"preset": "smoke", "settings": compare.PRESETS["smoke"], "seeds": [0, 1, 2],
+            "threads": 1, "batch_size": 128, "data": {"train_size": 800, "val_size": 200,
+                                                      "test_size": 500, "split_seed": 0,
+                                                      "source": "test"},
+            "date": "d", "machine": "m", "command": "c", "work": "w", "total_seconds": 1.0,
+            "matched_epochs": [2], "note": "alone on the machine"}
+    text = open(compare_report.write(pairs, meta, str(tmp_path))).read()
+    # 2 trials x 1 epoch = the CNN's 2 epochs; mean 0.82 vs 0.83: the search loses by a point.
+    assert ("| kerasnas/custom-evolution | 3/3 | 0.8200 | plain-cnn-e2 0.8300 | -1.00 | "
+            "0.478 (3 seeds) | no | 10 / 10 s |") in text  # t = -0.87, df 2
+    assert "0 of 1 searches beat the hand-made CNN" in text
+    assert "no shared space has finished runs of kerasnas and a peer yet" in text
+    assert "- conditions: alone on the machine" in text
