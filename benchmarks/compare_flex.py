@@ -39,10 +39,9 @@ SPACE_CODE = {
     ("autokeras", "nasbench201"): {"harness": None, "library": None, "how": _NOT_EXPRESSED},
     ("autokeras", "resnet"): {
         "harness": [("benchmarks/frameworks/autokeras_runner.py", ["resnet_block"])],
-        "library": [("kerasnas/layers.py", ["basic_block", "bottleneck_block", "_shortcut",
-                                            "conv_bn_relu"])],
-        "how": "an ak.Block written here (residual layers reused from kerasnas.layers); "
-               "AutoKeras' head and optimizer choices are added to it"},
+        "library": _RESNET_KERASNAS,
+        "how": "an ak.Block written here around kerasnas' ResNetSpace body (same knobs and "
+               "ranges); AutoKeras' head and optimizer choices are added to it"},
     ("nni", "custom"): {
         "harness": [("benchmarks/frameworks/nni_spaces.py", ["CELL_OP_NAMES", "relu_conv_bn", "sep_conv",
                                                              "CELL_OPS", "Cell", "CustomCellSpace"])],

@@ -233,3 +233,28 @@ def test_verdict_sets_each_search_beside_the_compute_matched_cnn(tmp_path):
     assert "0 of 1 searches beat the hand-made CNN" in text
     assert "no shared space has finished runs of kerasnas and a peer yet" in text
     assert "- conditions: alone on the machine" in text
+
+
+def test_autokeras_resnet_block_searches_kerasnas_resnet_space():
+    """The AutoKeras block declares the same knobs, ranges and defaults as ResNetSpace
+    (less the dropout, which AutoKeras' head searches), and builds the same body."""
+    ak = pytest.importorskip("autokeras")
+    import keras
+    import keras_tuner
+
+    from benchmarks.frameworks.autokeras_runner import resnet_block
+    from kerasnas.spaces.resnet import ResNetSpace
+
+    def declared(build):
+        hp = keras_tuner.HyperParameters()
+        x = build(hp, keras.Input((28, 28, 1)))
+        configs = {h.name.split("/")[-1]: h.get_config() for h in hp.space}
+        for config in configs.values():
+            config["name"] = config["name"].split("/")[-1]  # AutoKeras scopes names by block
+        return configs, x.shape
+
+    ours, ours_shape = declared(lambda hp, x: ResNetSpace().features(hp, x)[0])
+    theirs, theirs_shape = declared(lambda hp, x: resnet_block(ak, {})().build(hp, x))
+    del ours["dropout"]
+    assert theirs == ours and theirs_shape == ours_shape
+    assert set(ours) == {"stem_width", "stages", "blocks_per_stage", "kernel_size"}

@@ -103,28 +103,20 @@ def skeleton(fixed):
 
 
 def resnet_block(ak, fixed):
-    """The ResNet space as an AutoKeras Block (same knobs and ranges as kerasnas' ResNetSpace).
+    """The ResNet space as an AutoKeras Block: kerasnas' ResNetSpace body, same knobs and ranges.
 
     `fixed` pins knobs (the smoke preset's tiny models), as kerasnas' space options do.
+    AutoKeras adds its own head (with its dropout) and optimizer, so the space's
+    dropout is pinned off here rather than searched twice.
     """
-    from kerasnas.layers import basic_block, bottleneck_block, conv_bn_relu
+    from kerasnas.spaces.resnet import ResNetSpace
+
+    space = ResNetSpace(**{"dropout": 0.0, **fixed})
 
     class ResNetBlock(ak.Block):
         def build(self, hp, inputs=None):
             x = inputs[0] if isinstance(inputs, (list, tuple)) else inputs
-            knob = lambda name, make: fixed[name] if name in fixed else make()  # noqa: E731
-            stem = knob("stem_width", lambda: hp.Choice("stem_width", [16, 32, 64], default=32))
-            stages = knob("stages", lambda: hp.Int("stages", 1, 3, default=2))
-            blocks = knob("blocks_per_stage", lambda: hp.Int("blocks_per_stage", 1, 3, default=2))
-            kind = hp.Choice("block_type", ["basic", "bottleneck"])
-            kernel = hp.Choice("kernel_size", [3, 5])
-            block = basic_block if kind == "basic" else bottleneck_block
-            x = conv_bn_relu(x, stem, 3)
-            for stage in range(stages):
-                for i in range(blocks):
-                    x = block(x, stem * 2**stage, strides=2 if stage and not i else 1,
-                              kernel_size=kernel)
-            return x
+            return space.features(hp, x)[0]  # inputs come standardised (_common.standardise)
 
     return ResNetBlock
 

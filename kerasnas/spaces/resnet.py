@@ -72,6 +72,18 @@ class ResNetSpace(SpaceBase, keras_tuner.HyperModel):
         self.dropout = dropout
 
     def build(self, hp):
+        inputs = keras.Input(self.input_shape)
+        x, dropout = self.features(hp, self.preprocess(inputs))
+        outputs = classifier_head(x, self.num_classes, dropout)
+        model = keras.Model(inputs, outputs, name=self.name)
+        return self.compile(hp, model)
+
+    def features(self, hp, x):
+        """The searched body on `x`, stem to last stage; returns it and the head's dropout.
+
+        Apart from `build` so that a framework with its own head and training (the
+        AutoKeras block of benchmarks/compare.py) searches exactly this space.
+        """
         stem = tune(hp, "stem_width", self.stem_width, hp_types.Choice("w", [16, 24, 32, 48], default=32))
         pool = tune(hp, "stem_pool", self.stem_pool, True)
         stages = tune(hp, "stages", self.stages, hp_types.Int("s", 2, 3, default=2))
@@ -81,17 +93,14 @@ class ResNetSpace(SpaceBase, keras_tuner.HyperModel):
         dropout = tune(hp, "dropout", self.dropout, hp_types.Float("d", 0.0, 0.5, step=0.1, default=0.0))
         block = basic_block if kind == "basic" else bottleneck_block
 
-        inputs = keras.Input(self.input_shape)
-        x = conv_bn_relu(self.preprocess(inputs), stem, 3)
+        x = conv_bn_relu(x, stem, 3)
         if pool:
             x = layers.MaxPooling2D()(x)
         for stage in range(stages):
             for i in range(blocks):
                 strides = 2 if stage > 0 and i == 0 else 1
                 x = block(x, stem * 2**stage, strides=strides, kernel_size=kernel)
-        outputs = classifier_head(x, self.num_classes, dropout)
-        model = keras.Model(inputs, outputs, name=self.name)
-        return self.compile(hp, model)
+        return x, dropout
 
     def max_reductions(self):
         pooled = self.stem_pool is not False  # the default pools after the stem
