@@ -97,11 +97,13 @@ def finished(work, spec):
 
 
 def foreign_runs(work, specs):
-    """Finished run folders in `work` that belong to none of `specs` (other settings)."""
+    """Finished run folders in `work` of a planned run (framework, experiment, seed) made with
+    other settings. Runs that were not planned this time (another --frameworks) are not counted."""
     keys = {s.key for s in specs}
+    planned = {k.rsplit("__", 1)[0] for k in keys}  # the key less its settings digest
     if not os.path.isdir(work):
         return []
-    return sorted(d for d in os.listdir(work) if d not in keys
+    return sorted(d for d in os.listdir(work) if d not in keys and d.rsplit("__", 1)[0] in planned
                   and os.path.exists(os.path.join(work, d, RECORD)))
 
 

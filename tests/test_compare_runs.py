@@ -49,6 +49,10 @@ def test_a_changed_setting_changes_the_cache_key_and_keeps_runs_apart(tmp_path):
     (tmp_path / a.key).mkdir()  # in flight: no record
     assert compare_runs.finished(str(tmp_path), a) is None
     assert compare_runs.foreign_runs(str(tmp_path), [a]) == [spec(epochs=2).key]
+    other = tmp_path / spec(framework="nni").key  # finished, but not planned this time
+    other.mkdir()
+    compare_runs.write_json(str(other / compare_runs.RECORD), {"x": 1})
+    assert compare_runs.foreign_runs(str(tmp_path), [a]) == [spec(epochs=2).key]
 
 
 def test_sweep_without_a_token_kills_nothing():
