@@ -225,6 +225,26 @@ def findings(df, loc):
     return out or ["- Too few completed runs to compare."]
 
 
+def run_notes(results):
+    """One line per framework/experiment: the notes every seed shares, then each seed's own."""
+    import re
+
+    same = lambda note: re.sub(r"port \d+", "port N", note)  # noqa: E731 (a fresh port a run)
+    by_run = {}
+    for r in results:
+        if r.get("notes"):
+            by_run.setdefault((r["framework"], r["experiment"]), []).append(r)
+    out = []
+    for (framework, experiment), runs in by_run.items():
+        shared = set.intersection(*({same(n) for n in r["notes"]} for r in runs))
+        common = [same(n) for n in runs[0]["notes"] if same(n) in shared]
+        seeds = ", ".join(str(r["seed"]) for r in runs)
+        out.append(f"- **{framework} / {experiment} (seeds {seeds})**: " + "; ".join(common))
+        out += [f"  - seed {r['seed']} only: " + "; ".join(own) for r in runs
+                if (own := [n for n in r["notes"] if same(n) not in shared])]
+    return out
+
+
 def _results(pairs):
     """Finished records (with their seed and budget) and the planned runs still missing."""
     results, missing = [], []
@@ -250,7 +270,7 @@ def results_section(df, meta, missing):
     shown["test (mean ± std)"] = [compare_stats.mean_std(m, s) for m, s in
                                   zip(agg.test_accuracy, agg.test_accuracy_std)]
     for c in ("completed", "failed"):  # means of counts: 1, not 1.0000
-        shown[c] = [f"{v:g}" for v in agg[c]]
+        shown[c] = [f"{v:.3g}" for v in agg[c]]
     for c in ("wall_seconds", "mean_trial_seconds", "overhead_per_trial"):
         shown[c] = agg[c]
     per = compare_stats.per_seed(df).reindex(columns=seeds).reset_index()
@@ -335,8 +355,7 @@ def write(pairs, meta, out_dir):
             cells.append(f"- {r['framework']} / {r['experiment']}: `{r['best_architecture']}` "
                          "(no drawing: the framework has none)")
     versions = next((r["versions"] for r in all_results if r.get("versions")), {})
-    notes = [f"- **{r['framework']} / {r['experiment']} (seed {r['seed']})**: " + "; ".join(r["notes"])
-             for r in all_results if r.get("notes")]
+    notes = run_notes(all_results)
     body = results_section(df, meta, missing)
     lines, agg = (body, None) if isinstance(body, list) else body
     verdict = (compare_verdict.lines(agg, df, loc, meta.get("matched_epochs", []), md_table)

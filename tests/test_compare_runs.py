@@ -262,3 +262,11 @@ def test_autokeras_resnet_block_searches_kerasnas_resnet_space():
     del ours["dropout"]
     assert theirs == ours and theirs_shape == ours_shape
     assert set(ours) == {"stem_width", "stages", "blocks_per_stage", "kernel_size"}
+
+
+def test_run_notes_say_once_what_every_seed_shares():
+    runs = [{"framework": "nni", "experiment": "e", "seed": 0, "notes": ["shim", "on port 4101"]},
+            {"framework": "nni", "experiment": "e", "seed": 1,
+             "notes": ["shim", "on port 5202", "trial 3 diverged"]}]
+    assert compare_report.run_notes(runs) == [
+        "- **nni / e (seeds 0, 1)**: shim; on port N", "  - seed 1 only: trial 3 diverged"]
