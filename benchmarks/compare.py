@@ -22,6 +22,7 @@ process left carrying the run's marker is killed and reported.
 import argparse
 import os
 import platform
+import shlex
 import signal
 import sys
 import tempfile
@@ -187,6 +188,17 @@ def folders(args):
     return os.path.abspath(out), os.path.abspath(work)
 
 
+def command_line(args):
+    """This invocation, quoted; a --note's text stands under Setup, not in the command."""
+    argv = list(sys.argv[1:])
+    for i, a in enumerate(argv):
+        if a == "--note" and i + 1 < len(argv):
+            argv[i + 1] = "<conditions below>"
+        elif a.startswith("--note="):
+            argv[i] = "--note=<conditions below>"
+    return "python benchmarks/compare.py " + shlex.join(argv)
+
+
 def meta(args, data, specs, work, started):
     preset = PRESETS[args.preset]
     return {"preset": args.preset, "settings": {**preset, "skip": sorted(map(list, preset["skip"]))},
@@ -195,7 +207,7 @@ def meta(args, data, specs, work, started):
             "data": data, "date": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
             "machine": f"{platform.node()}: {platform.machine()}, {os.cpu_count()} cores, "
                        f"{platform.platform()}",
-            "command": "python benchmarks/compare.py " + " ".join(sys.argv[1:]),
+            "command": command_line(args),
             "work": work, "foreign_runs": foreign_runs(work, specs), "flex": args.flex,
             "matched_epochs": matched_epochs(preset) if preset["matched_baseline"] else [],
             "total_seconds": time.time() - started, "note": args.note}

@@ -112,34 +112,79 @@ COLORS = {"kerasnas": "tab:blue", "autokeras": "tab:green", "nni": "tab:red", "b
 PANELS = ("custom", "nasbench201", "resnet")  # the study's spaces; anything else goes to "other"
 
 
+def _curve(run):
+    """(end seconds, best val accuracy so far) at each completed trial of one run."""
+    pts = sorted((t["end_seconds"], t["val_accuracy"]) for t in run.get("trials", [])
+                 if t["status"] == "COMPLETED" and t["end_seconds"] is not None
+                 and t["val_accuracy"] is not None)
+    best, out = -1.0, []
+    for x, y in pts:
+        best = max(best, y)
+        out.append((x, best))
+    return out
+
+
+def mean_band(curves, grid):
+    """Mean, min and max over seeds of best-so-far step curves on `grid` (NaN before a seed's
+    first trial; a finished search holds its best)."""
+    import numpy as np
+
+    values = np.full((len(curves), len(grid)), np.nan)
+    for i, curve in enumerate(curves):
+        xs = np.array([x for x, _ in curve])
+        ys = np.array([y for _, y in curve])
+        idx = np.searchsorted(xs, grid, side="right") - 1
+        values[i] = np.where(idx >= 0, ys[np.clip(idx, 0, None)], np.nan)
+    started = ~np.isnan(values).any(axis=0)  # all seeds have a result
+    with np.errstate(all="ignore"):
+        return (np.where(started, values.mean(axis=0), np.nan),
+                np.where(started, values.min(axis=0), np.nan),
+                np.where(started, values.max(axis=0), np.nan))
+
+
 def best_so_far_plot(results, path):
+    """Best validation accuracy so far against wall time: mean over seeds, min-max band."""
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    import numpy as np
 
     panel_of = lambda r: r["space"] if r["space"] in PANELS else "other"  # noqa: E731
     panels = [p for p in (*PANELS, "other") if any(panel_of(r) == p for r in results)]
-    fig, axes = plt.subplots(1, max(1, len(panels)), figsize=(4.5 * max(1, len(panels)), 3.8),
+    fig, axes = plt.subplots(1, max(1, len(panels)), figsize=(4.5 * max(1, len(panels)), 5.0),
                              squeeze=False)
     base = [t["val_accuracy"] for r in results if r["framework"] == "baseline"
             for t in r.get("trials", []) if t["val_accuracy"] is not None]
+    runs = {}
+    for r in results:
+        runs.setdefault((panel_of(r), r["framework"], r["experiment"], r["strategy"]), []).append(r)
     for ax, panel in zip(axes[0], panels):
         styles = iter(["-", "--", ":", "-."] * 4)
-        for r in results:
-            pts = sorted((t["end_seconds"], t["val_accuracy"]) for t in r.get("trials", [])
-                         if panel_of(r) == panel and t["status"] == "COMPLETED"
-                         and t["end_seconds"] is not None and t["val_accuracy"] is not None)
-            if pts:
-                xs = [x for x, _ in pts]
-                ys = [max(y for _, y in pts[:i + 1]) for i in range(len(pts))]
-                ax.step(xs, ys, where="post", marker="o", linestyle=next(styles),
-                        color=COLORS.get(r["framework"]), label=f"{r['framework']}: {r['strategy']}")
+        for (p, framework, _, strategy), group in runs.items():  # _: the experiment
+            curves = [c for c in map(_curve, group) if c]
+            if p != panel or not curves:
+                continue
+            color = COLORS.get(framework)
+            what = _ if framework == "baseline" else strategy  # the CNN's epochs tell them apart
+            label = f"{framework}: {what} ({len(curves)} seed{'s' * (len(curves) > 1)})"
+            if all(len(c) == 1 for c in curves):  # one trial a run (the plain CNN): a point
+                xs, ys = [c[0][0] for c in curves], [c[0][1] for c in curves]
+                mx, my = np.mean(xs), np.mean(ys)  # mean, bars to the seeds' min and max
+                ax.errorbar(mx, my, xerr=[[mx - min(xs)], [max(xs) - mx]],
+                            yerr=[[my - min(ys)], [max(ys) - my]], marker="o", color=color,
+                            linestyle="none", label=label)
+                continue
+            end = max(x for c in curves for x, _ in c)
+            grid = np.linspace(0, end, 400)
+            mean, low, high = mean_band(curves, grid)
+            ax.plot(grid, mean, linestyle=next(styles), color=color, label=label)
+            ax.fill_between(grid, low, high, color=color, alpha=0.15, linewidth=0)
         if base and panel != "other":
             ax.axhline(max(base), color="gray", linestyle="--", linewidth=1, label="plain CNN (val)")
         ax.set_title(panel)
         ax.set_xlabel("s since the run's process started")
         ax.set_ylabel("best val accuracy so far")
-        ax.legend(fontsize=7)
+        ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.18))  # off the curves
     fig.tight_layout()
     fig.savefig(path, dpi=90)
     plt.close(fig)
@@ -343,7 +388,7 @@ def write(pairs, meta, out_dir):
     df = summary(all_results)
     loc = loc_table()
     df.to_csv(os.path.join(out_dir, "compare.csv"), index=False)
-    best_so_far_plot(results, os.path.join(out_dir, "compare_best_so_far.png"))
+    best_so_far_plot(all_results, os.path.join(out_dir, "compare_best_so_far.png"))
     cells = []
     for r in results:
         if r.get("best_cell_png") and os.path.exists(r["best_cell_png"]):
@@ -372,7 +417,10 @@ def write(pairs, meta, out_dir):
         "each framework measures it; overhead per trial = (wall - summed trial seconds) / trials "
         "(imports, scheduling, building, refits, test).", "",
         *lines,
-        SECTIONS[5], "", f"Seed {first}.", "", "![best so far](compare_best_so_far.png)", "",
+        SECTIONS[5], "", "Mean over the finished seeds (line) and their range (band), from the time "
+        "every seed has a completed trial; a finished search holds its best. The dashed line is the "
+        "best validation accuracy of any plain CNN run.", "",
+        "![best so far](compare_best_so_far.png)", "",
         SECTIONS[6], "", f"Seed {first}.", "", *(cells or ["- none recorded"]), "",
         SECTIONS[7], "", SECTIONS[8], "",
         "Non-blank, non-comment, non-docstring lines, counted from the source by "

@@ -270,3 +270,13 @@ def test_run_notes_say_once_what_every_seed_shares():
              "notes": ["shim", "on port 5202", "trial 3 diverged"]}]
     assert compare_report.run_notes(runs) == [
         "- **nni / e (seeds 0, 1)**: shim; on port N", "  - seed 1 only: trial 3 diverged"]
+
+
+def test_best_so_far_mean_band_starts_when_every_seed_has_a_trial_and_holds_the_best():
+    import numpy as np
+
+    mean, low, high = compare_report.mean_band([[(1, 0.5), (3, 0.7)], [(2, 0.6)]],
+                                               np.array([0, 1, 2, 3, 4]))
+    assert np.allclose(mean, [np.nan, np.nan, 0.55, 0.65, 0.65], equal_nan=True)
+    assert np.allclose(low, [np.nan, np.nan, 0.5, 0.6, 0.6], equal_nan=True)
+    assert np.allclose(high, [np.nan, np.nan, 0.6, 0.7, 0.7], equal_nan=True)
