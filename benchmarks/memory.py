@@ -178,8 +178,10 @@ One search, {n} random ResNet trials (stem width 8, other knobs searched), 1 epo
 train/test steps (`one_step_on_data` graphs) alive after each trial. Run twice, each
 in a fresh process: as kerasnas runs (`kerasnas`), and with the per-trial release of
 TensorFlow's custom-gradient registrations switched off (`without-release`; both hand
-freed heap back with glibc's `malloc_trim` after each trial). Both runs shared the 2 cores with other benchmarks
-({seconds['kerasnas']} s and {seconds['without-release']} s).
+freed heap back with glibc's `malloc_trim` after each trial; {seconds['kerasnas']} s and
+{seconds['without-release']} s{"; " + raw["note"] if raw.get("note") else ""}).
+
+{summary(raw, n)}
 
 **Growth from trial 3 to trial {n}: {ours:+.1f} %** (goal < 10 %: {verdict});
 without the release: {before:+.1f} %. From trial {half} to trial {n}: {growth(rss['kerasnas'], half, n):+.1f} %
@@ -205,6 +207,17 @@ without, measured before the release existed).
 {render_backends(raw.get("backends", {}))}"""
 
 
+def summary(raw, n):
+    """One line: growth per backend, when other backends were measured."""
+    others = raw.get("backends", {})
+    if not others:
+        return ""
+    parts = [f"TensorFlow {growth([r[0] for r in raw['rows']['kerasnas']], 3, n):+.1f} %"]
+    parts += [f"{b} {growth([r[0] for r in run['rows']], min(3, len(run['rows'])), len(run['rows'])):+.1f} %"
+              for b, run in sorted(others.items())]
+    return "Growth from trial 3 to the last, per backend: " + ", ".join(parts) + "."
+
+
 def render_backends(backends):
     """A section per other backend: growth, then the rows, as for TensorFlow's."""
     out = []
@@ -224,7 +237,8 @@ Date: {run['date']}
 Versions: {keep}
 
 The same search ({n} random ResNet trials, 1 epoch on {run['train_size']} images, in one
-process, {run['seconds']} s) as kerasnas runs it on Keras' {backend} backend. There are no
+process, {run['seconds']} s{"; " + run["note"] if run.get("note") else ""}) as kerasnas runs it
+on Keras' {backend} backend. There are no
 TensorFlow graphs to count, so the last column counts the Keras models alive after each
 trial (garbage collected); one more per trial would mean a trial's model outlives it.
 
