@@ -13,6 +13,7 @@ import argparse
 import json
 import os
 import platform
+import shlex
 import sys
 from datetime import datetime, timezone
 
@@ -51,6 +52,7 @@ def main():
     parser.add_argument("--val-size", type=int, default=2000)
     parser.add_argument("--work", default="runs/early-stopping")
     parser.add_argument("--out", default="reports/early_stopping.md")
+    parser.add_argument("--note", default="", help="run conditions for the report (what else ran)")
     args = parser.parse_args()
     rows = []
     for seed in range(args.seeds):
@@ -74,7 +76,7 @@ def _markdown(df):
 
 
 def write(args, df):
-    import keras
+    from kerasnas.exports import versions
 
     summary = df.groupby("policy").agg(["mean", "std"])
     lines = ["| policy | trials stopped | epochs trained | wall s | best at equal wall time | best at the end |",
@@ -98,10 +100,10 @@ Per seed:
 
 {_markdown(df)}
 
-- Command: `{" ".join([os.path.basename(sys.executable), *sys.argv])}` (TF_NUM_INTRAOP_THREADS={os.environ.get("TF_NUM_INTRAOP_THREADS", "unset")})
-- Machine: {platform.platform()}, {os.cpu_count()} CPUs
-- Date: {datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")}
-- Versions: keras {keras.__version__}, pandas {pd.__version__}
+- Command: `{shlex.join([os.path.basename(sys.executable), *sys.argv])}` (TF_NUM_INTRAOP_THREADS={os.environ.get("TF_NUM_INTRAOP_THREADS", "unset")})
+- Machine: {platform.platform()}, {os.cpu_count()} CPUs{"; " + args.note if args.note else ""}
+- Date: {datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")} (runs kept in `{args.work}`; a rerun reuses them)
+- Versions: {versions()}
 """
     with open(args.out, "w") as f:
         f.write(text)
