@@ -79,6 +79,7 @@ def main():
     p.add_argument("--backends", default="tensorflow",
                    help="comma-separated subset of " + ",".join(BACKENDS) + " to measure; the "
                    "others keep the rows saved beside the report")
+    p.add_argument("--note", default="", help="run conditions for the report (what else ran)")
     p.add_argument("--variant", choices=VARIANTS, help="measure one variant (internal)")
     p.add_argument("--out", default=os.path.join(ROOT, "reports", "memory.md"))
     p.add_argument("--render-only", action="store_true",
@@ -133,15 +134,14 @@ def measure_backends(args, backends, saved):
         if "tensorflow" not in backends:
             raise SystemExit(f"no saved TensorFlow rows beside {args.out}: add tensorflow to "
                              "--backends")
-        raw.update(header("tensorflow"), rows={}, seconds={})
-        raw.pop("note", None)  # a note on an earlier run
+        raw.update(header("tensorflow"), rows={}, seconds={}, note=args.note)
         for variant in VARIANTS:
             raw["rows"][variant], raw["seconds"][variant] = run_variant(args, variant, "tensorflow")
     for backend in backends:
         if backend != "tensorflow":
             rows, seconds = run_variant(args, "kerasnas", backend)
             raw.setdefault("backends", {})[backend] = dict(header(backend), rows=rows,
-                                                           seconds=seconds)
+                                                           seconds=seconds, note=args.note)
     return raw
 
 
