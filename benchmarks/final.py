@@ -28,6 +28,8 @@ def main():
     p.add_argument("--backup-dir", default=None,
                    help="per-epoch checkpoints: rerun with the same folder to resume an interrupted "
                         "training (default: RUN_DIR/final_backup)")
+    p.add_argument("--note", default=None,
+                   help="run conditions for the report (threads, what else ran, earlier sittings)")
     args = p.parse_args()
     from kerasnas.data import make_splits
     from kerasnas.final import retrain
@@ -43,11 +45,12 @@ def main():
                                        seed=summary["seed"], log=lambda line: print(line, flush=True),
                                        backup_dir=args.backup_dir or os.path.join(args.run_dir, "final_backup"))
     seconds = time.time() - start
+    ran = len(history.get("accuracy", []))  # epochs trained by this process (fewer when it resumed)
     model.save(os.path.join(args.run_dir, "final_model.keras"))
     verdict = "met" if accuracy >= 0.94 else "MISSED"
     text = f"""# Final training of the best architecture found
 
-Command: `python benchmarks/final.py {args.run_dir} --epochs {args.epochs}`
+Command: `python benchmarks/final.py {args.run_dir} --epochs {args.epochs}`{chr(10) + "Conditions: " + args.note if args.note else ""}
 Machine: {machine()}
 Date: {time.strftime('%Y-%m-%d %H:%M %Z')}
 Versions: {versions()}
@@ -63,8 +66,8 @@ Search: {summary['space']} x {summary['oracle']}, {summary['max_trials']} trials
 | retrained: {args.epochs} epochs on all 60,000, pad-2 crop + flip, cosine decay | **{100 * accuracy:.2f}** |
 
 Goal: at least 94.0 % ({verdict}). Published anchors: ResNet18 94.9 %, WRN40-4 96.7 %.
-Training took {seconds:,.0f} s ({seconds / args.epochs:,.0f} s per epoch).
-Per-epoch training accuracy: {', '.join(f'{a:.4f}' for a in history.get('accuracy', []))}.
+This process trained epochs {args.epochs - ran + 1}-{args.epochs} in {seconds:,.0f} s ({seconds / max(ran, 1):,.0f} s per epoch, test included){"; the earlier epochs ran in an earlier process and were restored from the checkpoint" if ran < args.epochs else ""}.
+Per-epoch training accuracy (this process): {', '.join(f'{a:.4f}' for a in history.get('accuracy', []))}.
 """
     with open(args.out, "w") as f:
         f.write(text)

@@ -33,12 +33,17 @@ class WarmupCosine(keras.callbacks.Callback):
         if not steps:
             raise ValueError("WarmupCosine needs data of known length (steps per epoch); "
                              "use lr_schedule='constant' for data of unknown length.")
-        self.total = steps * self.params["epochs"]
-        self.warmup = max(1, int(self.total * self.warmup_fraction))
+        self.set_span(steps * self.params["epochs"])
         self.peak = float(keras.ops.convert_to_numpy(self.model.optimizer.learning_rate))
         self.step = 0
 
+    def set_span(self, total_steps):
+        """Spreads the schedule over `total_steps` (`fit` sets it from its epochs x steps)."""
+        self.total = total_steps
+        self.warmup = max(1, int(total_steps * self.warmup_fraction))
+
     def factor(self, step):
+        """The share of the peak rate at `step` (0-based), in [0, 1]."""
         if step < self.warmup:
             return (step + 1) / self.warmup
         progress = (step - self.warmup) / max(1, self.total - self.warmup)

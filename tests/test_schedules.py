@@ -40,6 +40,15 @@ def test_warm_up_then_cosine_over_all_steps_of_the_fit_peaking_at_the_compiled_r
     assert float(keras.ops.convert_to_numpy(model.optimizer.learning_rate)) == pytest.approx(0.01)
 
 
+def test_set_span_gives_the_fits_factors_outside_keras():
+    # benchmarks/paired.py drives a PyTorch loop with these factors: they must be the fit's.
+    rates = _Rates()
+    _fit([WarmupCosine(warmup_fraction=0.1), rates])  # 20 steps
+    schedule = WarmupCosine(warmup_fraction=0.1)
+    schedule.set_span(20)
+    assert [0.01 * schedule.factor(step) for step in range(20)] == pytest.approx(rates.rates, rel=1e-6)
+
+
 def test_constant_adds_no_callback_and_unknown_names_are_refused():
     assert make_schedule("constant") is None
     assert isinstance(make_schedule("cosine"), WarmupCosine)
