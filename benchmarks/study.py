@@ -57,6 +57,7 @@ def main():
         from kerasnas.search import search
 
         data = make_splits(train_size=args.train_size, val_size=args.val_size, seed=args.seed)
+        record_sitting(out, args)
         search(space, oracle, data, max_trials=trials, epochs=epochs, directory=out, seed=args.seed,
                overwrite=not args.resume, resume=args.resume, space_options=parse_options(args.space_option),
                final_epochs=args.final_epochs,
@@ -150,7 +151,8 @@ Command: `{cmd}`
 Machine: {s['machine']}
 Date: {s['date']}
 Versions: {json.dumps(s['versions'])}
-{sharing(args)} Space options: {json.dumps(s['space_options']) or 'defaults'};
+{sharing(args, out)}
+Space options: {space_options(s)};
 seed {s['seed']}; data: {s['data_source']}, {s['train_size']:,} train / {s['val_size']:,} validation
 (stratified, from the training set), 10,000 test.
 {resumed_text(resumed_after, table)}
@@ -168,10 +170,46 @@ Best: trial {s['best_trial']}, `{s['best_architecture']}`.
 """
 
 
-def sharing(args):
-    """The report's line on threads and what else ran on the machine."""
-    return args.note or (f"Threads: TF intra-op {os.environ.get('TF_NUM_INTRAOP_THREADS', 'all cores')}"
-                         " (another benchmark ran beside it on the other core).")
+def record_sitting(out, args):
+    """Appends this process's threads and `--note` to `out`/sittings.json, so a report
+    rendered later (`--render-only`, or after `--resume`) states how every sitting ran."""
+    import time
+
+    os.makedirs(out, exist_ok=True)
+    path = os.path.join(out, "sittings.json")
+    sittings = []
+    if args.resume and os.path.isfile(path):
+        with open(path) as f:
+            sittings = json.load(f)
+    sittings.append({"started": time.strftime("%Y-%m-%d %H:%M %Z"), "note": args.note,
+                     "threads": os.environ.get("TF_NUM_INTRAOP_THREADS", "all cores")})
+    with open(path + ".tmp", "w") as f:
+        json.dump(sittings, f)
+    os.replace(path + ".tmp", path)
+
+
+def sharing(args, out):
+    """The report's lines on threads and on what else ran on the machine: `--note` when
+    given, else what each sitting recorded (`record_sitting`)."""
+    path = os.path.join(out, "sittings.json")
+    sittings = []
+    if os.path.isfile(path):
+        with open(path) as f:
+            sittings = json.load(f)
+    if not sittings:  # a run from before sittings.json: only this process is known
+        threads = f"{os.environ.get('TF_NUM_INTRAOP_THREADS', 'all cores')} (when rendered)"
+        return f"Threads: TF intra-op {threads}.\nConditions: {args.note or 'not recorded'}"
+    threads = ", ".join(sorted({str(one["threads"]) for one in sittings}))
+    notes = [f"sitting {i + 1} ({one['started']}): {one['note'] or 'not recorded'}"
+             for i, one in enumerate(sittings)]
+    single = sittings[0]["note"] or "not recorded"
+    conditions = args.note or (single if len(sittings) == 1 else "; ".join(notes))
+    return f"Threads: TF intra-op {threads}.\nConditions: {conditions}"
+
+
+def space_options(summary):
+    """The run's `--space-option`s, or 'defaults' when there were none."""
+    return json.dumps(summary["space_options"]) if summary.get("space_options") else "defaults"
 
 
 def resumed_text(resumed_after, table):
@@ -262,7 +300,8 @@ continue it with `{cmd} --resume --output-dir {os.path.relpath(out, ROOT)}`.
 Machine: {machine()}
 Started: {started}; this report written {time.strftime("%Y-%m-%d %H:%M %Z")}
 Versions: {json.dumps(versions())}
-{sharing(args)} Space options: {json.dumps(s['space_options']) or 'defaults'};
+{sharing(args, out)}
+Space options: {space_options(s)};
 seed {s['seed']}; {s['train_size']:,} train / {s['val_size']:,} validation images.
 
 | | study (NNI) | kerasnas so far |

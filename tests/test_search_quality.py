@@ -63,3 +63,26 @@ def test_the_study_report_sets_the_compute_matched_cnn_beside_the_search(tiny_sp
     assert f"| {cnn:.2f} | search ahead: yes (+1.50 points) |" in row
     assert "search ahead: NO (-0.25 points)" in study.baseline_row(str(tmp_path), cnn - 0.25)
     assert "not run" in study.baseline_row(str(tmp_path / "none"), 90.0)
+
+
+def test_the_study_report_states_how_each_sitting_ran(tmp_path, monkeypatch):
+    from types import SimpleNamespace
+
+    from benchmarks import study
+
+    out = str(tmp_path)
+    assert study.sharing(SimpleNamespace(note=None), out).endswith("Conditions: not recorded")
+    monkeypatch.setenv("TF_NUM_INTRAOP_THREADS", "2")
+    study.record_sitting(out, SimpleNamespace(note="alone", resume=False))
+    assert study.sharing(SimpleNamespace(note=None), out) == "Threads: TF intra-op 2.\nConditions: alone"
+    monkeypatch.setenv("TF_NUM_INTRAOP_THREADS", "1")
+    study.record_sitting(out, SimpleNamespace(note=None, resume=True))  # a resumed second process
+    lines = study.sharing(SimpleNamespace(note=None), out).split("\n")
+    assert lines[0] == "Threads: TF intra-op 1, 2."
+    assert lines[1].startswith("Conditions: sitting 1 (") and ": alone; sitting 2 (" in lines[1]
+    assert lines[1].endswith(": not recorded")
+    assert study.sharing(SimpleNamespace(note="by hand"), out).endswith("\nConditions: by hand")
+    study.record_sitting(out, SimpleNamespace(note="fresh", resume=False))  # a new run starts over
+    assert study.sharing(SimpleNamespace(note=None), out).endswith("Conditions: fresh")
+    assert study.space_options({"space_options": {}}) == "defaults"
+    assert study.space_options({"space_options": {"channels": 8}}) == '{"channels": 8}'
