@@ -53,15 +53,13 @@ def main():
     out = args.output_dir or os.path.join(ROOT, "runs", f"study-{args.experiment}")
     if not args.render_only:
         from kerasnas.data import make_splits
-        from kerasnas.reporter import ConsoleReporter
         from kerasnas.search import search
 
         data = make_splits(train_size=args.train_size, val_size=args.val_size, seed=args.seed)
-        record_sitting(out, args)
         search(space, oracle, data, max_trials=trials, epochs=epochs, directory=out, seed=args.seed,
                overwrite=not args.resume, resume=args.resume, space_options=parse_options(args.space_option),
                final_epochs=args.final_epochs,
-               reporter=ConsoleReporter(lambda line: print(line, flush=True)))
+               reporter=sitting_reporter(out, args, lambda line: print(line, flush=True)))
         if not args.no_baseline:
             matched_baseline(data, trials * epochs, args.seed, out)
     path = args.report or os.path.join(ROOT, "reports", f"study-{args.experiment}.md")
@@ -170,12 +168,24 @@ Best: trial {s['best_trial']}, `{s['best_architecture']}`.
 """
 
 
+def sitting_reporter(out, args, write=print):
+    """A console reporter that records this sitting (`record_sitting`) once the search has
+    prepared its folder (emptied it for a fresh run, kept it for `--resume`)."""
+    from kerasnas.reporter import ConsoleReporter
+
+    class SittingReporter(ConsoleReporter):
+        def on_search_begin(self, run):
+            record_sitting(out, args)
+            super().on_search_begin(run)
+
+    return SittingReporter(write)
+
+
 def record_sitting(out, args):
     """Appends this process's threads and `--note` to `out`/sittings.json, so a report
     rendered later (`--render-only`, or after `--resume`) states how every sitting ran."""
     import time
 
-    os.makedirs(out, exist_ok=True)
     path = os.path.join(out, "sittings.json")
     sittings = []
     if args.resume and os.path.isfile(path):

@@ -86,3 +86,27 @@ def test_the_study_report_states_how_each_sitting_ran(tmp_path, monkeypatch):
     assert study.sharing(SimpleNamespace(note=None), out).endswith("Conditions: fresh")
     assert study.space_options({"space_options": {}}) == "defaults"
     assert study.space_options({"space_options": {"channels": 8}}) == '{"channels": 8}'
+
+
+def test_a_study_sitting_is_recorded_in_the_folder_the_search_prepared(tmp_path, tiny_splits):
+    from types import SimpleNamespace
+
+    from benchmarks import study
+    from kerasnas.search import search
+
+    out = str(tmp_path / "run")  # new: the search must still accept it as its folder
+    tiny = dict(stem_width=8, stages=2, blocks_per_stage=1, kernel_size=3, dropout=0.0)
+
+    def sitting(note, resume):
+        lines = []
+        search("resnet", "random", tiny_splits, max_trials=1, epochs=1, batch_size=64, seed=1,
+               directory=out, space_options=tiny, overwrite=not resume, resume=resume,
+               reporter=study.sitting_reporter(out, SimpleNamespace(note=note, resume=resume),
+                                               lines.append))
+        assert lines  # still the console reporter
+        with open(tmp_path / "run" / "sittings.json") as f:
+            return [one["note"] for one in json.load(f)]
+
+    assert sitting("first", resume=False) == ["first"]
+    assert sitting("second", resume=True) == ["first", "second"]
+    assert sitting("again", resume=False) == ["again"]  # --overwrite emptied the folder
