@@ -81,6 +81,7 @@ def matched_baseline(data, epochs, seed, out):
     Written to `out`/baseline.json, and skipped when that file is there (a resumed run).
     """
     from benchmarks.frameworks import baseline_runner
+    from kerasnas.files import write_json
     from kerasnas.settings import SearchSettings
 
     path = os.path.join(out, "baseline.json")
@@ -91,9 +92,7 @@ def matched_baseline(data, epochs, seed, out):
                                                             seed=seed)
     result = {"epochs": epochs, "batch_size": batch, "seconds": end - start,
               "test_accuracy": test_accuracy}
-    with open(path + ".tmp", "w") as f:
-        json.dump(result, f)
-    os.replace(path + ".tmp", path)
+    write_json(path, result)
 
 
 def baseline_row(out, acc):
@@ -186,34 +185,35 @@ def record_sitting(out, args):
     rendered later (`--render-only`, or after `--resume`) states how every sitting ran."""
     import time
 
-    path = os.path.join(out, "sittings.json")
-    sittings = []
-    if args.resume and os.path.isfile(path):
-        with open(path) as f:
-            sittings = json.load(f)
+    from kerasnas.files import write_json
+
+    sittings = load_sittings(out) if args.resume else []
     sittings.append({"started": time.strftime("%Y-%m-%d %H:%M %Z"), "note": args.note,
                      "threads": os.environ.get("TF_NUM_INTRAOP_THREADS", "all cores")})
-    with open(path + ".tmp", "w") as f:
-        json.dump(sittings, f)
-    os.replace(path + ".tmp", path)
+    write_json(os.path.join(out, "sittings.json"), sittings)
+
+
+def load_sittings(out):
+    path = os.path.join(out, "sittings.json")
+    if not os.path.isfile(path):
+        return []
+    with open(path) as f:
+        return json.load(f)
 
 
 def sharing(args, out):
     """The report's lines on threads and on what else ran on the machine: `--note` when
     given, else what each sitting recorded (`record_sitting`)."""
-    path = os.path.join(out, "sittings.json")
-    sittings = []
-    if os.path.isfile(path):
-        with open(path) as f:
-            sittings = json.load(f)
+    sittings = load_sittings(out)
     if not sittings:  # a run from before sittings.json: only this process is known
         threads = f"{os.environ.get('TF_NUM_INTRAOP_THREADS', 'all cores')} (when rendered)"
         return f"Threads: TF intra-op {threads}.\nConditions: {args.note or 'not recorded'}"
     threads = ", ".join(sorted({str(one["threads"]) for one in sittings}))
-    notes = [f"sitting {i + 1} ({one['started']}): {one['note'] or 'not recorded'}"
-             for i, one in enumerate(sittings)]
-    single = sittings[0]["note"] or "not recorded"
-    conditions = args.note or (single if len(sittings) == 1 else "; ".join(notes))
+    if args.note or len(sittings) == 1:
+        conditions = args.note or sittings[0]["note"] or "not recorded"
+    else:
+        conditions = "; ".join(f"sitting {i + 1} ({one['started']}): {one['note'] or 'not recorded'}"
+                               for i, one in enumerate(sittings))
     return f"Threads: TF intra-op {threads}.\nConditions: {conditions}"
 
 
