@@ -5,7 +5,9 @@ training set; the architecture it picks is then trained once with the
 standard Fashion-MNIST/CIFAR recipe (random translation by zero-padding 2
 pixels and cropping back, horizontal flips, cosine learning-rate decay) on
 the train and validation images together, and evaluated once on the test set.
-The augmentation lives in the tf.data pipeline, not in the model, so the
+Random erasing (Zhong et al., AAAI 2020) is optional (`erase`); a recipe change
+like it is chosen with `holdout=True` (train on the train split, score on the
+validation split), never on the test set. The augmentation lives in the tf.data pipeline, not in the model, so the
 exported model takes the same raw images as `best_model.keras`.
 """
 
@@ -19,15 +21,21 @@ from kerasnas.datasets._splits import with_channels
 from kerasnas.precision import dtype_policy
 
 PAD = 2  # pixels of padding before the random crop back to the image size
+# Random erasing's rectangle (Zhong et al. 2020, their defaults): area 2-40 % of the image,
+# aspect ratio h/w from 0.3 to 1/0.3.
+ERASE_AREA = (0.02, 0.4)
+ERASE_ASPECT = 0.3
 
 
-def augmented_dataset(x, y, *, batch_size, seed=0, pad=PAD, flip=True):
+def augmented_dataset(x, y, *, batch_size, seed=0, pad=PAD, flip=True, erase=0.0):
     """A shuffled, augmented tf.data pipeline of raw images (float32).
 
     Each epoch every image is padded by `pad` pixels of background (black,
     0), cropped back to its size at a random offset and,
-    if `flip`, mirrored left-right with probability 1/2. Stateless ops seeded
-    from `seed`, so the epochs are reproducible (and differ from each other).
+    if `flip`, mirrored left-right with probability 1/2; then, with probability
+    `erase`, one random rectangle of it is replaced by random values (random
+    erasing). Stateless ops seeded from `seed`, so the epochs are reproducible
+    (and differ from each other).
 
     Args:
         x: uint8 images (n, height, width[, channels]), or a shuffled
@@ -37,9 +45,11 @@ def augmented_dataset(x, y, *, batch_size, seed=0, pad=PAD, flip=True):
         seed: Seed of the shuffle and the augmentation.
         pad: Padding in pixels (0: no translation).
         flip: Whether to flip horizontally.
+        erase: Probability of random erasing per image (0: none; the paper uses 0.5).
 
     Raises:
-        ValueError: for a negative `pad` or a `batch_size` < 1.
+        ValueError: for a negative `pad`, a `batch_size` < 1 or an `erase`
+            outside [0, 1].
     """
     import tensorflow as tf
 
@@ -47,6 +57,8 @@ def augmented_dataset(x, y, *, batch_size, seed=0, pad=PAD, flip=True):
         raise ValueError(f"`pad` must be an int >= 0; got {pad!r}.")
     if not isinstance(batch_size, int) or batch_size < 1:
         raise ValueError(f"`batch_size` must be an int >= 1; got {batch_size!r}.")
+    if isinstance(erase, bool) or not isinstance(erase, (int, float)) or not 0 <= erase <= 1:
+        raise ValueError(f"`erase` must be a probability in [0, 1]; got {erase!r}.")
     ds = x
     if y is not None:
         ds = tf.data.Dataset.from_tensor_slices((with_channels(x), y.astype("int32")))
@@ -61,6 +73,9 @@ def augmented_dataset(x, y, *, batch_size, seed=0, pad=PAD, flip=True):
         image = tf.image.stateless_random_crop(padded, shape, seed=seeds[0])
         if flip:
             image = tf.image.stateless_random_flip_left_right(image, seed=seeds[1])
+        if erase:
+            # Its own seeds split off the crop's: erasing on or off leaves crops and flips as they were.
+            image = _random_erasing(tf, image, seeds[0], erase)
         return image, label
 
     # Two stateless seeds per image, new ones each epoch, the same for the same `seed`.
@@ -69,8 +84,34 @@ def augmented_dataset(x, y, *, batch_size, seed=0, pad=PAD, flip=True):
     return ds.batch(batch_size).prefetch(tf.data.AUTOTUNE)
 
 
+def _random_erasing(tf, image, seed, probability):
+    """`image` with, with `probability`, one rectangle set to uniform random values.
+
+    Deviations from Zhong et al. (who redraw until a rectangle fits and fill with
+    values in [0, 255]): a rectangle larger than the image is clipped to it (one
+    draw, so the pipeline stays a fixed graph), and the values are drawn between
+    the image's own minimum and maximum, so any pixel scale works.
+    """
+    h, w = image.shape[0], image.shape[1]
+    box_seed, noise_seed = tf.unstack(tf.random.experimental.stateless_split(seed, num=3)[1:])
+    u = tf.random.stateless_uniform((5,), seed=box_seed)
+    area = h * w * (ERASE_AREA[0] + (ERASE_AREA[1] - ERASE_AREA[0]) * u[0])
+    log_r = tf.math.log(ERASE_ASPECT)
+    aspect = tf.exp(log_r + (-2.0 * log_r) * u[1])  # log-uniform, as torchvision's RandomErasing
+    eh = tf.clip_by_value(tf.cast(tf.round(tf.sqrt(area * aspect)), tf.int32), 1, h)
+    ew = tf.clip_by_value(tf.cast(tf.round(tf.sqrt(area / aspect)), tf.int32), 1, w)
+    top = tf.minimum(tf.cast(u[2] * tf.cast(h - eh + 1, tf.float32), tf.int32), h - eh)
+    left = tf.minimum(tf.cast(u[3] * tf.cast(w - ew + 1, tf.float32), tf.int32), w - ew)
+    rows, cols = tf.range(h)[:, None, None], tf.range(w)[None, :, None]
+    inside = (rows >= top) & (rows < top + eh) & (cols >= left) & (cols < left + ew)
+    inside &= u[4] < probability
+    low, high = tf.reduce_min(image), tf.reduce_max(image)
+    noise = low + (high - low) * tf.random.stateless_uniform(tf.shape(image), seed=noise_seed)
+    return tf.where(inside, noise, image)
+
+
 def retrain(hypermodel, values, data, *, epochs, batch_size=128, seed=0, strategy=None,
-            precision="float32", backup_dir=None, log=print):
+            precision="float32", backup_dir=None, erase=0.0, holdout=False, log=print):
     """Trains the architecture in `values` from scratch on all training images.
 
     Args:
@@ -89,11 +130,16 @@ def retrain(hypermodel, values, data, *, epochs, batch_size=128, seed=0, strateg
             the same folder resumes an interrupted training at the epoch after the
             last one saved (its data order then restarts; the schedule does not);
             the folder is deleted when training ends.
+        erase: Probability of random erasing per image (`augmented_dataset`).
+        holdout: If True, trains on the train split only and scores on the
+            validation split instead of the test set: for choosing a recipe
+            (epochs, `erase`) without looking at the test images.
         log: Function receiving progress lines (None: silent).
 
     Returns:
-        (model, test_accuracy, history): the trained Keras model, its accuracy
-        on the test set (evaluated once) and `History.history`.
+        (model, accuracy, history): the trained Keras model, its accuracy on
+        the test set (or the validation split, with `holdout`; evaluated once)
+        and `History.history`.
 
     Raises:
         ValueError: for `epochs` or `batch_size` < 1.
@@ -108,9 +154,10 @@ def retrain(hypermodel, values, data, *, epochs, batch_size=128, seed=0, strateg
         hypermodel.for_data(input_shape=data.input_shape, num_classes=data.num_classes,
                             mean=data.mean, variance=data.variance)
     dist = make_strategy(strategy) if isinstance(strategy, str) else strategy
-    y = np.concatenate([data.y_train, data.y_val])
-    train = augmented_dataset(data.elements("train", "val", shuffle=True, seed=seed), None,
-                              batch_size=batch_size, seed=seed)
+    parts, scored_on = (("train",), "val") if holdout else (("train", "val"), "test")
+    y = np.concatenate([data.y_train] if holdout else [data.y_train, data.y_val])
+    train = augmented_dataset(data.elements(*parts, shuffle=True, seed=seed), None,
+                              batch_size=batch_size, seed=seed, erase=erase)
     steps = -(-len(y) // batch_size)
     keras.utils.set_random_seed(seed)
     hp = keras_tuner.HyperParameters()
@@ -126,7 +173,8 @@ def retrain(hypermodel, values, data, *, epochs, batch_size=128, seed=0, strateg
         model.compile(optimizer=type(optimizer).from_config(config), loss=model.loss,
                       metrics=["accuracy"])
         log(f"final: {type(optimizer).__name__} lr {lr:.3g} cosine to 0, {epochs} epochs "
-            f"on {len(y)} images (pad {PAD} + crop + flip), {model.count_params():,} parameters")
+            f"on {len(y)} images (pad {PAD} + crop + flip{f' + erasing p={erase:g}' if erase else ''}), "
+            f"{model.count_params():,} parameters")
         started = time.time()
         progress = keras.callbacks.LambdaCallback(on_epoch_end=lambda epoch, logs: log(
             f"final: epoch {epoch + 1}/{epochs} loss {logs['loss']:.4f} acc {logs['accuracy']:.4f} "
@@ -135,7 +183,7 @@ def retrain(hypermodel, values, data, *, epochs, batch_size=128, seed=0, strateg
         if backup_dir:
             callbacks.insert(0, keras.callbacks.BackupAndRestore(backup_dir))
         history = model.fit(train, epochs=epochs, verbose=0, shuffle=False, callbacks=callbacks)
-    test = data.dataset("test", batch_size=batch_size)
-    test_accuracy = float(model.evaluate(test, verbose=0, return_dict=True)["accuracy"])
-    log(f"final: test accuracy {test_accuracy:.4f} ({time.time() - started:.0f} s)")
-    return model, test_accuracy, history.history
+    scored = data.dataset(scored_on, batch_size=batch_size)
+    accuracy = float(model.evaluate(scored, verbose=0, return_dict=True)["accuracy"])
+    log(f"final: {scored_on} accuracy {accuracy:.4f} ({time.time() - started:.0f} s)")
+    return model, accuracy, history.history

@@ -59,6 +59,38 @@ def test_no_pad_no_flip_is_the_plain_shuffled_data(tiny_splits):
         augmented_dataset(x, y, batch_size=8, pad=-1)
 
 
+def test_random_erasing_replaces_one_rectangle_with_values_in_the_images_range(tiny_splits):
+    x, y = tiny_splits.x_train[:64], tiny_splits.y_train[:64]
+    plain = images(augmented_dataset(x, y, batch_size=16, seed=5))
+    erased = images(augmented_dataset(x, y, batch_size=16, seed=5, erase=1.0))
+    for before, after in zip(plain, erased):  # same order, crops and flips: only the erasing differs
+        changed = before != after
+        rows, cols = np.flatnonzero(changed.any(axis=(1, 2))), np.flatnonzero(changed.any(axis=(0, 2)))
+        box = changed[rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1]
+        assert box.all()  # one filled rectangle, nothing changed outside it
+        assert 1 <= box.size <= 0.4 * 28 * 28 + 28  # 2-40 % of the image, give or take rounding
+        values = after[changed]
+        assert values.min() >= before.min() and values.max() <= before.max()
+    half = images(augmented_dataset(x, y, batch_size=16, seed=5, erase=0.5))
+    erased_count = sum(not np.array_equal(a, b) for a, b in zip(plain, half))
+    assert 16 <= erased_count <= 48  # Binomial(64, 1/2): 4 standard deviations either side
+    for bad in (1.5, -0.1, True, "0.5"):
+        with pytest.raises(ValueError, match="`erase` must be a probability in"):
+            augmented_dataset(x, y, batch_size=8, erase=bad)
+
+
+def test_a_holdout_retraining_trains_on_train_only_and_scores_on_validation(tiny_splits):
+    space = ResNetSpace(**TINY)
+    lines = []
+    model, accuracy, _ = retrain(space, {"optimizer": "sgd", "learning_rate": 0.05}, tiny_splits,
+                                 epochs=1, batch_size=64, erase=0.5, holdout=True, log=lines.append)
+    assert int(model.optimizer.iterations) == -(-300 // 64) == 5  # the 100 validation images unused
+    assert "on 300 images (pad 2 + crop + flip + erasing p=0.5)" in lines[0]
+    assert lines[-1].startswith("final: val accuracy ")
+    val = to_dataset(tiny_splits.x_val, tiny_splits.y_val, batch_size=64)
+    assert accuracy == model.evaluate(val, verbose=0, return_dict=True)["accuracy"]
+
+
 def test_retrain_trains_on_train_plus_val_and_tests_once(tiny_splits):
     space = ResNetSpace(**TINY)
     values = {"optimizer": "sgd", "learning_rate": 0.05, "momentum": 0.8}
