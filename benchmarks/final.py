@@ -28,7 +28,13 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
 
-def main():
+def recipe_suffix(holdout, erase):
+    """'' for the standard recipe, e.g. '_holdout_erase0.5' otherwise: each recipe gets its own
+    checkpoint folder, model and report, so a resume never continues another recipe's training."""
+    return ("_holdout" if holdout else "") + (f"_erase{erase:g}" if erase else "")
+
+
+def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("run_dir")
     p.add_argument("--epochs", type=int, default=10)
@@ -44,12 +50,13 @@ def main():
                         "a recipe without the test set)")
     p.add_argument("--note", default=None,
                    help="run conditions for the report (threads, what else ran, earlier sittings)")
-    args = p.parse_args()
+    args = p.parse_args(argv)
     if not 0 <= args.random_erasing <= 1:
-        p.error(f"--random-erasing must be a probability in [0, 1]; got {args.random_erasing}")
-    # Each recipe its own checkpoints and model: a resume must never continue another recipe.
-    recipe = ("_holdout" if args.holdout else "") + (
-        f"_erase{args.random_erasing:g}" if args.random_erasing else "")
+        p.error(f"--random-erasing must be a probability in [0, 1]; got {args.random_erasing:g}")
+    if not os.path.isfile(os.path.join(args.run_dir, "summary.json")):
+        p.error(f"{args.run_dir} has no summary.json: give the folder of a finished search "
+                f"(e.g. runs/study-resnet-bayes)")
+    recipe = recipe_suffix(args.holdout, args.random_erasing)
     out = args.out or os.path.join(ROOT, "reports", "final" + recipe.replace("_", "-") + ".md")
     from kerasnas.data import make_splits
     from kerasnas.final import retrain
