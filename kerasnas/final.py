@@ -7,10 +7,12 @@ pixels and cropping back, horizontal flips, cosine learning-rate decay) on
 the train and validation images together, and evaluated once on the test set.
 Random erasing (Zhong et al., AAAI 2020) is optional (`erase`); a recipe change
 like it is chosen with `holdout=True` (train on the train split, score on the
-validation split), never on the test set. The augmentation lives in the tf.data pipeline, not in the model, so the
-exported model takes the same raw images as `best_model.keras`.
+validation split), never on the test set. The augmentation lives in the tf.data
+pipeline, not in the model, so the exported model takes the same raw images as
+`best_model.keras`.
 """
 
+import numbers
 import time
 
 import keras
@@ -57,7 +59,7 @@ def augmented_dataset(x, y, *, batch_size, seed=0, pad=PAD, flip=True, erase=0.0
         raise ValueError(f"`pad` must be an int >= 0; got {pad!r}.")
     if not isinstance(batch_size, int) or batch_size < 1:
         raise ValueError(f"`batch_size` must be an int >= 1; got {batch_size!r}.")
-    if isinstance(erase, bool) or not isinstance(erase, (int, float)) or not 0 <= erase <= 1:
+    if isinstance(erase, bool) or not isinstance(erase, numbers.Real) or not 0 <= erase <= 1:
         raise ValueError(f"`erase` must be a probability in [0, 1]; got {erase!r}.")
     ds = x
     if y is not None:

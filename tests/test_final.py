@@ -74,7 +74,7 @@ def test_random_erasing_replaces_one_rectangle_with_values_in_the_images_range(t
     half = images(augmented_dataset(x, y, batch_size=16, seed=5, erase=0.5))
     erased_count = sum(not np.array_equal(a, b) for a, b in zip(plain, half))
     assert 16 <= erased_count <= 48  # Binomial(64, 1/2): 4 standard deviations either side
-    for bad in (1.5, -0.1, True, "0.5"):
+    for bad in (1.5, -0.1, np.float32(1.01), True, "0.5"):
         with pytest.raises(ValueError, match="`erase` must be a probability in"):
             augmented_dataset(x, y, batch_size=8, erase=bad)
 
