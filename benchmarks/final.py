@@ -88,7 +88,8 @@ def main(argv=None):
         verdict = (f"Goal: at least 94.0 % ({'met' if accuracy >= 0.94 else 'MISSED'}). "
                    f"Published anchors: ResNet18 94.9 %, WRN40-4 96.7 %.")
     flags = (" --holdout" if args.holdout else "") + (
-        f" --random-erasing {args.random_erasing:g}" if args.random_erasing else "")
+        f" --random-erasing {args.random_erasing:g}" if args.random_erasing else "") + (
+        f" --out {os.path.relpath(out, ROOT)}" if args.out else "")
     text = f"""# Final training of the best architecture found
 
 Command: `python benchmarks/final.py {args.run_dir} --epochs {args.epochs}{flags}`{chr(10) + "Conditions: " + args.note if args.note else ""}
