@@ -157,7 +157,7 @@ def retrain(hypermodel, values, data, *, epochs, batch_size=128, seed=0, strateg
                             mean=data.mean, variance=data.variance)
     dist = make_strategy(strategy) if isinstance(strategy, str) else strategy
     parts, scored_on = (("train",), "val") if holdout else (("train", "val"), "test")
-    y = np.concatenate([data.y_train] if holdout else [data.y_train, data.y_val])
+    y = np.concatenate([getattr(data, f"y_{part}") for part in parts])
     train = augmented_dataset(data.elements(*parts, shuffle=True, seed=seed), None,
                               batch_size=batch_size, seed=seed, erase=erase)
     steps = -(-len(y) // batch_size)
