@@ -16,7 +16,7 @@ backend = sys.argv[1] if len(sys.argv) > 1 else "tensorflow"
 os.environ["KERAS_BACKEND"] = backend  # before Keras is imported
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from kerasnas.data import make_splits  # noqa: E402
+from kerasnas.datasets import make_splits  # noqa: E402
 from kerasnas.oracles import ORACLES  # noqa: E402
 from kerasnas.reporter import Reporter  # noqa: E402
 from kerasnas.search import search  # noqa: E402

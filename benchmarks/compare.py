@@ -163,7 +163,7 @@ def make_data(args, work):
 
     ident = data_identity(args)
     path = os.path.join(work, f"splits-{hashlib.sha256(repr(ident).encode()).hexdigest()[:10]}.npz")
-    from kerasnas.data import make_splits
+    from kerasnas.datasets import make_splits
 
     preset = PRESETS[args.preset]
     splits = make_splits(train_size=preset["train_size"], val_size=preset["val_size"],

@@ -18,8 +18,8 @@ import traceback
 
 import numpy as np
 
-# Standardisation shared by every framework (kerasnas.data's constants).
-MEAN, STD = 0.2860, 0.3530
+from kerasnas.datasets.fashion_mnist import MEAN, STD  # the standardisation every framework shares
+
 PACKAGES = ("tensorflow-cpu", "keras", "keras-tuner", "autokeras", "nni", "torch",
             "pytorch-lightning", "optuna")
 COMPARE_EXTRA = "pip install -e .[compare]"
@@ -120,7 +120,7 @@ def fit_keras(model, data, *, epochs, batch_size, seed, raw=False):
 
     `raw`: the model normalises its inputs itself (a kerasnas space's model).
     """
-    from kerasnas.data import to_dataset
+    from kerasnas.datasets import to_dataset
 
     prepare = (lambda ds: ds) if raw else _standardised
     train = prepare(to_dataset(data.x_train, data.y_train, batch_size=batch_size, shuffle=True,
@@ -133,7 +133,7 @@ def fit_keras(model, data, *, epochs, batch_size, seed, raw=False):
 
 def test_keras(model, data, batch_size, raw=False):
     """Accuracy of a Keras model on the test part, one pass (`raw`: see `fit_keras`)."""
-    from kerasnas.data import to_dataset
+    from kerasnas.datasets import to_dataset
 
     test = to_dataset(data.x_test, data.y_test, batch_size=batch_size)
     test = test if raw else _standardised(test)
