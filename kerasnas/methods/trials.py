@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, Callable
 
 from kerasnas.methods.base import ReturnedModel, SearchMethod
 
@@ -35,8 +35,6 @@ class TrialSearch(SearchMethod):
             overwrite=False, distribution_strategy=make_strategy(s.strategy))
 
     def search(self, run: Run) -> None:
-        from kerasnas import distributed
-
         s = run.settings
 
         # Made by each trial after it seeds (NASTuner): a shared dataset's shuffle
@@ -44,10 +42,19 @@ class TrialSearch(SearchMethod):
         def train():
             return run.data.dataset("train", batch_size=s.batch_size, shuffle=True, seed=s.seed)
 
+        self.loop(run, train, epochs=s.epochs)
+
+    def loop(self, run: Run, train: Callable, **fit: Any) -> None:
+        """The tuner's search on `train` (called by each trial), scored on the validation split;
+        in chief/worker mode the chief serves the oracle and the workers train."""
+        from kerasnas import distributed
+
+        s = run.settings
+
         def val():
             return run.data.dataset("val", batch_size=s.batch_size)
 
-        fit = dict(epochs=s.epochs, verbose=int(s.verbose))
+        fit["verbose"] = int(s.verbose)
         if run.role == "chief":  # KerasTuner's own chief hangs when a worker dies; ours does not
             run.tuner.save()
             run.oracle.verbose = 0
