@@ -6,7 +6,7 @@
 
 __version__ = "0.1.0"
 __all__ = ["AgingEvolution", "AgingEvolutionOracle", "GaussianProcessOracle", "GaussianProcessSearch",
-           "Run", "SearchSettings", "search"]
+           "Run", "SearchMethod", "SearchSettings", "TrialSearch", "search"]
 
 
 def search(*args, **kwargs):
@@ -23,6 +23,10 @@ def __getattr__(name):
         from kerasnas import oracles
 
         return getattr(oracles, name)
+    if name in ("SearchMethod", "TrialSearch"):
+        from kerasnas import methods
+
+        return getattr(methods, name)
     if name == "Run":
         from kerasnas.run_folder import Run
 

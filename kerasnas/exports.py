@@ -9,16 +9,15 @@ import time
 import keras
 
 from kerasnas._config import to_json
-from kerasnas.early_stopping import best_finished
 from kerasnas.files import write_json
-from kerasnas.tuner import MODEL_FILE
 
-def export_best(run, table, final_epochs):
-    """Tests the best trial's model once, retrains it if asked, writes summary and report.
+def export_best(run, table, returned, final_epochs):
+    """Tests the returned model once, retrains it if asked, writes summary and report.
 
     Args:
-        run: The `kerasnas.run_folder.Run` (its tuner, space, data and settings).
+        run: The `kerasnas.run_folder.Run` (its space, data and settings).
         table: The trials table.
+        returned: The method's `kerasnas.methods.ReturnedModel` (None: no trial completed).
         final_epochs: Epochs of the final retraining (0: none).
 
     Returns:
@@ -27,19 +26,17 @@ def export_best(run, table, final_epochs):
     Raises:
         RuntimeError: when no trial completed.
     """
-    tuner, directory, data = run.tuner, run.directory, run.data
+    directory, data = run.directory, run.data
     batch_size = run.settings.batch_size
-    best = best_finished(tuner.oracle)
-    if best is None:
+    if returned is None:
         raise RuntimeError(f"No trial completed; see {os.path.join(directory, 'results.csv')}.")
+    best = returned.trial
     model_path = os.path.join(directory, "best_model.keras")
-    shutil.copyfile(os.path.join(tuner.get_trial_dir(best.trial_id), MODEL_FILE), model_path + ".tmp")
+    shutil.copyfile(returned.path, model_path + ".tmp")
     os.replace(model_path + ".tmp", model_path)
-    in_memory = tuner.best_in_memory
-    if in_memory is not None and in_memory[0] == best.trial_id:
-        model = in_memory[2]  # reuses its compiled graph (benchmarks/overhead.py)
-    else:  # e.g. the best trial ran before a resume, or on a worker
-        model = keras.models.load_model(model_path)
+    # In memory: reuses its compiled graph (benchmarks/overhead.py); else (a best trial
+    # from before a resume, or a worker's) loaded.
+    model = returned.model if returned.model is not None else keras.models.load_model(model_path)
     test = data.dataset("test", batch_size=batch_size)
     test_accuracy = float(model.evaluate(test, verbose=0, return_dict=True)["accuracy"])
     values = best.hyperparameters.values
@@ -59,7 +56,7 @@ def export_best(run, table, final_epochs):
         "trials_completed": int((table.status == "COMPLETED").sum()),
         "trials_failed": int((table.status == "FAILED").sum()),
         "wall_seconds": run.elapsed(), "resumed_after_seconds": run.resumed_after,
-        "data_source": data.source, "strategy": run.strategy_text,
+        "data_source": data.source, "strategy": run.strategy_text, "method": run.method.describe(),
         "input": f"raw images (uint8 values), shape {data.input_shape}: the model normalises them",
         "split": to_json(data.describe()), "machine": machine(), "versions": versions(),
         "date": time.strftime("%Y-%m-%d %H:%M:%S %Z"),

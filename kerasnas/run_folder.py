@@ -4,8 +4,9 @@ The model is Optuna's `create_study(storage=..., load_if_exists=...)` then
 `Study.optimize`: `Run(directory, space, oracle, settings, resume=...)` takes
 the folder's lock, checks or writes run.json (every setting, the space's and
 the oracle's configuration), and `run.search()` trains, keeps results.csv and
-the clock across resumes, and exports. `NASTuner` only trains; a `Reporter`
-shows progress.
+the clock across resumes, and exports. How the budget is spent and which model
+is returned belongs to a `SearchMethod` the run is given (`kerasnas.methods`;
+default `TrialSearch`); `NASTuner` only trains; a `Reporter` shows progress.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from kerasnas import distributed, results
 from kerasnas._config import class_path, config_of, to_json
 from kerasnas.files import write_csv, write_json
 from kerasnas.lock import LOCK_FILE, FolderLock
+from kerasnas.methods import SearchMethod, TrialSearch
 from kerasnas.reporter import ConsoleReporter, Reporter
 from kerasnas.settings import SearchSettings
 
@@ -32,7 +34,7 @@ PROJECT = "search"  # the KerasTuner project folder inside the output directory
 RUN_FILE = "run.json"
 # Besides the settings marked `resume`: what a resumed search must keep.
 IDENTITY_KEYS = ("space", "oracle", "space_class", "space_config", "oracle_class", "oracle_config",
-                 "dataset")
+                 "method_class", "method_config", "dataset")
 # Budget settings of an oracle that a resume may change (like --max-trials).
 BUDGET_KEYS = ("max_trials", "max_consecutive_failed_trials", "max_retries_per_trial")
 
@@ -80,6 +82,8 @@ class Run:
             configurations must match. A lock left by a killed process is taken over.
         overwrite: Delete an earlier kerasnas run in `directory` first.
         reporter: A `kerasnas.reporter.Reporter` (default: `ConsoleReporter`).
+        method: How the budget is spent and which model is returned, a
+            `kerasnas.methods.SearchMethod` (default: `TrialSearch()`).
 
     Raises:
         ValueError: for bad settings, a folder in use by another live process
@@ -92,8 +96,12 @@ class Run:
     def __init__(self, directory: str, space: str | keras_tuner.HyperModel,
                  oracle: str | keras_tuner.Oracle, settings: SearchSettings | None = None, *,
                  data=None, resume: bool = False, overwrite: bool = False,
-                 reporter: Reporter | None = None):
+                 reporter: Reporter | None = None, method: SearchMethod | None = None):
         settings = SearchSettings() if settings is None else settings
+        method = TrialSearch() if method is None else method
+        if not isinstance(method, SearchMethod):
+            raise ValueError("`method` must be a kerasnas.methods.SearchMethod (e.g. "
+                             f"TrialSearch()); got {type(method).__name__}.")
         if not isinstance(settings, SearchSettings):
             raise ValueError(f"`settings` must be a SearchSettings; got {type(settings).__name__}.")
         if overwrite and resume:
@@ -105,7 +113,8 @@ class Run:
         # The backend Keras runs on, recorded (a resume on another one refuses).
         settings = settings.replace(backend=select(settings.backend))
 
-        self.directory, self.settings = str(directory), settings
+        self.directory, self.settings, self.method = str(directory), settings, method
+        self.project = PROJECT
         self.reporter = reporter if reporter is not None else ConsoleReporter()
         self.role = distributed.role()
         if self.role and settings.early_stopping != "none":
@@ -140,6 +149,7 @@ class Run:
             "oracle": oracle_name,
             "space_class": class_path(self.hypermodel), "space_config": get_config(self.hypermodel),
             "oracle_class": class_path(self.oracle), "oracle_config": get_config(self.oracle),
+            "method_class": class_path(method), "method_config": get_config(method),
             "train_size": len(data.y_train), "val_size": len(data.y_val),
             "dataset": to_json(data.identity),  # a resume on other data refuses
         }
@@ -219,7 +229,7 @@ class Run:
     # -- the search -----------------------------------------------------------------------
 
     def search(self) -> SearchResult | None:
-        """Runs the search to its budget and exports the best model.
+        """Runs the search to its budget (the method's loop) and exports the returned model.
 
         Returns:
             A `SearchResult`; None on a worker (the chief exports the results).
@@ -227,20 +237,13 @@ class Run:
         Raises:
             SearchStopped: when the search stopped early; what completed is exported.
         """
-        from kerasnas.strategy import describe, make_strategy
-        from kerasnas.tuner import NASTuner
+        from kerasnas.strategy import describe
 
-        s = self.settings
-        self.strategy = make_strategy(s.strategy)
+        self.tuner = self.method.prepare(self)
+        self.strategy = self.tuner.distribution_strategy
         self.strategy_text = describe(self.strategy)
-        self.tuner = NASTuner(
-            self.oracle, self.hypermodel, seed=s.seed, worker_timeout=s.worker_timeout,
-            lr_schedule=s.lr_schedule, precision=s.precision, early_stopping=s.early_stopping,
-            tensorboard_dir=os.path.join(self.directory, "tensorboard") if s.tensorboard else None,
-            listener=self, directory=self.directory, project_name=PROJECT, overwrite=False,
-            distribution_strategy=self.strategy)
         self.oracle = self.tuner.oracle  # a worker's is a client of the chief's
-        self.oracle.max_trials = s.max_trials  # KerasTuner does not save it: the caller's wins
+        self.oracle.max_trials = self.settings.max_trials  # KerasTuner does not save it: ours wins
         if self.role != "worker":  # the clock goes on from the earlier run's last finished trial
             self.earlier_end = results.earlier_end_seconds(self.oracle.trials, self.results_path)
             self.resumed_after = max(self.earlier_end.values(), default=0.0)
@@ -249,30 +252,12 @@ class Run:
             self.reporter.on_message(f"took over the lock of {self.lock.stale.describe()}, "
                                      "which ended without releasing it")
         self.reporter.on_search_begin(self)
-
-        # Made by each trial after it seeds (NASTuner): a shared dataset's shuffle
-        # order depended on the global seed and on how many trials ran before.
-        def train():
-            return self.data.dataset("train", batch_size=s.batch_size, shuffle=True, seed=s.seed)
-
-        def val():
-            return self.data.dataset("val", batch_size=s.batch_size)
-
-        fit = dict(epochs=s.epochs, verbose=int(s.verbose))
         if self.role == "worker":
-            with distributed.quiet_debug_print():
-                self.tuner.search(train, val, **fit)
+            self.method.search(self)
             return None
         stopped = None
         try:
-            if self.role == "chief":  # KerasTuner's own chief hangs when a worker dies; ours does not
-                self.tuner.save()
-                self.oracle.verbose = 0
-                with distributed.quiet_debug_print():
-                    distributed.serve(self.oracle, worker_timeout=s.worker_timeout,
-                                      log=self.reporter.on_message, on_trial_end=self._record)
-            else:
-                self.tuner.search(train, val, **fit)
+            self.method.search(self)
         except RuntimeError as e:  # failures past the limit, or no worker left
             stopped = e
         return self._finish(stopped)
@@ -286,7 +271,8 @@ class Run:
         result = None
         if completed or stopped is None:
             summary, best, test_accuracy, model_path = export_best(
-                self, table, 0 if stopped else self.settings.final_epochs)
+                self, table, self.method.returned_model(self),
+                0 if stopped else self.settings.final_epochs)
             result = SearchResult(table, {"trial_id": best.trial_id, "val_accuracy": best.score,
                                           "values": best.hyperparameters.values},
                                   test_accuracy, model_path, self.directory,
@@ -306,9 +292,9 @@ class Run:
                 f.write(trial.message)
 
     def on_trial_ended(self, trial) -> None:
-        self._record(trial)
+        self.record_trial(trial)
 
-    def _record(self, trial):
+    def record_trial(self, trial) -> None:
         """After a trial ends: the table on disk (the chief's or a lone process's), then report."""
         if self.role != "worker":
             write_csv(self.results_path, self.table())
@@ -345,8 +331,8 @@ class Run:
         r = self.record
         resumed = (f"; resumed after {self.resumed_after:.0f} s" if self.resumed_after else "")
         return (f"kerasnas: {r['space']} x {r['oracle']}, {self.settings.max_trials} trials x "
-                f"{self.settings.epochs} epochs, train {r['train_size']} / val {r['val_size']}, "
-                f"{self.strategy_text}, data: {self.data.source}{resumed}")
+                f"{self.settings.epochs} epochs ({self.method.describe()}), train {r['train_size']} / "
+                f"val {r['val_size']}, {self.strategy_text}, data: {self.data.source}{resumed}")
 
 
 def differences(previous: dict, now: dict) -> list[str]:

@@ -7,6 +7,7 @@ from typing import Any
 import keras_tuner
 
 from kerasnas.exports import machine, versions
+from kerasnas.methods import SearchMethod
 from kerasnas.reporter import Reporter
 from kerasnas.run_folder import OBJECTIVE, PROJECT, Run, SearchResult, SearchStopped
 from kerasnas.settings import SearchSettings
@@ -18,7 +19,7 @@ __all__ = ["OBJECTIVE", "PROJECT", "SearchResult", "SearchSettings", "SearchStop
 def search(space: str | keras_tuner.HyperModel, oracle: str | keras_tuner.Oracle, data=None,
            settings: SearchSettings | None = None, *, directory: str, resume: bool = False,
            overwrite: bool = False, reporter: Reporter | None = None,
-           **changes: Any) -> SearchResult | None:
+           method: SearchMethod | None = None, **changes: Any) -> SearchResult | None:
     """Searches `space` with `oracle` on `data` and exports the best model.
 
     Args:
@@ -34,6 +35,8 @@ def search(space: str | keras_tuner.HyperModel, oracle: str | keras_tuner.Oracle
         overwrite: Delete an earlier kerasnas run in `directory` first.
         reporter: Shows progress (`kerasnas.reporter`; default: one line per
             trial on stdout; `Reporter()` is silent).
+        method: How the budget is spent and which model is returned
+            (`kerasnas.methods`; default: `TrialSearch()`, trial by trial).
         **changes: Settings fields that replace those of `settings`, e.g.
             `max_trials=4, epochs=1`.
 
@@ -47,5 +50,5 @@ def search(space: str | keras_tuner.HyperModel, oracle: str | keras_tuner.Oracle
     """
     settings = (settings or SearchSettings()).replace(**changes) if changes else settings
     with Run(directory, space, oracle, settings, data=data, resume=resume, overwrite=overwrite,
-             reporter=reporter) as run:
+             reporter=reporter, method=method) as run:
         return run.search()

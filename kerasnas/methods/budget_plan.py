@@ -1,0 +1,129 @@
+"""How a budget of training epochs is split: successive-halving rungs, then the winner's training.
+
+One budget `B` (epochs of the training split, every model counted) pays for
+the selection and for the returned model. Selection is one successive-halving
+bracket (Jamieson & Talwalkar 2016; Li et al. 2020, ASHA): `n0 = eta^(R-1)`
+candidates train `r0` epochs, the best `1/eta` continue to `eta` times that,
+and so on until one is left. The winner then trains on from its checkpoint to
+the end of the budget, so the returned model has trained `B - (selection spent
+on the others)` epochs, not `B / n`.
+
+Fidelities are multiples of `quantum` epochs (fractions count steps).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+
+QUANTUM = 0.125  # epochs: a rung's length is a whole number of eighths of an epoch
+
+
+@dataclasses.dataclass(frozen=True)
+class Rung:
+    """A rung: how many models reach it and their cumulative epochs when they leave it."""
+
+    size: int
+    epochs: float
+
+
+@dataclasses.dataclass(frozen=True)
+class BudgetPlan:
+    """The rungs of the selection, then the final rung (one model, to the end of the budget).
+
+    Attributes:
+        budget_epochs: The whole budget `B`.
+        rungs: Selection rungs, largest first, then the final rung (size 1).
+        eta: The reduction factor between rungs.
+    """
+
+    budget_epochs: float
+    rungs: tuple[Rung, ...]
+    eta: int
+
+    @property
+    def candidates(self) -> int:
+        """Models that start (rung 0's size)."""
+        return self.rungs[0].size
+
+    @property
+    def trials(self) -> int:
+        """Trials the plan runs: each rung's models (a promotion is a trial of its own)."""
+        return sum(r.size for r in self.rungs)
+
+    def segment(self, rung: int) -> float:
+        """Epochs one model trains within `rung` (from the rung below's end)."""
+        start = self.rungs[rung - 1].epochs if rung else 0.0
+        return self.rungs[rung].epochs - start
+
+    @property
+    def selection_epochs(self) -> float:
+        """Epochs spent on every model before the final rung, the winner's included."""
+        return sum(r.size * self.segment(k) for k, r in enumerate(self.rungs[:-1]))
+
+    @property
+    def final_epochs(self) -> float:
+        """Epochs of the final rung: the winner going on to the end of the budget."""
+        return self.segment(len(self.rungs) - 1)
+
+    @property
+    def total_epochs(self) -> float:
+        return self.selection_epochs + self.final_epochs
+
+    def describe(self) -> str:
+        rungs = ", ".join(f"{r.size} x {r.epochs:g}" for r in self.rungs[:-1])
+        return (f"budget {self.budget_epochs:g} epochs: selection {rungs} epochs "
+                f"({self.selection_epochs:g}), then the winner to {self.rungs[-1].epochs:g} "
+                f"epochs (+{self.final_epochs:g})")
+
+
+def make_plan(budget_epochs: float, *, eta: int = 3, selection_fraction: float = 0.25,
+              min_epochs: float = 0.25, quantum: float = QUANTUM) -> BudgetPlan:
+    """The plan with the most candidates whose first rung still trains `min_epochs`.
+
+    Args:
+        budget_epochs: The whole budget, in epochs of the training split.
+        eta: Reduction factor (the best 1/eta of a rung go on).
+        selection_fraction: Share of the budget spent on selection (every
+            model's epochs before the final rung, the winner's included).
+        min_epochs: The least a candidate trains before it is judged.
+        quantum: Rung lengths are multiples of this many epochs.
+
+    Raises:
+        ValueError: for a budget too small to judge even `eta` candidates, or
+            arguments out of range (naming what was received and what is allowed).
+    """
+    if not isinstance(eta, int) or isinstance(eta, bool) or eta < 2:
+        raise ValueError(f"`eta` must be an integer >= 2. Received: eta={eta!r}")
+    if not 0 < selection_fraction < 1:
+        raise ValueError("`selection_fraction` must be in (0, 1). "
+                         f"Received: selection_fraction={selection_fraction!r}")
+    if not quantum > 0 or not min_epochs >= quantum:
+        raise ValueError(f"`min_epochs` must be >= `quantum` > 0. Received: min_epochs={min_epochs!r}, "
+                         f"quantum={quantum!r}")
+    if not budget_epochs > 0:
+        raise ValueError(f"`budget_epochs` must be > 0. Received: budget_epochs={budget_epochs!r}")
+    selection = budget_epochs * selection_fraction
+    best = None
+    for rungs in range(2, 12):
+        n0 = eta ** (rungs - 1)
+        # cost = n0 * r0 * (1 + (rungs - 1) * (1 - 1/eta)): each rung k >= 1 adds
+        # n0 / eta^k models x (eta^k - eta^(k-1)) r0 epochs.
+        r0 = selection / (n0 * (1 + (rungs - 1) * (1 - 1 / eta)))
+        r0 = math.floor(r0 / quantum + 1e-9) * quantum
+        if r0 < min_epochs:
+            break
+        best = (rungs, n0, r0)
+    if best is None:
+        least = min_epochs * eta * (2 - 1 / eta) / selection_fraction
+        raise ValueError(f"A budget of {budget_epochs:g} epochs is too small to compare {eta} "
+                         f"candidates for {min_epochs:g} epochs each with selection_fraction "
+                         f"{selection_fraction:g}: give at least {least:g} epochs, or a lower "
+                         "min_epochs.")
+    rungs, n0, r0 = best
+    selection_rungs = tuple(Rung(n0 // eta ** k, r0 * eta ** k) for k in range(rungs))
+    plan = BudgetPlan(budget_epochs, (*selection_rungs, Rung(1, 0.0)), eta)
+    final_end = selection_rungs[-1].epochs + budget_epochs - plan.selection_epochs
+    # Whole quanta only: the winner stops at or just below the budget.
+    final_end = math.floor(final_end / quantum + 1e-9) * quantum
+    return BudgetPlan(budget_epochs, (*selection_rungs, Rung(1, final_end)), eta)

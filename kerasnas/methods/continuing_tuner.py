@@ -1,0 +1,115 @@
+"""`ContinuingTuner`: trains each trial's segment of epochs, continuing its parent's model.
+
+A trial's values carry KerasTuner Hyperband's keys: `tuner/initial_epoch` and
+`tuner/epochs` (the segment, in epochs of the training split; fractions are
+steps) and `tuner/trial_id` (the parent whose saved model it continues, or
+"" for a new candidate). The data stream goes on where the parent's stopped,
+and each trial saves a checkpoint once an epoch, so a killed run resumed
+trains every step exactly once and in the same order as without the kill.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+
+import keras
+
+from kerasnas.files import write_json
+from kerasnas.tuner import MODEL_FILE, NASTuner, NaNGuard
+
+CHECKPOINT_FILE = "checkpoint.keras"
+CHECKPOINT_STATE = "checkpoint.json"
+
+
+class _Checkpoint(keras.callbacks.Callback):
+    """Saves the model and the chunks done every `every` chunks (not after the last)."""
+
+    def __init__(self, directory, *, every, last):
+        super().__init__()
+        self.directory, self.every, self.last = directory, every, last
+
+    def on_epoch_end(self, epoch, logs=None):
+        done = epoch + 1
+        if done % self.every == 0 and done < self.last:
+            path = os.path.join(self.directory, CHECKPOINT_FILE)
+            self.model.save(path + ".tmp.keras")
+            os.replace(path + ".tmp.keras", path)
+            write_json(os.path.join(self.directory, CHECKPOINT_STATE), {"chunks": done})
+
+
+class ContinuingTuner(NASTuner):
+    """A `NASTuner` whose trials train segments `[tuner/initial_epoch, tuner/epochs)`.
+
+    Keras epochs here are chunks of `quantum` epochs of the training split, so a
+    segment of 0.25 epochs is 2 chunks of 1/8.
+
+    Args:
+        steps_per_epoch: Batches in one epoch of the training split.
+        quantum: Epochs per chunk.
+        schedule: The learning-rate callback, a function of the optimizer's step
+            count (`kerasnas.schedules.BudgetSchedule`), shared by every trial.
+        **kwargs: Passed to `NASTuner`.
+    """
+
+    def __init__(self, oracle, hypermodel, *, steps_per_epoch: int, quantum: float, schedule,
+                 **kwargs):
+        super().__init__(oracle, hypermodel, **kwargs)
+        self.steps_per_epoch, self.quantum, self.schedule = steps_per_epoch, quantum, schedule
+        self.chunk = max(1, round(quantum * steps_per_epoch))
+
+    def _chunks(self, epochs):
+        return round(epochs / self.quantum)
+
+    def _train(self, trial, train_stream, validation_data, *, epochs=None, verbose=0,
+               callbacks=()):
+        from kerasnas import keras_tuner_internals as kt_internals
+
+        values = trial.hyperparameters.values
+        first, last = self._chunks(values["tuner/initial_epoch"]), self._chunks(values["tuner/epochs"])
+        parent = values.get("tuner/trial_id") or None
+        directory = self.get_trial_dir(trial.trial_id)
+        keras.utils.set_random_seed(self.seed + int(trial.trial_id))
+        state_file = os.path.join(directory, CHECKPOINT_STATE)
+        with kt_internals.maybe_distribute(self.distribution_strategy):
+            if os.path.isfile(state_file):  # this trial was killed after a checkpoint
+                with open(state_file) as f:
+                    done = json.load(f)["chunks"]
+                model = keras.models.load_model(os.path.join(directory, CHECKPOINT_FILE))
+            elif parent is not None:
+                done = first
+                model = keras.models.load_model(os.path.join(self.get_trial_dir(parent), MODEL_FILE))
+            else:
+                done = 0
+                model = kt_internals.try_build(self, trial.hyperparameters)
+            guard = NaNGuard()
+            every = max(1, self._chunks(1.0))
+            fit_callbacks = [guard, self.schedule, _Checkpoint(directory, every=every, last=last),
+                             *callbacks]
+            start = time.time()
+            model.fit(train_stream(done * self.chunk), steps_per_epoch=self.chunk,
+                      initial_epoch=done, epochs=last, verbose=verbose, callbacks=fit_callbacks,
+                      shuffle=False)
+            seconds = time.time() - start
+            if hasattr(guard, "nan_at"):
+                import keras_tuner
+
+                raise keras_tuner.errors.FailedTrialError(
+                    f"loss became NaN after {(guard.nan_at + 1) * self.quantum:g} epochs")
+            validation_data = validation_data() if callable(validation_data) else validation_data
+            scores = model.evaluate(validation_data, verbose=0, return_dict=True)
+        model.save(os.path.join(directory, MODEL_FILE))
+        for name in (CHECKPOINT_FILE, CHECKPOINT_STATE):  # the saved model supersedes them
+            if os.path.exists(os.path.join(directory, name)):
+                os.remove(os.path.join(directory, name))
+        val = float(scores["accuracy"])
+        best = self.best_in_memory
+        if best is None or values["tuner/round"] >= best[1][0]:
+            self.best_in_memory = (trial.trial_id, (values["tuner/round"], val), model)
+        return {
+            "val_accuracy": val, "val_loss": float(scores["loss"]),
+            "epochs_trained": float(values["tuner/epochs"]),
+            "params": float(model.count_params()),
+            "train_seconds": seconds, "ended_at": time.time(),
+        }

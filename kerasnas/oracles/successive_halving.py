@@ -1,0 +1,182 @@
+"""`SuccessiveHalvingOracle`: any oracle's proposals, judged at growing fidelity, the best continued.
+
+A KerasTuner oracle that wraps another (the proposer: aging evolution, the GP,
+TPE, random, or any `keras_tuner.Oracle`) and follows a `BudgetPlan`
+(`kerasnas.methods.budget_plan`): rung 0's candidates come from the proposer;
+a promotion is a new trial with its parent's values plus KerasTuner
+Hyperband's own keys (`tuner/trial_id`: the parent, `tuner/initial_epoch`,
+`tuner/epochs`, `tuner/round`), so the tuner continues the parent's model from
+its checkpoint instead of training it again. Epochs may be fractions (steps).
+
+Promotion is synchronous in one process (a rung is judged once all its models
+ended, so the best of all go on), and asynchronous when several tuners ask
+(ASHA, Li et al. 2020: a model in the top 1/eta of those ended goes on at once,
+so no worker waits).
+
+The proposer sees each candidate once, with its rung-0 score (deviation from
+BOHB, which models every budget with enough observations: here only the lowest,
+where all candidates are compared). It keeps its own files in `proposer/`.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import keras_tuner
+
+from kerasnas import keras_tuner_internals as kt_internals
+from kerasnas.methods.budget_plan import BudgetPlan
+
+_ENDED = ("COMPLETED", "FAILED")
+PROPOSER_FOLDER = "proposer"
+
+
+class SuccessiveHalvingOracle(keras_tuner.Oracle):
+    """Successive halving over `proposer`'s candidates, following `plan`.
+
+    Args:
+        proposer: The oracle that proposes new candidates (a `keras_tuner.Oracle`
+            made with this search's objective); its `max_trials` is set to the
+            plan's candidates.
+        plan: A `kerasnas.methods.budget_plan.BudgetPlan`.
+        asynchronous: Promote as in ASHA (True), only once a rung has ended
+            (False), or ASHA when more than one tuner asks (None).
+        **kwargs: Passed to `keras_tuner.Oracle` (seed, max_retries_per_trial, ...).
+    """
+
+    def __init__(self, proposer: keras_tuner.Oracle, plan: BudgetPlan, *,
+                 asynchronous: bool | None = None, **kwargs: Any):
+        if not isinstance(proposer, keras_tuner.Oracle):
+            raise ValueError("`proposer` must be a keras_tuner.Oracle. "
+                             f"Received: proposer={type(proposer).__name__}")
+        if not isinstance(plan, BudgetPlan):
+            raise ValueError(f"`plan` must be a BudgetPlan. Received: plan={type(plan).__name__}")
+        kwargs.setdefault("max_consecutive_failed_trials", proposer.max_consecutive_failed_trials)
+        super().__init__(objective=proposer.objective, max_trials=plan.trials,
+                         hyperparameters=proposer.hyperparameters, **kwargs)
+        proposer.max_trials = plan.candidates
+        self.proposer, self.plan, self.asynchronous = proposer, plan, asynchronous
+        self.rung_of: dict[str, int] = {}  # trial id -> rung
+        self.proposer_trial: dict[str, str] = {}  # rung-0 trial id -> the proposer's trial id
+        self.told: list[str] = []  # rung-0 trials whose end the proposer heard
+
+    # -- proposals and promotions -----------------------------------------------------
+
+    def populate_space(self, trial_id: str) -> dict:
+        promotion = self._promotion()
+        if promotion is not None:
+            return promotion
+        if self._started(0) < self.plan.candidates:
+            return self._candidate(trial_id)
+        if any(t.status not in _ENDED for t in self.trials.values()):
+            return {"status": "IDLE"}
+        return {"status": "STOPPED"}
+
+    def _candidate(self, trial_id):
+        # The proposer's own create/end, under a tuner id of ours: it keeps its state its way.
+        trial = self.proposer.create_trial(f"candidate-{trial_id}")
+        if trial.status != "RUNNING":
+            return {"status": trial.status}
+        self.rung_of[trial_id] = 0
+        self.proposer_trial[trial_id] = trial.trial_id
+        return {"status": "RUNNING",
+                "values": {**trial.hyperparameters.values, **self._fidelity(0, None)}}
+
+    def _promotion(self):
+        last = len(self.plan.rungs) - 1
+        for rung in reversed(range(last)):  # the highest first: finish the bracket early
+            if self._started(rung + 1) >= self._expected(rung + 1):
+                continue
+            ended = [t for i, t in self.trials.items() if self.rung_of.get(i) == rung
+                     and t.status in _ENDED]
+            done = sorted((t for t in ended if t.status == "COMPLETED"),
+                          key=lambda t: t.score, reverse=self.objective.direction == "max")
+            if self._is_asynchronous():
+                allowed = len(done) // self.plan.eta if rung + 1 < last else 0
+                if len(ended) >= self._expected(rung):
+                    allowed = self._expected(rung + 1)
+            else:
+                allowed = self._expected(rung + 1) if len(ended) >= self._expected(rung) else 0
+            promoted = {t.hyperparameters.values.get("tuner/trial_id")
+                        for i, t in self.trials.items() if self.rung_of.get(i) == rung + 1}
+            for parent in done[:allowed]:
+                if parent.trial_id not in promoted:
+                    values = {k: v for k, v in parent.hyperparameters.values.items()
+                              if not k.startswith("tuner/")}
+                    return {"status": "RUNNING",
+                            "values": {**values, **self._fidelity(rung + 1, parent.trial_id)}}
+        return None
+
+    def _fidelity(self, rung, parent):
+        return {"tuner/epochs": self.plan.rungs[rung].epochs,
+                "tuner/initial_epoch": self.plan.rungs[rung - 1].epochs if rung else 0.0,
+                "tuner/trial_id": parent or "", "tuner/bracket": 0, "tuner/round": rung}
+
+    def _started(self, rung):
+        return sum(1 for r in self.rung_of.values() if r == rung)
+
+    def _expected(self, rung):
+        """Models that will ever reach `rung`: fewer than planned when some below failed."""
+        if rung == 0:
+            return self.plan.candidates
+        below = [t for i, t in self.trials.items() if self.rung_of.get(i) == rung - 1]
+        if len(below) < self._expected(rung - 1) or any(t.status not in _ENDED for t in below):
+            return self.plan.rungs[rung].size
+        return min(self.plan.rungs[rung].size, sum(t.status == "COMPLETED" for t in below))
+
+    def _is_asynchronous(self):
+        return self.asynchronous if self.asynchronous is not None else len(self.tuner_ids) > 1
+
+    # -- KerasTuner's trial life cycle ------------------------------------------------
+
+    def create_trial(self, tuner_id: str) -> keras_tuner.engine.trial.Trial:
+        trial = super().create_trial(tuner_id)
+        rung = trial.hyperparameters.values.get("tuner/round")
+        if trial.status == "RUNNING" and trial.trial_id not in self.rung_of and rung is not None:
+            self.rung_of[trial.trial_id] = int(rung)  # a promotion (a candidate is recorded above)
+            self.save()
+        return trial
+
+    def end_trial(self, trial: keras_tuner.engine.trial.Trial) -> None:
+        super().end_trial(trial)
+        ended = self.trials[trial.trial_id]
+        proposer_id = self.proposer_trial.get(trial.trial_id)
+        if proposer_id is not None and ended.status in _ENDED and trial.trial_id not in self.told:
+            told = self.proposer.trials[proposer_id]
+            told.status, told.message, told.metrics = ended.status, ended.message, ended.metrics
+            self.proposer.end_trial(told)
+            self.told.append(trial.trial_id)
+            self.save()
+
+    def update_space(self, hyperparameters: keras_tuner.HyperParameters) -> None:
+        super().update_space(hyperparameters)
+        self.proposer.update_space(hyperparameters)
+
+    # -- files ---------------------------------------------------------------------------
+
+    def get_state(self) -> dict:
+        return {**super().get_state(), "rung_of": self.rung_of,
+                "proposer_trial": self.proposer_trial, "told": self.told}
+
+    def set_state(self, state: dict) -> None:
+        super().set_state(state)
+        self.rung_of = dict(state["rung_of"])
+        self.proposer_trial = dict(state["proposer_trial"])
+        self.told = list(state["told"])
+
+    def set_project_dir(self, directory: str, project_name: str) -> None:
+        """Where this oracle and, in its `proposer/` folder, the proposer keep their files."""
+        kt_internals.set_project_dir(self, directory, project_name, base=keras_tuner.Oracle)
+        kt_internals.set_project_dir(self.proposer, os.path.join(directory, project_name),
+                                     PROPOSER_FOLDER)
+
+    def reload(self) -> None:
+        super().reload()
+        self.proposer.reload()
+        # The proposer re-queues what was running; here those candidates are re-run under
+        # their own trial ids (this oracle's retry), so the proposer must not hand them out again.
+        kt_internals.clear_retry_queue(self.proposer)
+        for trial_id, proposer_id in self.proposer_trial.items():
+            if trial_id not in self.told:
+                self.proposer.ongoing_trials[f"candidate-{trial_id}"] = self.proposer.trials[proposer_id]
