@@ -90,6 +90,16 @@ class _Common:
     def sizes(self):
         return {f"{p}_size": len(getattr(self, f"y_{p}")) for p in PARTS}
 
+    def stream(self, part, *, batch_size, seed=0, start_step=0):
+        """`part` shuffled anew every epoch, endlessly, from batch `start_step` on.
+
+        The order depends only on `seed` and TensorFlow's global seed when it is
+        made: a model continued from a checkpoint at step k, made under the same
+        global seed, sees the batches it would have seen without the stop.
+        """
+        ds = self.dataset(part, batch_size=batch_size, shuffle=True, seed=seed)
+        return ds.repeat().skip(start_step)
+
     def describe(self):
         """The split and its source, as recorded in summary.json."""
         return {**self.sizes(), "source": self.source, "split_seed": self.seed,

@@ -70,25 +70,29 @@ class ContinuingTuner(NASTuner):
         first, last = self._chunks(values["tuner/initial_epoch"]), self._chunks(values["tuner/epochs"])
         parent = values.get("tuner/trial_id") or None
         directory = self.get_trial_dir(trial.trial_id)
-        keras.utils.set_random_seed(self.seed + int(trial.trial_id))
         state_file = os.path.join(directory, CHECKPOINT_STATE)
+        if os.path.isfile(state_file):  # this trial was killed after a checkpoint
+            with open(state_file) as f:
+                done = json.load(f)["chunks"]
+            source = os.path.join(directory, CHECKPOINT_FILE)
+        elif parent is not None:
+            done, source = first, os.path.join(self.get_trial_dir(parent), MODEL_FILE)
+        else:
+            done, source = 0, None
+        # The stream under the base seed, the model under the trial's: a promoted trial
+        # goes on with the batches its parent would have seen next.
+        keras.utils.set_random_seed(self.seed)
+        stream = train_stream(done * self.chunk)
+        keras.utils.set_random_seed(self.seed + int(trial.trial_id))
         with kt_internals.maybe_distribute(self.distribution_strategy):
-            if os.path.isfile(state_file):  # this trial was killed after a checkpoint
-                with open(state_file) as f:
-                    done = json.load(f)["chunks"]
-                model = keras.models.load_model(os.path.join(directory, CHECKPOINT_FILE))
-            elif parent is not None:
-                done = first
-                model = keras.models.load_model(os.path.join(self.get_trial_dir(parent), MODEL_FILE))
-            else:
-                done = 0
-                model = kt_internals.try_build(self, trial.hyperparameters)
+            model = (keras.models.load_model(source) if source
+                     else kt_internals.try_build(self, trial.hyperparameters))
             guard = NaNGuard()
             every = max(1, self._chunks(1.0))
             fit_callbacks = [guard, self.schedule, _Checkpoint(directory, every=every, last=last),
                              *callbacks]
             start = time.time()
-            model.fit(train_stream(done * self.chunk), steps_per_epoch=self.chunk,
+            model.fit(stream, steps_per_epoch=self.chunk,
                       initial_epoch=done, epochs=last, verbose=verbose, callbacks=fit_callbacks,
                       shuffle=False)
             seconds = time.time() - start
