@@ -6,6 +6,7 @@ import keras_tuner
 import pytest
 
 import kerasnas
+from kerasnas import keras_tuner_internals as internals
 from kerasnas.oracles import AgingEvolutionOracle, evolution_sizes
 from kerasnas.oracles._base import PHASE_MUTATION, PHASE_RANDOM, PHASE_SEEDED, PHASE_WARMUP
 
@@ -14,7 +15,7 @@ def _oracle(tmp_path, direction="max", **kwargs):
     kwargs.setdefault("max_trials", 20)
     kwargs.setdefault("seed", 0)
     oracle = AgingEvolutionOracle(objective=keras_tuner.Objective("score", direction), **kwargs)
-    oracle._set_project_dir(str(tmp_path), "p")
+    internals.set_project_dir(oracle, str(tmp_path), "p")
     oracle.verbose = 0
     return oracle
 
@@ -203,3 +204,4 @@ def test_tuner_and_lazy_package_exports(tmp_path):
                                     directory=str(tmp_path), project_name="p")
     assert isinstance(tuner.oracle, AgingEvolutionOracle)
     assert (tuner.oracle.population_size, tuner.oracle.sample_size) == (2, 2)
+

@@ -8,6 +8,7 @@ import keras_tuner
 from keras_tuner.engine import hyperparameters as hp_module
 from keras_tuner.engine.trial import TrialStatus
 
+from kerasnas import keras_tuner_internals as internals
 from kerasnas.oracles._base import (PHASE_MUTATION, PHASE_RANDOM, PHASE_SEEDED, PHASE_WARMUP,
                                     NotesMixin, fill_values, warmup_size)
 
@@ -140,7 +141,7 @@ class AgingEvolutionOracle(NotesMixin, keras_tuner.Oracle):
             if mutated is None:
                 return self._random(trial_id, PHASE_RANDOM, reason="nothing to mutate")
             values, mutation = mutated
-            if not self._duplicate(values):
+            if not internals.is_tried(self, values):
                 self.note(trial_id, PHASE_MUTATION, parent=parent, mutation=mutation)
                 return {"status": TrialStatus.RUNNING, "values": values}
         return self._random(trial_id, PHASE_RANDOM, reason="children of the parent all tried")
@@ -151,23 +152,23 @@ class AgingEvolutionOracle(NotesMixin, keras_tuner.Oracle):
             self._seeds_used += 1
             values = fill_values(self.hyperparameters.space,
                                  lambda hp: given[hp.name] if hp.name in given else self._sample(hp))
-            if not self._duplicate(values):
+            if not internals.is_tried(self, values):
                 self.note(trial_id, PHASE_SEEDED, seed_index=self._seeds_used - 1)
                 return {"status": TrialStatus.RUNNING, "values": values}
         return self._random(trial_id, PHASE_WARMUP)
 
     def _random(self, trial_id, phase, **extra):
-        values = self._random_values()
+        values = self._random_untried()
         if values is None:  # space exhausted
             return {"status": TrialStatus.STOPPED, "values": None}
         self.note(trial_id, phase, **extra)
         return {"status": TrialStatus.RUNNING, "values": values}
 
-    def _random_values(self):
-        # KerasTuner's version reseeds per value from `_seed_state`; use our one RNG.
-        for _ in range(self._max_collisions + 1):
+    def _random_untried(self):
+        # Not KerasTuner's draw: it reseeds per value from its seed state; use our one RNG.
+        for _ in range(internals.max_collisions(self) + 1):
             values = fill_values(self.hyperparameters.space, self._sample)
-            if not self._duplicate(values):
+            if not internals.is_tried(self, values):
                 return values
         return None
 
