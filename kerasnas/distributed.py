@@ -15,7 +15,6 @@ exits with a clear message when failures pass the limit or no worker is left.
 """
 
 import contextlib
-import io
 import os
 import threading
 import time
@@ -23,6 +22,8 @@ from concurrent import futures
 
 from keras_tuner import synchronized
 from keras_tuner.engine import trial as trial_module
+
+from kerasnas import keras_tuner_internals as internals
 
 ROLES = ("chief", "worker")
 
@@ -63,19 +64,8 @@ def quiet_debug_print():
     serving and the worker's search, and undone after, so KerasTuner is left
     unchanged for everything else in the process.
     """
-    from keras_tuner.src.engine import conditions
-
-    original = conditions.Parent.__dict__["to_proto"]
-
-    def to_proto(self):
-        with contextlib.redirect_stdout(io.StringIO()):
-            return original(self)
-
-    conditions.Parent.to_proto = to_proto
-    try:
+    with internals.silenced_condition_to_proto():
         yield
-    finally:
-        conditions.Parent.to_proto = original
 
 
 def role():
@@ -122,11 +112,10 @@ def serve(oracle, *, worker_timeout=120.0, log=print, on_trial_end=None):
             been heard from for `worker_timeout` seconds with trials left.
     """
     import grpc
-    from keras_tuner.src import protos
 
     servicer = _make_servicer(oracle, on_trial_end)
     server = grpc.server(futures.ThreadPoolExecutor(max_workers=8))
-    protos.get_service_grpc().add_OracleServicer_to_server(servicer, server)
+    internals.add_servicer_to_server(servicer, server)
     address = f"{os.environ['KERASTUNER_ORACLE_IP']}:{os.environ['KERASTUNER_ORACLE_PORT']}"
     if server.add_insecure_port(address) == 0:
         raise ChiefError(f"Cannot listen on {address}: is another chief running? Pick another port.")
@@ -160,25 +149,8 @@ def serve(oracle, *, worker_timeout=120.0, log=print, on_trial_end=None):
         server.stop(grace=2)
 
 
-def _release_lock(oracle):
-    """Frees the oracle's lock after an exception inside a `synchronized` method.
-
-    KerasTuner's `synchronized` releases its lock only when the method returns,
-    so the RuntimeError of `end_trial` (too many failures) leaves it held and
-    every later gRPC call waits forever: the chief's known hang.
-    """
-    from keras_tuner.src.engine import oracle as oracle_module
-
-    if oracle_module.THREADS[oracle] == threading.current_thread().name:
-        oracle_module.THREADS[oracle] = None
-        oracle_module.LOCKS[oracle].release()
-
-
 def _make_servicer(oracle, on_trial_end):
-    from keras_tuner.src.distribute.oracle_chief import OracleServicer
-    from keras_tuner.src import protos
-
-    class Servicer(OracleServicer):
+    class Servicer(internals.oracle_servicer_class()):
         def __init__(self, oracle):
             super().__init__(oracle)
             self.last_seen = {}  # trial id -> time of the last call about it
@@ -212,7 +184,7 @@ def _make_servicer(oracle, on_trial_end):
                 self._seen(trial.trial_id)
             elif trial.status == trial_module.TrialStatus.STOPPED:
                 self.stopped.add(request.tuner_id)
-            return protos.get_service().CreateTrialResponse(trial=trial.to_proto())
+            return internals.create_trial_response(trial)
 
         def UpdateTrial(self, request, context):
             self._seen(request.trial_id)
@@ -228,19 +200,22 @@ def _make_servicer(oracle, on_trial_end):
             try:
                 self.oracle.end_trial(trial)
             except RuntimeError as e:  # failures past the limit: stop everyone, cleanly
-                _release_lock(self.oracle)
+                # KerasTuner's `synchronized` releases its lock only when the method
+                # returns, so this error leaves it held and every later gRPC call
+                # would wait forever: the chief's known hang.
+                internals.release_oracle_lock(self.oracle)
                 self.failure = str(e).splitlines()[0]
                 _forget(self.oracle, trial.trial_id)
             if self.on_trial_end is not None:
                 self.on_trial_end(self.oracle.get_trial(trial.trial_id))
-            return protos.get_service().EndTrialResponse()
+            return internals.end_trial_response()
 
     return Servicer(oracle)
 
 
 @synchronized
 def _nothing_running(oracle):
-    return not oracle.ongoing_trials and not oracle._retry_queue
+    return not oracle.ongoing_trials and not internals.retry_queue(oracle)
 
 
 @synchronized
@@ -250,7 +225,7 @@ def _requeue_silent(oracle, last_seen, timeout):
         if now - last_seen.get(trial.trial_id, now) > timeout:
             oracle.ongoing_trials.pop(tuner_id)
             oracle.tuner_ids.discard(tuner_id)
-            oracle._retry_queue.append(trial.trial_id)
+            internals.retry_queue(oracle).append(trial.trial_id)
             last_seen.pop(trial.trial_id, None)
             lost.append((tuner_id, trial.trial_id))
     if lost:
@@ -263,5 +238,5 @@ def _forget(oracle, trial_id):
     for tuner_id, trial in list(oracle.ongoing_trials.items()):
         if trial.trial_id == trial_id:
             oracle.ongoing_trials.pop(tuner_id)
-    oracle._save_trial(oracle.trials[trial_id])
+    internals.save_trial(oracle, oracle.trials[trial_id])
     oracle.save()

@@ -1,7 +1,33 @@
-"""Files written so that a kill -9 mid-write leaves the old file whole."""
+"""Files written so that a kill -9 mid-write leaves the old file whole.
+
+Each write goes to a temporary file of its own in the target's folder, is
+synced, then renamed over the target (atomic on one file system). The name is
+unique per write, so writers saving one file at once (several oracles on one
+project folder) each rename a whole file: the last one wins, none crashes.
+"""
 
 import json
 import os
+import uuid
+
+
+def _write_atomically(path, write, **open_kwargs):
+    """Calls `write(file)` on a fresh temporary file beside `path`, then renames it to `path`."""
+    directory, name = os.path.split(os.path.abspath(path))
+    # Hidden and ending in .tmp: no glob of the folder's files (trial_*/trial.json) matches it.
+    temporary = os.path.join(directory, f".{name}.{uuid.uuid4().hex}.tmp")
+    try:
+        with open(temporary, "x", encoding="utf-8", **open_kwargs) as f:
+            write(f)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        try:
+            os.remove(temporary)
+        except FileNotFoundError:
+            pass
+        raise
 
 
 def write_json(path, obj, **dump_kwargs):
@@ -11,15 +37,11 @@ def write_json(path, obj, **dump_kwargs):
         The JSON text (as KerasTuner's `utils.save_json` does).
     """
     text = json.dumps(obj, **dump_kwargs)
-    with open(f"{path}.tmp", "w") as f:
-        f.write(text)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(f"{path}.tmp", path)
+    _write_atomically(path, lambda f: f.write(text))
     return text
 
 
 def write_csv(path, frame):
     """Writes a DataFrame as CSV through a temporary file and an atomic rename."""
-    frame.to_csv(f"{path}.tmp", index=False)
-    os.replace(f"{path}.tmp", path)
+    # newline="": pandas writes its own line ends (as it does when given a path).
+    _write_atomically(path, lambda f: frame.to_csv(f, index=False), newline="")

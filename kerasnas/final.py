@@ -19,6 +19,7 @@ import keras
 import keras_tuner
 import numpy as np
 
+from kerasnas import keras_tuner_internals as internals
 from kerasnas.datasets import with_channels
 from kerasnas.precision import dtype_policy
 
@@ -164,7 +165,7 @@ def retrain(hypermodel, values, data, *, epochs, batch_size=128, seed=0, strateg
     keras.utils.set_random_seed(seed)
     hp = keras_tuner.HyperParameters()
     hp.values.update(values)  # registered hyperparameters take these, not their defaults
-    with keras_tuner.engine.tuner.maybe_distribute(dist), dtype_policy(precision):
+    with internals.distribution_scope(dist), dtype_policy(precision):
         model = hypermodel.build(hp)
         # Same optimizer type and settings as the trial, its learning rate decayed to 0.
         # (mixed_float16: the optimizer inside Keras' LossScaleOptimizer; compile wraps it again)

@@ -16,6 +16,7 @@ import keras
 import keras_tuner
 
 from kerasnas import distributed, strategy
+from kerasnas import keras_tuner_internals as internals
 from kerasnas.early_stopping import epoch_metric, make_stopper
 from kerasnas.files import write_json
 from kerasnas.precision import check_precision, dtype_policy
@@ -92,9 +93,9 @@ class NASTuner(keras_tuner.Tuner):
     def save(self):
         # KerasTuner's Stateful.save writes in place: a kill -9 mid-write would
         # leave a truncated tuner state that cannot be resumed.
-        if not self._is_worker():
+        if not internals.is_worker(self):
             self.oracle.save()
-        write_json(self._get_tuner_fname(), self.get_state())
+        write_json(internals.tuner_file(self), self.get_state())
 
     def run_trial(self, trial, *args, **kwargs):
         beat = (distributed.Heartbeat(self.oracle, trial.trial_id, self.worker_timeout / 4)
@@ -104,8 +105,9 @@ class NASTuner(keras_tuner.Tuner):
             return self._train(trial, *args, **kwargs)
 
     def _build_hypermodel(self, hp):
-        # Here, not around the trial: KerasTuner's `_try_build` clears the Keras session
-        # first, which resets the global dtype policy.
+        # A declared override (kerasnas.keras_tuner_internals). Here, not around the trial:
+        # KerasTuner's model building clears the Keras session first, which resets the
+        # global dtype policy.
         with dtype_policy(self.precision):
             return super()._build_hypermodel(hp)
 
@@ -116,7 +118,7 @@ class NASTuner(keras_tuner.Tuner):
         # dataset gave a trial another order after a resume than without one.
         train_data = train_data() if callable(train_data) else train_data
         validation_data = validation_data() if callable(validation_data) else validation_data
-        model = self._try_build(hp)
+        model = internals.build_model(self, hp)
         guard = NaNGuard()
         schedule = make_schedule(self.lr_schedule)
         stopper = (None if self.early_stopping == "none"  # a worker's oracle has no trials
@@ -125,9 +127,9 @@ class NASTuner(keras_tuner.Tuner):
         if self.tensorboard_dir:
             callbacks.append(keras.callbacks.TensorBoard(log_dir=self.tensorboard_dir))
             # KerasTuner's own hook: a folder per trial and the HParams callback.
-            self._configure_tensorboard_dir(callbacks, trial)
+            internals.add_trial_tensorboard(self, callbacks, trial)
         start = time.time()
-        with keras_tuner.engine.tuner.maybe_distribute(self.distribution_strategy):
+        with internals.distribution_scope(self.distribution_strategy):
             history = model.fit(train_data, validation_data=validation_data, epochs=epochs,
                                 verbose=verbose, callbacks=callbacks,
                                 shuffle=False)  # the dataset shuffles itself

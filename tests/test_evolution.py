@@ -6,6 +6,7 @@ import keras_tuner
 import pytest
 
 import kerasnas
+from kerasnas import keras_tuner_internals as internals
 from kerasnas.oracles import AgingEvolutionOracle, evolution_sizes
 from kerasnas.oracles._base import PHASE_MUTATION, PHASE_RANDOM, PHASE_SEEDED, PHASE_WARMUP
 
@@ -14,7 +15,7 @@ def _oracle(tmp_path, direction="max", **kwargs):
     kwargs.setdefault("max_trials", 20)
     kwargs.setdefault("seed", 0)
     oracle = AgingEvolutionOracle(objective=keras_tuner.Objective("score", direction), **kwargs)
-    oracle._set_project_dir(str(tmp_path), "p")
+    internals.set_project_dir(oracle, str(tmp_path), "p")
     oracle.verbose = 0
     return oracle
 
@@ -203,3 +204,36 @@ def test_tuner_and_lazy_package_exports(tmp_path):
                                     directory=str(tmp_path), project_name="p")
     assert isinstance(tuner.oracle, AgingEvolutionOracle)
     assert (tuner.oracle.population_size, tuner.oracle.sample_size) == (2, 2)
+
+
+def _complete_elsewhere(oracle, trial, score):
+    # As a trial another process ended, or one restored from its file: recorded
+    # in the oracle's trials without passing through this oracle's end_trial.
+    recorded = oracle.trials[trial.trial_id]
+    recorded.metrics.register("score", direction="max")
+    recorded.metrics.update("score", score)
+    recorded.status = "COMPLETED"
+    oracle.score_trial(recorded)
+
+
+def test_trials_completed_elsewhere_form_the_population(tmp_path):
+    oracle = _flat(_oracle(tmp_path, population_size=2, sample_size=2))
+    first, second = _start(oracle), _start(oracle)
+    _complete_elsewhere(oracle, first, 1.0)
+    _complete_elsewhere(oracle, second, 5.0)
+    assert not oracle.in_warmup and oracle.population() == ["00", "01"]
+    child = _start(oracle)
+    note = oracle.notes[child.trial_id]
+    assert (note["phase"], note["parent"]) == (PHASE_MUTATION, "01")
+
+
+def test_the_population_is_ordered_by_recorded_end_unrecorded_ones_oldest(tmp_path):
+    oracle = _flat(_oracle(tmp_path, population_size=3, sample_size=2))
+    trials = [_start(oracle) for _ in range(4)]
+    _finish(oracle, trials[2], 1.0)
+    _finish(oracle, trials[0], 2.0)
+    _complete_elsewhere(oracle, trials[3], 3.0)
+    _complete_elsewhere(oracle, trials[1], 4.0)
+    assert oracle.population() == ["03", "02", "00"]
+    _finish(oracle, _start(oracle), 5.0)
+    assert oracle.population() == ["02", "00", "04"]

@@ -6,6 +6,7 @@ import keras_tuner
 import numpy as np
 import pytest
 
+from kerasnas import keras_tuner_internals as internals
 from kerasnas.oracles import GaussianProcessOracle, make_oracle
 from kerasnas.oracles._gp import _Encoding
 from kerasnas.oracles._gp_model import GPRegressor, _log_h, _scaled_sq_diffs
@@ -14,7 +15,7 @@ from kerasnas.oracles._gp_model import GPRegressor, _log_h, _scaled_sq_diffs
 def _oracle(name, directory, max_trials, seed=0):
     oracle = make_oracle(name, objective=keras_tuner.Objective("score", "max"),
                          max_trials=max_trials, seed=seed)
-    oracle._set_project_dir(str(directory), "p")
+    internals.set_project_dir(oracle, str(directory), "p")
     oracle.verbose = 0
     return oracle
 

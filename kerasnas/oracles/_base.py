@@ -6,6 +6,7 @@ import os
 import keras_tuner
 from keras_tuner.engine import hyperparameters as hp_module
 
+from kerasnas import keras_tuner_internals as internals
 from kerasnas._config import config_of
 from kerasnas.files import write_json
 
@@ -29,7 +30,7 @@ class NotesMixin:
         # random seed; keep the user's seed, 0 included.
         if seed is not None:
             self.seed = seed
-            self._seed_state = seed
+            internals.set_seed_state(self, seed)
 
     def note(self, trial_id, phase, **extra):
         self.notes[trial_id] = {"phase": phase, **extra}
@@ -52,10 +53,11 @@ class NotesMixin:
     def save(self):
         # KerasTuner writes in place: a kill -9 mid-write would leave a
         # truncated oracle.json, and the search could not be resumed.
-        write_json(self._get_oracle_fname(), self.get_state())
+        write_json(internals.oracle_file(self), self.get_state())
 
     def _save_trial(self, trial):
-        write_json(os.path.join(self._get_trial_dir(trial.trial_id), "trial.json"),
+        # A declared override (kerasnas.keras_tuner_internals): KerasTuner writes in place.
+        write_json(os.path.join(internals.trial_dir(self, trial.trial_id), "trial.json"),
                    trial.get_state())
 
     def get_config(self):
@@ -88,7 +90,7 @@ def warmup_size(max_trials, *, fraction=1 / 3, minimum=2):
 def fill_values(space, choose):
     """Values for the hyperparameters of `space` that are active, walking it in order.
 
-    As `keras_tuner.Oracle._random_values` does: a conditional hyperparameter is
+    As KerasTuner's random draw (`keras_tuner_internals.random_values`) does: a conditional hyperparameter is
     active when its parents' values (chosen earlier in the walk) satisfy its
     conditions; inactive ones get no value.
 

@@ -8,6 +8,7 @@ import keras_tuner
 from keras_tuner.engine import hyperparameters as hp_module
 from keras_tuner.engine.trial import TrialStatus
 
+from kerasnas import keras_tuner_internals as internals
 from kerasnas.oracles._base import (PHASE_MUTATION, PHASE_RANDOM, PHASE_SEEDED, PHASE_WARMUP,
                                     NotesMixin, fill_values, warmup_size)
 
@@ -68,9 +69,9 @@ class AgingEvolutionOracle(NotesMixin, keras_tuner.Oracle):
     objective's direction) in one hyperparameter, and the child joins it.
 
     Deviations from the paper, needed by asynchronous KerasTuner trials:
-    - the population is the last `population_size` COMPLETED trials in order of
-      completion (the paper's queue: a child is pushed when evaluated, the oldest
-      dropped); FAILED trials never enter it;
+    - the population is the last `population_size` COMPLETED trials of the
+      oracle's trials in order of completion (the paper's queue: a child is
+      pushed when evaluated, the oldest dropped); FAILED trials never enter it;
     - a child identical to a tried trial is re-mutated (at most 20 times, then
       a random architecture): the paper would re-evaluate it, a waste here;
     - Int/Float hyperparameters mutate by a Gaussian step in KerasTuner's [0, 1)
@@ -110,15 +111,21 @@ class AgingEvolutionOracle(NotesMixin, keras_tuner.Oracle):
         return alive < self.population_size
 
     def population(self):
-        """Trial ids of the population: the last P completed trials, oldest first."""
-        newest_first = []
-        for trial_id in reversed(self.end_order):  # a re-run trial ends twice
-            if (self.trials[trial_id].status == TrialStatus.COMPLETED
-                    and trial_id not in newest_first):
-                newest_first.append(trial_id)
-            if len(newest_first) == self.population_size:
-                break
-        return newest_first[::-1]
+        """Trial ids of the population: the last P completed trials, oldest first.
+
+        Read from the oracle's trials, as the warm-up count is: every COMPLETED
+        trial counts, including ones this oracle did not see end (ended by
+        another process, restored from their files). They are ordered by their
+        end as KerasTuner's `end_order` recorded it (saved with the oracle, so
+        a resumed oracle orders them as before; a re-run trial counts at its
+        last end); a completed trial it did not record counts as older than
+        every recorded one, in trial order.
+        """
+        last_end = {trial_id: i for i, trial_id in enumerate(self.end_order)}
+        completed = [trial_id for trial_id in sorted(self.trials, key=lambda i: (len(i), i))
+                     if self.trials[trial_id].status == TrialStatus.COMPLETED]
+        by_end = sorted(completed, key=lambda trial_id: last_end.get(trial_id, -1))  # stable
+        return by_end[max(0, len(by_end) - self.population_size):]
 
     def populate_space(self, trial_id):
         if self._seeds_used < len(self.seeded_values) and self.in_warmup:
@@ -140,7 +147,7 @@ class AgingEvolutionOracle(NotesMixin, keras_tuner.Oracle):
             if mutated is None:
                 return self._random(trial_id, PHASE_RANDOM, reason="nothing to mutate")
             values, mutation = mutated
-            if not self._duplicate(values):
+            if not internals.is_tried(self, values):
                 self.note(trial_id, PHASE_MUTATION, parent=parent, mutation=mutation)
                 return {"status": TrialStatus.RUNNING, "values": values}
         return self._random(trial_id, PHASE_RANDOM, reason="children of the parent all tried")
@@ -151,23 +158,23 @@ class AgingEvolutionOracle(NotesMixin, keras_tuner.Oracle):
             self._seeds_used += 1
             values = fill_values(self.hyperparameters.space,
                                  lambda hp: given[hp.name] if hp.name in given else self._sample(hp))
-            if not self._duplicate(values):
+            if not internals.is_tried(self, values):
                 self.note(trial_id, PHASE_SEEDED, seed_index=self._seeds_used - 1)
                 return {"status": TrialStatus.RUNNING, "values": values}
         return self._random(trial_id, PHASE_WARMUP)
 
     def _random(self, trial_id, phase, **extra):
-        values = self._random_values()
+        values = self._random_untried()
         if values is None:  # space exhausted
             return {"status": TrialStatus.STOPPED, "values": None}
         self.note(trial_id, phase, **extra)
         return {"status": TrialStatus.RUNNING, "values": values}
 
-    def _random_values(self):
-        # KerasTuner's version reseeds per value from `_seed_state`; use our one RNG.
-        for _ in range(self._max_collisions + 1):
+    def _random_untried(self):
+        # Not KerasTuner's draw: it reseeds per value from its seed state; use our one RNG.
+        for _ in range(internals.max_collisions(self) + 1):
             values = fill_values(self.hyperparameters.space, self._sample)
-            if not self._duplicate(values):
+            if not internals.is_tried(self, values):
                 return values
         return None
 

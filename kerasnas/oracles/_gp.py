@@ -7,6 +7,7 @@ import numpy as np
 from keras_tuner.engine import hyperparameters as hp_module
 from keras_tuner.engine.trial import TrialStatus
 
+from kerasnas import keras_tuner_internals as internals
 from kerasnas.oracles._base import (PHASE_MODEL, PHASE_RANDOM, PHASE_WARMUP, NotesMixin, fill_values,
                                     warmup_size)
 from kerasnas.oracles._gp_model import GPRegressor
@@ -150,10 +151,10 @@ class GaussianProcessOracle(NotesMixin, keras_tuner.Oracle):
         return best_values
 
     def _untried(self, candidates):
-        seen, kept = set(), []
+        seen, kept, tried = set(), [], internals.tried_keys(self)
         for values in candidates:
-            key = self._compute_values_hash(values)
-            if key not in seen and key not in self._tried_so_far:
+            key = internals.values_key(self, values)
+            if key not in seen and key not in tried:
                 seen.add(key)
                 kept.append(values)
         return kept
@@ -196,7 +197,7 @@ class GaussianProcessOracle(NotesMixin, keras_tuner.Oracle):
     def _random_untried(self):
         for _ in range(100):
             values = self._sample()
-            if not self._duplicate(values):
+            if not internals.is_tried(self, values):
                 return values
         return None
 

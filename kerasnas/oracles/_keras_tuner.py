@@ -6,6 +6,7 @@ import numpy as np
 from sklearn.exceptions import ConvergenceWarning
 from keras_tuner.oracles import BayesianOptimizationOracle, RandomSearchOracle
 
+from kerasnas import keras_tuner_internals as internals
 from kerasnas.oracles._base import (PHASE_MODEL, PHASE_RANDOM, PHASE_WARMUP, NotesMixin,
                                     warmup_size)
 
@@ -63,21 +64,21 @@ class KerasTunerGPOracle(NotesMixin, BayesianOptimizationOracle):
         super().__init__(objective=objective, max_trials=max_trials,
                          num_initial_points=num_initial_points, seed=seed, **kwargs)
         self._init_notes(seed)
-        self._random_state = np.random.RandomState(self.seed)
+        internals.set_gp_random_state(self, np.random.RandomState(self.seed))
         self.gpr = self._make_gpr()
 
     def populate_space(self, trial_id):
         completed = sum(t.status == "COMPLETED" for t in self.trials.values())
         if completed < self.num_initial_points:
             self.note(trial_id, PHASE_WARMUP)
-            return self._random_populate_space()
+            return internals.gp_random_response(self)
         with warnings.catch_warnings():
             # sklearn's ConvergenceWarning when the length scale hits its bound (see above).
             warnings.simplefilter("ignore", ConvergenceWarning)
             response = super().populate_space(trial_id)
-        if response.get("values") is not None and self._duplicate(response["values"]):
+        if response.get("values") is not None and internals.is_tried(self, response["values"]):
             self.note(trial_id, PHASE_RANDOM, reason="GP proposed a tried trial")
-            return self._random_populate_space()
+            return internals.gp_random_response(self)
         self.note(trial_id, PHASE_MODEL)
         return response
 
@@ -85,7 +86,7 @@ class KerasTunerGPOracle(NotesMixin, BayesianOptimizationOracle):
         # KerasTuner restarts the GP's optimiser seeds from `seed` on reload, so a
         # resumed search would propose other trials than an uninterrupted one.
         state = super().get_state()
-        kind, keys, pos, has_gauss, cached = self._random_state.get_state()
+        kind, keys, pos, has_gauss, cached = internals.gp_random_state(self).get_state()
         state["gp_random_state"] = [kind, keys.tolist(), pos, has_gauss, cached]
         return state
 
@@ -93,9 +94,11 @@ class KerasTunerGPOracle(NotesMixin, BayesianOptimizationOracle):
         super().set_state(state)
         if "gp_random_state" in state:  # absent in runs saved before it was kept
             kind, keys, pos, has_gauss, cached = state["gp_random_state"]
-            self._random_state.set_state((kind, np.array(keys, dtype=np.uint32), pos, has_gauss, cached))
+            internals.gp_random_state(self).set_state(
+                (kind, np.array(keys, dtype=np.uint32), pos, has_gauss, cached))
 
     def _make_gpr(self):
+        # A declared override (kerasnas.keras_tuner_internals): KerasTuner builds its GP here.
         gpr = super()._make_gpr()
         gpr.random_state = self.seed
         return gpr

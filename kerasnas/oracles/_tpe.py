@@ -7,6 +7,7 @@ import keras_tuner
 from keras_tuner.engine import hyperparameters as hp_module
 from keras_tuner.engine.trial import TrialStatus
 
+from kerasnas import keras_tuner_internals as internals
 from kerasnas.oracles._base import PHASE_MODEL, PHASE_RANDOM, PHASE_WARMUP, NotesMixin, fill_values, warmup_size
 
 STUDY_NAME = "kerasnas"
@@ -63,7 +64,7 @@ class TPEOracle(NotesMixin, keras_tuner.Oracle):
         if self._study is None:
             optuna = _import_optuna()
             optuna.logging.set_verbosity(optuna.logging.WARNING)
-            path = os.path.abspath(os.path.join(self._project_dir, "optuna.db"))
+            path = os.path.abspath(os.path.join(internals.project_dir(self), "optuna.db"))
             self._study = optuna.create_study(
                 storage=f"sqlite:///{path}", sampler=self._sampler(seed=self.seed), study_name=STUDY_NAME,
                 load_if_exists=True,
@@ -86,7 +87,7 @@ class TPEOracle(NotesMixin, keras_tuner.Oracle):
         extra = {}
         for attempt in range(_MAX_DUPLICATES + 1):
             if attempt == _MAX_DUPLICATES:
-                values = self._random_values()
+                values = internals.random_values(self)
                 if values is None:  # space exhausted
                     return {"status": TrialStatus.STOPPED, "values": None}
                 study.enqueue_trial(values)
@@ -99,7 +100,7 @@ class TPEOracle(NotesMixin, keras_tuner.Oracle):
                                               else self.seed + len(study.get_trials(deepcopy=False)))
                 trial = study.ask()
                 values = fill_values(self.hyperparameters.space, lambda hp: _suggest(trial, hp))
-            if not self._duplicate(values):
+            if not internals.is_tried(self, values):
                 break
             study.tell(trial, state=optuna.trial.TrialState.FAIL)
         self._numbers[trial_id] = trial.number

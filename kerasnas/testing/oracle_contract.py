@@ -15,6 +15,8 @@ import json
 import keras_tuner
 import pytest
 
+from kerasnas import keras_tuner_internals as internals
+
 MAX_TRIALS = 6
 FAILED = {1, 4}  # trials reported with an absurdly good score, then FAILED
 
@@ -84,7 +86,7 @@ class OracleContract:
     def oracle(self, directory, direction="max", seed=None):
         oracle = self.create_oracle(keras_tuner.Objective("score", direction), MAX_TRIALS,
                                     self.seed if seed is None else seed)
-        oracle._set_project_dir(str(directory), "p")
+        internals.set_project_dir(oracle, str(directory), "p")
         oracle.verbose = 0
         return oracle
 
@@ -144,7 +146,7 @@ class OracleContract:
     def test_a_resumed_oracle_does_not_rerun_the_last_finished_trial(self, tmp_path):
         resumed = self.interrupted_and_resumed(tmp_path)
         assert sorted(resumed.trials) == ["0", "1", "2"]
-        assert resumed._retry_queue == []
+        assert internals.retry_queue(resumed) == []
 
     def test_a_resumed_oracle_finishes_the_budget_without_repeating_a_trial(self, tmp_path):
         resumed = self.interrupted_and_resumed(tmp_path)

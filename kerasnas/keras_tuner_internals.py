@@ -1,0 +1,421 @@
+"""The one place kerasnas touches KerasTuner's private names (written against keras-tuner 1.4.8).
+
+KerasTuner offers no public way to do what some of kerasnas needs (re-queue a
+lost worker's trial, write the oracle's files atomically, reuse its model
+building and TensorBoard hooks, serve the oracle over gRPC with heartbeats).
+Every private attribute, method, module and override kerasnas relies on is
+listed in `PRIVATE_NAMES`, with the parameters kerasnas passes; the functions
+below are the only code in kerasnas that reads or calls them.
+`check(entry)` verifies one entry against the installed KerasTuner, and
+tests/test_keras_tuner_internals.py runs it for each, so a release that removes
+or changes one fails naming it. `undeclared_overrides` and
+`undeclared_attributes` catch a kerasnas subclass shadowing a KerasTuner
+private name without saying so (an override by accident).
+"""
+
+import ast
+import contextlib
+import dataclasses
+import importlib
+import inspect
+import io
+import textwrap
+import threading
+
+import keras_tuner
+import numpy as np
+
+TESTED_VERSION = "1.4.8"  # the version the table was written against (setup.py pins it)
+
+
+@dataclasses.dataclass(frozen=True)
+class PrivateName:
+    """One private KerasTuner name kerasnas relies on.
+
+    Attributes:
+        owner: Dotted path of the class or module that defines it; a trailing
+            "()" calls the named function first (e.g. the protos module it returns).
+        name: The attribute's name.
+        kind: How kerasnas uses it: "call" (calls it with `params`), "override"
+            (a kerasnas subclass, `by`, replaces it; KerasTuner calls it with
+            exactly `params`), "patch" (swapped for a wrapper taking exactly
+            `params`), "subclass" (a class kerasnas subclasses, built with
+            `params`), "attribute" (read or written on an instance, of type
+            `value_type`), "property", "module attribute" (of type `value_type`)
+            or "message" (a protobuf message built with the fields `params`).
+        params: The parameters, `self` left out; None when not called.
+        by: For "override": the kerasnas class that overrides it (dotted path).
+        value_type: For "attribute" and "module attribute": the type kerasnas expects.
+    """
+
+    owner: str
+    name: str
+    kind: str
+    params: tuple = None
+    by: str = None
+    value_type: type = None
+
+    @property
+    def id(self):
+        return f"{self.owner}.{self.name}"
+
+
+_ORACLE = "keras_tuner.Oracle"
+_GP_ORACLE = "keras_tuner.oracles.BayesianOptimizationOracle"
+_BASE_TUNER = "keras_tuner.engine.base_tuner.BaseTuner"
+_TUNER = "keras_tuner.Tuner"
+_SERVICER = "keras_tuner.src.distribute.oracle_chief.OracleServicer"
+_SERVICE = "keras_tuner.src.protos.get_service()"
+_SERVICE_GRPC = "keras_tuner.src.protos.get_service_grpc()"
+
+PRIVATE_NAMES = (
+    # Oracle: files, trials, the retry queue and the tried-values hashes.
+    PrivateName(_ORACLE, "_retry_queue", "attribute", value_type=list),
+    PrivateName(_ORACLE, "_save_trial", "override", ("trial",), by="kerasnas.oracles._base.NotesMixin"),
+    PrivateName(_ORACLE, "_get_trial_dir", "call", ("trial_id",)),
+    PrivateName(_ORACLE, "_get_oracle_fname", "call", ()),
+    PrivateName(_ORACLE, "_project_dir", "property"),
+    PrivateName(_ORACLE, "_set_project_dir", "call", ("directory", "project_name")),
+    PrivateName(_ORACLE, "_duplicate", "call", ("values",)),
+    PrivateName(_ORACLE, "_compute_values_hash", "call", ("values",)),
+    PrivateName(_ORACLE, "_tried_so_far", "attribute", value_type=set),
+    PrivateName(_ORACLE, "_max_collisions", "attribute", value_type=int),
+    PrivateName(_ORACLE, "_seed_state", "attribute", value_type=int),
+    PrivateName(_ORACLE, "_random_values", "call", ()),
+    # KerasTuner's Gaussian-process oracle (`kt-gp`).
+    PrivateName(_GP_ORACLE, "_random_state", "attribute", value_type=np.random.RandomState),
+    PrivateName(_GP_ORACLE, "_make_gpr", "override", (),
+                by="kerasnas.oracles._keras_tuner.KerasTunerGPOracle"),
+    PrivateName(_GP_ORACLE, "_random_populate_space", "call", ()),
+    # Tuner: its files, model building, TensorBoard and distribution hooks.
+    PrivateName(_BASE_TUNER, "_is_worker", "call", ()),
+    PrivateName(_BASE_TUNER, "_get_tuner_fname", "call", ()),
+    PrivateName(_TUNER, "_try_build", "call", ("hp",)),
+    PrivateName(_TUNER, "_build_hypermodel", "override", ("hp",), by="kerasnas.tuner.NASTuner"),
+    PrivateName(_TUNER, "_configure_tensorboard_dir", "call", ("callbacks", "trial")),
+    PrivateName("keras_tuner.engine.tuner", "maybe_distribute", "call", ("distribution_strategy",)),
+    # Chief/worker mode (kerasnas.distributed): the lock, the gRPC service, the debug print.
+    PrivateName("keras_tuner.src.engine.conditions.Parent", "to_proto", "patch", ()),
+    PrivateName("keras_tuner.src.engine.oracle", "THREADS", "module attribute", value_type=dict),
+    PrivateName("keras_tuner.src.engine.oracle", "LOCKS", "module attribute", value_type=dict),
+    PrivateName("keras_tuner.src.distribute.oracle_chief", "OracleServicer", "subclass", ("oracle",)),
+    PrivateName(_SERVICER, "oracle", "attribute", value_type=keras_tuner.Oracle),
+    PrivateName(_SERVICER, "CreateTrial", "override", ("request", "context")),
+    PrivateName(_SERVICER, "UpdateTrial", "override", ("request", "context")),
+    PrivateName(_SERVICER, "GetTrial", "override", ("request", "context")),
+    PrivateName(_SERVICER, "EndTrial", "override", ("request", "context")),
+    PrivateName("keras_tuner.src.protos", "get_service", "call", ()),
+    PrivateName("keras_tuner.src.protos", "get_service_grpc", "call", ()),
+    PrivateName(_SERVICE, "CreateTrialResponse", "message", ("trial",)),
+    PrivateName(_SERVICE, "EndTrialResponse", "message", ()),
+    PrivateName(_SERVICE_GRPC, "add_OracleServicer_to_server", "call", ("servicer", "server")),
+)
+
+
+# -- Oracle -------------------------------------------------------------------------------
+
+def retry_queue(oracle):
+    """The oracle's list of trial ids waiting to be re-run (the live list: append to re-queue)."""
+    return oracle._retry_queue
+
+
+def save_trial(oracle, trial):
+    """Writes `trial` to its trial.json (through the oracle's own `_save_trial`)."""
+    oracle._save_trial(trial)
+
+
+def trial_dir(oracle, trial_id):
+    """The folder of trial `trial_id` in the oracle's project, created if missing."""
+    return oracle._get_trial_dir(trial_id)
+
+
+def oracle_file(oracle):
+    """The path of the oracle's state file (oracle.json)."""
+    return oracle._get_oracle_fname()
+
+
+def project_dir(oracle):
+    """The oracle's project folder, created if missing."""
+    return oracle._project_dir
+
+
+def set_project_dir(oracle, directory, project_name):
+    """Points the oracle at `directory/project_name`, as a tuner does when it is built."""
+    oracle._set_project_dir(directory, project_name)
+
+
+def is_tried(oracle, values):
+    """Whether `values` were already given to a trial (running, finished or failed)."""
+    return oracle._duplicate(values)
+
+
+def values_key(oracle, values):
+    """The key under which the oracle records tried `values` (see `tried_keys`)."""
+    return oracle._compute_values_hash(values)
+
+
+def tried_keys(oracle):
+    """The keys (`values_key`) of every tried set of values."""
+    return oracle._tried_so_far
+
+
+def max_collisions(oracle):
+    """How many tried values a random draw may hit before the space counts as exhausted."""
+    return oracle._max_collisions
+
+
+def set_seed_state(oracle, seed):
+    """Sets the seed KerasTuner's random draws (`random_values`) continue from."""
+    oracle._seed_state = seed
+
+
+def random_values(oracle):
+    """KerasTuner's random draw of untried active values, or None when it finds none."""
+    return oracle._random_values()
+
+
+# -- KerasTuner's Gaussian-process oracle ---------------------------------------------------
+
+def gp_random_state(oracle):
+    """The `numpy.random.RandomState` seeding the GP's acquisition optimiser."""
+    return oracle._random_state
+
+
+def set_gp_random_state(oracle, random_state):
+    oracle._random_state = random_state
+
+
+def gp_random_response(oracle):
+    """The GP oracle's random proposal (its `populate_space` response)."""
+    return oracle._random_populate_space()
+
+
+# -- Tuner --------------------------------------------------------------------------------
+
+def is_worker(tuner):
+    """Whether `tuner` is a worker of chief/worker mode (its oracle lives on the chief)."""
+    return tuner._is_worker()
+
+
+def tuner_file(tuner):
+    """The path of the tuner's state file (<tuner id>.json)."""
+    return tuner._get_tuner_fname()
+
+
+def build_model(tuner, hp):
+    """Builds the trial's model as KerasTuner does: clears the session, checks the result."""
+    return tuner._try_build(hp)
+
+
+def add_trial_tensorboard(tuner, callbacks, trial):
+    """Moves each TensorBoard callback to a folder per trial and adds KerasTuner's HParams one."""
+    tuner._configure_tensorboard_dir(callbacks, trial)
+
+
+def distribution_scope(strategy):
+    """`strategy.scope()`, or a block doing nothing when `strategy` is None."""
+    return keras_tuner.engine.tuner.maybe_distribute(strategy)
+
+
+# -- Chief/worker mode ----------------------------------------------------------------------
+
+@contextlib.contextmanager
+def silenced_condition_to_proto():
+    """Inside the block, conditions convert to protos with their stdout swallowed.
+
+    KerasTuner 1.4.8 left a `print` in `Parent.to_proto`. The patch is undone
+    after the block, so KerasTuner is left unchanged for the rest of the process.
+    """
+    from keras_tuner.src.engine import conditions
+
+    original = conditions.Parent.__dict__["to_proto"]
+
+    def to_proto(self):
+        with contextlib.redirect_stdout(io.StringIO()):
+            return original(self)
+
+    conditions.Parent.to_proto = to_proto
+    try:
+        yield
+    finally:
+        conditions.Parent.to_proto = original
+
+
+def release_oracle_lock(oracle):
+    """Frees the oracle's `synchronized` lock if this thread holds it (after an exception)."""
+    from keras_tuner.src.engine import oracle as oracle_module
+
+    if oracle_module.THREADS[oracle] == threading.current_thread().name:
+        oracle_module.THREADS[oracle] = None
+        oracle_module.LOCKS[oracle].release()
+
+
+def oracle_servicer_class():
+    """KerasTuner's gRPC servicer of the oracle (built with the oracle, which it keeps as `.oracle`)."""
+    from keras_tuner.src.distribute.oracle_chief import OracleServicer
+
+    return OracleServicer
+
+
+def add_servicer_to_server(servicer, server):
+    from keras_tuner.src import protos
+
+    protos.get_service_grpc().add_OracleServicer_to_server(servicer, server)
+
+
+def create_trial_response(trial):
+    from keras_tuner.src import protos
+
+    return protos.get_service().CreateTrialResponse(trial=trial.to_proto())
+
+
+def end_trial_response():
+    from keras_tuner.src import protos
+
+    return protos.get_service().EndTrialResponse()
+
+
+# -- Checks -----------------------------------------------------------------------------------
+
+class KerasTunerInternalsError(AssertionError):
+    """A private KerasTuner name kerasnas relies on is gone or has changed."""
+
+
+def check(entry):
+    """Verifies one `PrivateName` against the installed KerasTuner.
+
+    Raises:
+        KerasTunerInternalsError: naming the entry, the problem and the version.
+    """
+    try:
+        owner = _resolve(entry.owner)
+    except (ImportError, AttributeError) as error:
+        _fail(entry, f"has no {entry.owner} ({error})")
+    if entry.kind == "attribute":
+        example = _example(owner)
+        if not hasattr(example, entry.name):
+            _fail(entry, f"builds {owner.__name__} without it")
+        value = getattr(example, entry.name)
+        if not isinstance(value, entry.value_type):
+            _fail(entry, f"makes it a {type(value).__name__}, not a {entry.value_type.__name__}")
+        return
+    if not hasattr(owner, entry.name):
+        _fail(entry, "does not define it")
+    member = inspect.getattr_static(owner, entry.name)
+    if entry.kind == "property":
+        if not isinstance(member, property):
+            _fail(entry, "no longer makes it a property")
+    elif entry.kind == "module attribute":
+        if not isinstance(member, entry.value_type):
+            _fail(entry, f"makes it a {type(member).__name__}, not a {entry.value_type.__name__}")
+    elif entry.kind == "message":
+        fields = set(getattr(owner, entry.name).DESCRIPTOR.fields_by_name)
+        if not set(entry.params) <= fields:
+            _fail(entry, f"gives it the fields {sorted(fields)}")
+    elif entry.kind == "subclass":
+        if not inspect.isclass(member):
+            _fail(entry, "no longer makes it a class")
+        _check_params(entry, _parameters(member.__init__), exact=False)
+    elif entry.kind in ("override", "patch"):
+        _check_params(entry, _parameters(getattr(owner, entry.name)), exact=True)
+        if entry.by is not None:
+            mine = [p.name for p in _parameters(getattr(_resolve(entry.by), entry.name))]
+            if mine != list(entry.params):
+                _fail(entry, f"is overridden by {entry.by} taking ({', '.join(mine)})")
+    elif entry.kind == "call":
+        _check_params(entry, _parameters(getattr(owner, entry.name)), exact=False)
+    else:
+        raise ValueError(f"Unknown kind {entry.kind!r} of {entry.id}.")
+
+
+def undeclared_overrides(cls):
+    """Private names a kerasnas class defines that a KerasTuner class it extends also defines.
+
+    Each is an override, and must be declared in `PRIVATE_NAMES` (kind
+    "override", `by` the kerasnas class defining it); else it is an accident.
+    """
+    declared = {(e.by, e.name) for e in PRIVATE_NAMES if e.kind == "override"}
+    theirs = [c for c in cls.__mro__ if c.__module__.startswith("keras_tuner")]
+    found = []
+    for mine in cls.__mro__:
+        if not mine.__module__.startswith("kerasnas"):
+            continue
+        for name in vars(mine):
+            if (name.startswith("_") and not name.startswith("__")
+                    and any(name in vars(c) for c in theirs)
+                    and (f"{mine.__module__}.{mine.__qualname__}", name) not in declared):
+                found.append(f"{mine.__qualname__}.{name}")
+    return found
+
+
+def undeclared_attributes(cls):
+    """Private attributes a kerasnas class sets on `self` that its KerasTuner base also sets.
+
+    Each must be declared in `PRIVATE_NAMES` (kind "attribute") and set through
+    this module; else kerasnas clobbers KerasTuner's attribute by accident.
+    """
+    declared = {e.name for e in PRIVATE_NAMES if e.kind == "attribute"}
+    base = next(c for c in cls.__mro__ if c.__module__.startswith("keras_tuner"))
+    theirs = set(vars(_example(base))) | {n for c in base.__mro__ for n in vars(c)}
+    mine = set()
+    for part in cls.__mro__:
+        if part.__module__.startswith("kerasnas"):
+            tree = ast.parse(textwrap.dedent(inspect.getsource(part)))
+            mine |= {node.attr for node in ast.walk(tree)
+                     if isinstance(node, ast.Attribute) and isinstance(node.ctx, ast.Store)
+                     and isinstance(node.value, ast.Name) and node.value.id == "self"}
+    return sorted(name for name in mine
+                  if name.startswith("_") and name in theirs and name not in declared)
+
+
+def _resolve(path):
+    call = path.endswith("()")
+    parts = path.removesuffix("()").split(".")
+    for split in range(len(parts), 0, -1):
+        try:
+            obj = importlib.import_module(".".join(parts[:split]))
+        except ImportError:
+            continue
+        for part in parts[split:]:
+            obj = getattr(obj, part)
+        return obj() if call else obj
+    raise ImportError(f"No module named {parts[0]!r}")
+
+
+def _example(cls):
+    """An instance of a KerasTuner class, for the attributes its constructor sets."""
+    if issubclass(cls, keras_tuner.Oracle):
+        return cls(objective="val_loss", max_trials=1)
+    if issubclass(cls, oracle_servicer_class()):
+        return cls(keras_tuner.Oracle(objective="val_loss", max_trials=1))
+    raise ValueError(f"No example of {cls.__qualname__}: add one to _example.")
+
+
+def _parameters(function):
+    """The parameters of a function or method, `self` left out."""
+    parameters = list(inspect.signature(function).parameters.values())
+    return parameters[1:] if parameters[:1] and parameters[0].name == "self" else parameters
+
+
+def _check_params(entry, parameters, *, exact):
+    """`exact`: KerasTuner calls it, with exactly `entry.params`; else kerasnas calls it with them."""
+    names = [p.name for p in parameters]
+    shown = f"takes ({', '.join(names)})"
+    if names[:len(entry.params)] != list(entry.params):
+        _fail(entry, shown)
+    if any(p.kind not in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)
+           for p in parameters[:len(entry.params)]):
+        _fail(entry, f"{shown}, not all positional")
+    rest = parameters[len(entry.params):]
+    if exact and rest:
+        _fail(entry, shown)
+    if any(p.default is p.empty and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD) for p in rest):
+        _fail(entry, f"{shown}, more than kerasnas passes")
+
+
+def _fail(entry, problem):
+    params = "" if entry.params is None else f"({', '.join(entry.params)})"
+    raise KerasTunerInternalsError(
+        f"{entry.id}{params}: keras-tuner {keras_tuner.__version__} {problem}. kerasnas relies "
+        f"on this private name ({entry.kind}; written against keras-tuner {TESTED_VERSION}): "
+        f"adapt kerasnas/keras_tuner_internals.py, or install keras-tuner=={TESTED_VERSION}.")
