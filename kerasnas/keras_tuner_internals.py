@@ -75,7 +75,9 @@ PRIVATE_NAMES = (
     PrivateName(_ORACLE, "_get_trial_dir", "call", ("trial_id",)),
     PrivateName(_ORACLE, "_get_oracle_fname", "call", ()),
     PrivateName(_ORACLE, "_project_dir", "property"),
-    PrivateName(_ORACLE, "_set_project_dir", "call", ("directory", "project_name")),
+    # Called on any oracle, and overridden (a wrapper points its proposer at a subfolder).
+    PrivateName(_ORACLE, "_set_project_dir", "override", ("directory", "project_name"),
+                by="kerasnas.oracles.successive_halving.SuccessiveHalvingOracle"),
     PrivateName(_ORACLE, "_duplicate", "call", ("values",)),
     PrivateName(_ORACLE, "_compute_values_hash", "call", ("values",)),
     PrivateName(_ORACLE, "_tried_so_far", "attribute", value_type=set),
@@ -142,6 +144,11 @@ def project_dir(oracle):
 def set_project_dir(oracle, directory, project_name):
     """Points the oracle at `directory/project_name`, as a tuner does when it is built."""
     oracle._set_project_dir(directory, project_name)
+
+
+def base_set_project_dir(oracle, directory, project_name):
+    """`keras_tuner.Oracle`'s own `_set_project_dir`, for an override that adds to it."""
+    keras_tuner.Oracle._set_project_dir(oracle, directory, project_name)
 
 
 def is_tried(oracle, values):

@@ -2,7 +2,7 @@
 
 import pytest
 
-from kerasnas.methods.budget_plan import Rung, make_plan
+from kerasnas.budget_plan import Rung, make_plan
 
 
 @pytest.mark.parametrize("budget", [5, 6, 12, 18, 30, 100, 12.5])

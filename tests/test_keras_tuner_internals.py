@@ -9,7 +9,9 @@ import pytest
 
 import kerasnas
 from kerasnas import keras_tuner_internals as internals
+from kerasnas.methods.continuing_tuner import ContinuingTuner
 from kerasnas.oracles import ORACLES
+from kerasnas.oracles.successive_halving import SuccessiveHalvingOracle
 from kerasnas.tuner import NASTuner
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -57,7 +59,7 @@ def _kerasnas_subclasses():
 
     servicer = distributed._make_servicer(keras_tuner.Oracle(objective="val_loss", max_trials=1), None)
     return [*ORACLES.values(), kerasnas.AgingEvolution, kerasnas.GaussianProcessSearch, NASTuner,
-            type(servicer)]
+            ContinuingTuner, SuccessiveHalvingOracle, type(servicer)]
 
 
 @pytest.mark.parametrize("cls", _kerasnas_subclasses(), ids=lambda c: c.__name__)

@@ -15,7 +15,7 @@ import math
 import os
 from typing import TYPE_CHECKING, Any
 
-from kerasnas.methods.budget_plan import QUANTUM, BudgetPlan, make_plan
+from kerasnas.budget_plan import QUANTUM, BudgetPlan, make_plan
 from kerasnas.methods.trials import TrialSearch
 
 if TYPE_CHECKING:

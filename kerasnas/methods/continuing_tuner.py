@@ -16,6 +16,7 @@ import time
 
 import keras
 
+from kerasnas import keras_tuner_internals as internals
 from kerasnas.files import write_json
 from kerasnas.tuner import MODEL_FILE, NASTuner, NaNGuard
 
@@ -64,8 +65,6 @@ class ContinuingTuner(NASTuner):
 
     def _train(self, trial, train_stream, validation_data, *, epochs=None, verbose=0,
                callbacks=()):
-        from kerasnas import keras_tuner_internals as kt_internals
-
         values = trial.hyperparameters.values
         first, last = self._chunks(values["tuner/initial_epoch"]), self._chunks(values["tuner/epochs"])
         parent = values.get("tuner/trial_id") or None
@@ -84,9 +83,9 @@ class ContinuingTuner(NASTuner):
         keras.utils.set_random_seed(self.seed)
         stream = train_stream(done * self.chunk)
         keras.utils.set_random_seed(self.seed + int(trial.trial_id))
-        with kt_internals.maybe_distribute(self.distribution_strategy):
+        with internals.distribution_scope(self.distribution_strategy):
             model = (keras.models.load_model(source) if source
-                     else kt_internals.try_build(self, trial.hyperparameters))
+                     else internals.build_model(self, trial.hyperparameters))
             guard = NaNGuard()
             every = max(1, self._chunks(1.0))
             fit_callbacks = [guard, self.schedule, _Checkpoint(directory, every=every, last=last),

@@ -2,7 +2,7 @@
 
 A KerasTuner oracle that wraps another (the proposer: aging evolution, the GP,
 TPE, random, or any `keras_tuner.Oracle`) and follows a `BudgetPlan`
-(`kerasnas.methods.budget_plan`): rung 0's candidates come from the proposer;
+(`kerasnas.budget_plan`): rung 0's candidates come from the proposer;
 a promotion is a new trial with its parent's values plus KerasTuner
 Hyperband's own keys (`tuner/trial_id`: the parent, `tuner/initial_epoch`,
 `tuner/epochs`, `tuner/round`), so the tuner continues the parent's model from
@@ -25,8 +25,8 @@ from typing import Any
 
 import keras_tuner
 
-from kerasnas import keras_tuner_internals as kt_internals
-from kerasnas.methods.budget_plan import BudgetPlan
+from kerasnas import keras_tuner_internals as internals
+from kerasnas.budget_plan import BudgetPlan
 
 _ENDED = ("COMPLETED", "FAILED")
 PROPOSER_FOLDER = "proposer"
@@ -39,7 +39,7 @@ class SuccessiveHalvingOracle(keras_tuner.Oracle):
         proposer: The oracle that proposes new candidates (a `keras_tuner.Oracle`
             made with this search's objective); its `max_trials` is set to the
             plan's candidates.
-        plan: A `kerasnas.methods.budget_plan.BudgetPlan`.
+        plan: A `kerasnas.budget_plan.BudgetPlan`.
         asynchronous: Promote as in ASHA (True), only once a rung has ended
             (False), or ASHA when more than one tuner asks (None).
         **kwargs: Passed to `keras_tuner.Oracle` (seed, max_retries_per_trial, ...).
@@ -165,18 +165,19 @@ class SuccessiveHalvingOracle(keras_tuner.Oracle):
         self.proposer_trial = dict(state["proposer_trial"])
         self.told = list(state["told"])
 
-    def set_project_dir(self, directory: str, project_name: str) -> None:
-        """Where this oracle and, in its `proposer/` folder, the proposer keep their files."""
-        kt_internals.set_project_dir(self, directory, project_name, base=keras_tuner.Oracle)
-        kt_internals.set_project_dir(self.proposer, os.path.join(directory, project_name),
-                                     PROPOSER_FOLDER)
+    def _set_project_dir(self, directory: str, project_name: str) -> None:
+        # A declared override (kerasnas.keras_tuner_internals): the proposer keeps its
+        # own files in this oracle's project, under proposer/.
+        internals.base_set_project_dir(self, directory, project_name)
+        internals.set_project_dir(self.proposer, os.path.join(directory, project_name),
+                                  PROPOSER_FOLDER)
 
     def reload(self) -> None:
         super().reload()
         self.proposer.reload()
         # The proposer re-queues what was running; here those candidates are re-run under
         # their own trial ids (this oracle's retry), so the proposer must not hand them out again.
-        kt_internals.clear_retry_queue(self.proposer)
+        internals.retry_queue(self.proposer).clear()
         for trial_id, proposer_id in self.proposer_trial.items():
             if trial_id not in self.told:
                 self.proposer.ongoing_trials[f"candidate-{trial_id}"] = self.proposer.trials[proposer_id]
