@@ -1,0 +1,115 @@
+"""`SuccessiveHalvingOracle`: candidates from any proposer, the best continued rung by rung.
+
+Driven with a synthetic objective (no model trained): a candidate's score grows
+with its epochs, so a promotion scores above its parent.
+"""
+
+import keras_tuner
+import pytest
+
+from kerasnas import keras_tuner_internals as internals
+from kerasnas.budget_plan import make_plan
+from kerasnas.oracles import make_oracle
+from kerasnas.oracles.successive_halving import SuccessiveHalvingOracle
+from kerasnas.testing.oracle_contract import register_space, score
+
+OBJECTIVE = keras_tuner.Objective("score", "max")
+
+
+def halving(directory, proposer="random", budget=30, asynchronous=None, seed=1, **kwargs):
+    oracle = SuccessiveHalvingOracle(
+        make_oracle(proposer, objective=OBJECTIVE, max_trials=100, seed=seed), make_plan(budget),
+        asynchronous=asynchronous, seed=seed, **kwargs)
+    internals.set_project_dir(oracle, str(directory), "p")
+    register_space(oracle)
+    oracle.verbose = 0
+    oracle.proposer.verbose = 0
+    return oracle
+
+
+def end(oracle, trial, failed=False):
+    values = trial.hyperparameters.values
+    oracle.update_trial(trial.trial_id, {"score": score(values) + values["tuner/epochs"]})
+    trial.status = "FAILED" if failed else "COMPLETED"
+    oracle.end_trial(trial)
+
+
+def run(oracle, failed=(), until=None, tuner="tuner0"):
+    while until is None or len(oracle.trials) < until:
+        trial = oracle.create_trial(tuner)
+        if trial.status != "RUNNING":
+            return trial
+        end(oracle, trial, failed=trial.trial_id in failed)
+    return None
+
+
+def rungs(oracle):
+    return [t.hyperparameters.values["tuner/round"] for _, t in sorted(oracle.trials.items())]
+
+
+def test_a_bracket_judges_every_candidate_then_continues_the_best_to_the_budget(tmp_path):
+    oracle = halving(tmp_path)  # 30 epochs: 9 x 0.25, 3 x 0.75, 1 x 2.25, then 1 to 27
+    assert run(oracle).status == "STOPPED"
+    assert rungs(oracle) == [0] * 9 + [1] * 3 + [2] + [3]
+    trials = [t for _, t in sorted(oracle.trials.items())]
+    first = sorted(trials[:9], key=lambda t: -t.score)[:3]
+    assert [t.hyperparameters.values["tuner/trial_id"] for t in trials[9:12]] == \
+        [t.trial_id for t in first]  # the best 3 of all 9, in order
+    winner = trials[13].hyperparameters.values
+    assert (winner["tuner/initial_epoch"], winner["tuner/epochs"]) == (2.25, 27.0)
+    assert winner["tuner/trial_id"] == trials[12].trial_id
+    parent = oracle.trials[winner["tuner/trial_id"]].hyperparameters.values
+    assert {k: v for k, v in winner.items() if not k.startswith("tuner/")} == \
+        {k: v for k, v in parent.items() if not k.startswith("tuner/")}
+
+
+def test_the_proposer_hears_each_candidate_once_with_its_first_score(tmp_path):
+    oracle = halving(tmp_path, proposer="evolution")
+    run(oracle)
+    proposer = oracle.proposer
+    assert len(proposer.trials) == 9 and all(t.status == "COMPLETED" for t in proposer.trials.values())
+    first = {oracle.proposer_trial[i]: t.score for i, t in oracle.trials.items() if i in oracle.proposer_trial}
+    assert {i: t.score for i, t in proposer.trials.items()} == first
+
+
+def test_failed_candidates_are_not_promoted_and_the_bracket_still_ends(tmp_path):
+    oracle = halving(tmp_path, max_consecutive_failed_trials=10)
+    assert run(oracle, failed={"00", "01", "02", "03", "04", "05", "06"}).status == "STOPPED"
+    assert rungs(oracle) == [0] * 9 + [1] * 2 + [2] + [3]  # only 2 candidates completed
+
+
+def test_several_tuners_promote_as_soon_as_a_third_of_a_rung_has_ended(tmp_path):
+    oracle = halving(tmp_path)
+    running = [oracle.create_trial(f"tuner{i}") for i in range(3)]
+    for trial in running:
+        end(oracle, trial)
+    promoted = oracle.create_trial("tuner0")  # ASHA: 3 ended, the best of them goes on
+    assert promoted.hyperparameters.values["tuner/round"] == 1
+
+
+def test_a_resumed_oracle_goes_on_with_the_same_trials(tmp_path):
+    whole = halving(tmp_path / "a", proposer="evolution")
+    run(whole)
+    cut = halving(tmp_path / "b", proposer="evolution")
+    run(cut, until=6)
+    cut.create_trial("tuner0")  # running when the process is killed
+    resumed = halving(tmp_path / "b", proposer="evolution")
+    resumed.reload()
+    run(resumed)
+    assert [t.hyperparameters.values for _, t in sorted(resumed.trials.items())] == \
+        [t.hyperparameters.values for _, t in sorted(whole.trials.items())]
+
+
+@pytest.mark.parametrize("proposer", ["random", "bayes", "tpe", "evolution"])
+def test_every_kerasnas_oracle_proposes_the_candidates(tmp_path, proposer):
+    oracle = halving(tmp_path, proposer=proposer)
+    assert run(oracle).status == "STOPPED"
+    assert len(oracle.trials) == 14
+    assert len({internals.values_key(oracle, t.hyperparameters.values)
+                for i, t in oracle.trials.items() if i in oracle.proposer_trial}) == 9
+
+
+def test_a_proposer_that_is_not_an_oracle_is_refused():
+    with pytest.raises(ValueError, match=r"`proposer` must be a keras_tuner.Oracle. "
+                                         r"Received: proposer=str"):
+        SuccessiveHalvingOracle("random", make_plan(12))
