@@ -60,8 +60,18 @@ def trial_row(trial, note, describe, started, reason=""):
         **{name: get(name) for name in sorted(
             (n for n in m.metrics if n.startswith("val_accuracy@")),
             key=lambda n: int(n.split("@")[1]))},  # after each epoch (kerasnas.early_stopping)
-        **{f"hp.{k}": v for k, v in values.items()},
+        **fidelity_columns(values),
+        **{f"hp.{k}": v for k, v in values.items() if not k.startswith("tuner/")},
     }
+
+
+def fidelity_columns(values):
+    """A budgeted search's rung, the epochs a trial went from and to, and its parent."""
+    if "tuner/round" not in values:
+        return {}
+    return {"rung": values["tuner/round"], "epochs_from": values["tuner/initial_epoch"],
+            "epochs_to": values["tuner/epochs"],
+            "promoted_from": values.get("tuner/trial_id") or None}
 
 
 def earlier_end_seconds(trials, results_path=None):
