@@ -11,6 +11,7 @@ import keras
 from kerasnas._config import to_json
 from kerasnas.early_stopping import best_finished
 from kerasnas.files import write_json
+from kerasnas.spaces import CellSpace
 from kerasnas.tuner import MODEL_FILE
 
 def export_best(run, table, final_epochs):
@@ -43,7 +44,7 @@ def export_best(run, table, final_epochs):
     test = data.dataset("test", batch_size=batch_size)
     test_accuracy = float(model.evaluate(test, verbose=0, return_dict=True)["accuracy"])
     values = best.hyperparameters.values
-    if hasattr(run.hypermodel, "cell_graph"):
+    if isinstance(run.hypermodel, CellSpace):
         from kerasnas.drawing import draw_cell
 
         draw_cell(run.hypermodel.cell_graph(values), os.path.join(directory, "best_cell.png"),
