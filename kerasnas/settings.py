@@ -115,17 +115,18 @@ class SearchSettings:
     batch_size: int = _field(32, "global batch size: small, as a search's trials are short and "
                              "steps count more than batch size there (benchmarks/recipes.py)",
                              type=positive_int, low=1, resume=True)
-    lr_schedule: str | Schedule = _field("cosine", "per-trial learning rate: warm-up then cosine decay over "
-                              "the trial's steps (peak: the trial's rate), or constant",
-                              choices=SCHEDULES, accepts="kerasnas.schedules.Schedule", resume=True)
+    lr_schedule: str | Schedule = _field(
+        "cosine", "per-trial learning rate: warm-up then cosine decay over the trial's steps "
+        "(peak: the trial's rate), or constant", choices=SCHEDULES,
+        accepts="kerasnas.schedules.Schedule", resume=True)
     precision: str = _field("float32", "dtype policy of every model: float32, mixed_bfloat16 "
                             "(16-bit compute where the CPU or accelerator has it) or "
                             "mixed_float16 (GPUs; with loss scaling)", choices=PRECISIONS,
                             resume=True)
-    early_stopping: str | Stopper = _field("none", "stop a trial after an epoch where its validation "
-                                 "accuracy is below the median of earlier trials' after that "
-                                 "epoch (median), or never (none)", choices=STOPPING,
-                                 accepts="kerasnas.early_stopping.Stopper", resume=True)
+    early_stopping: str | Stopper = _field(
+        "none", "stop a trial after an epoch where its validation accuracy is below the median "
+        "of earlier trials' after that epoch (median), or never (none)", choices=STOPPING,
+        accepts="kerasnas.early_stopping.Stopper", resume=True)
     seed: int = _field(0, "seed of the split, the oracle and training", type=int, resume=True)
     strategy: str = _field("auto", "auto: data parallel on >1 GPU (tensorflow: MirroredStrategy, "
                            "jax: keras.distribution.DataParallel; torch: one device); mirrored: "
