@@ -1,13 +1,23 @@
-"""`get_config()` for spaces and oracles: their constructor arguments, JSON-safe.
+"""`get_config()` for spaces, oracles, schedules and stoppers: JSON-safe, for run.json.
 
 As Keras layers and AutoKeras blocks do, so a run can store a space's or an
 oracle's configuration in run.json and refuse a resume with another one.
+No Keras import at module level: `kerasnas.settings` (read by the CLI) uses it.
 """
 
 import inspect
 import json
 
 SKIPPED = ("self", "hyperparameters")  # an oracle's space comes from the hypermodel
+PLAIN = (str, int, float, bool, type(None))
+
+
+def get_config(obj):
+    """An object's `get_config()`, else its constructor arguments (`config_of`), JSON-safe."""
+    from kerasnas.spaces.protocol import Configurable  # imports Keras: not at module level
+
+    config = obj.get_config() if isinstance(obj, Configurable) else config_of(obj)
+    return json.loads(json.dumps(config, default=str))
 
 
 def config_of(obj, skip=()):
@@ -35,8 +45,17 @@ def config_of(obj, skip=()):
 
 
 def to_json(value):
-    """A JSON-safe form: hyperparameters by class and config, functions by qualified name."""
-    from keras_tuner.engine import hyperparameters as hp_module
+    """A JSON-safe form: hyperparameters by class and config, functions by qualified name,
+    other objects with a `get_config()` (schedules, stoppers) by class path and config."""
+    if isinstance(value, PLAIN):
+        return value
+    if isinstance(value, dict):
+        return {str(k): to_json(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [to_json(v) for v in value]
+    from keras_tuner.engine import hyperparameters as hp_module  # only for an object
+
+    from kerasnas.spaces.protocol import Configurable
 
     if isinstance(value, hp_module.HyperParameter):
         return {"class_name": type(value).__name__, "config": to_json(value.get_config())}
@@ -44,10 +63,8 @@ def to_json(value):
         return {"name": value.name, "direction": value.direction}
     if callable(value) and hasattr(value, "__qualname__"):
         return f"{value.__module__}.{value.__qualname__}"
-    if isinstance(value, dict):
-        return {str(k): to_json(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [to_json(v) for v in value]
+    if not isinstance(value, type) and isinstance(value, Configurable):
+        return {"class": class_path(value), "config": to_json(value.get_config())}
     return json.loads(json.dumps(value, default=str))
 
 

@@ -10,13 +10,20 @@ stops a trial at its last epoch (nothing would be saved).
 Each trial's accuracy after every epoch is kept in its metrics
 (`val_accuracy@1`, `val_accuracy@2`, ...), so the rule reads the same history
 after a resume (kill -9 included) as without one.
+
+A policy is a `Stopper` object (`MedianStopping`, `NoStopping`, or your own), as
+an oracle is: `search(..., early_stopping=MedianStopping(min_trials=4))`; the
+CLI's names map to them through `STOPPERS`.
 """
+
+from __future__ import annotations
 
 import statistics
 
 import keras
 
-from kerasnas.settings import STOPPING as POLICIES  # one list of names, no Keras there
+from kerasnas._config import config_of
+
 MIN_TRIALS = 3  # trials that reached epoch k before the rule judges at k
 
 
@@ -89,14 +96,78 @@ def best_finished(oracle):
     return None
 
 
-def make_stopper(policy, trials, trial_id):
-    """The callback for `policy` judging trial `trial_id` against `trials` (None for "none").
+class Stopper:
+    """An early-stopping policy: makes the callback that may stop one trial.
+
+    The tuner calls `callback` once per trial and trains the trial with the
+    callback it returns (None: no callback). A callback stops the trial by
+    setting `model.stop_training`; a trial that trained fewer epochs than asked
+    is recorded as stopped (`stopped_at_epoch`), keeps its score for the oracle,
+    and is never exported as the best. run.json records the stopper by class
+    path and `get_config()`, and a resume with another one is refused.
+    """
+
+    #: Whether `callback` reads other trials' curves; chief/worker mode refuses
+    #: such a stopper (a worker does not see the other trials).
+    needs_other_trials = True
+
+    def callback(self, trials: dict, trial_id: str) -> keras.callbacks.Callback | None:
+        """The callback for trial `trial_id`.
+
+        Args:
+            trials: The oracle's `{trial_id: Trial}` (finished ones hold their
+                curves, see `curves`); empty on a chief/worker worker.
+            trial_id: The trial about to train.
+        """
+        raise NotImplementedError
+
+    def get_config(self) -> dict:
+        """The constructor's arguments (recorded in run.json)."""
+        return config_of(self)
+
+    def __repr__(self):
+        args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items())
+        return f"{type(self).__name__}({args})"
+
+
+class NoStopping(Stopper):
+    """Every trial trains all its epochs ("none")."""
+
+    needs_other_trials = False
+
+    def callback(self, trials, trial_id):
+        return None
+
+
+class MedianStopping(Stopper):
+    """The median stopping rule ("median"; `MedianStoppingRule` per trial).
+
+    Args:
+        min_trials: Trials that must have reached an epoch before it is judged.
+    """
+
+    def __init__(self, *, min_trials: int = MIN_TRIALS):
+        if isinstance(min_trials, bool) or not isinstance(min_trials, int) or min_trials < 1:
+            raise ValueError(f"Received: min_trials={min_trials!r}; allowed: an int >= 1.")
+        self.min_trials = min_trials
+
+    def callback(self, trials, trial_id):
+        return MedianStoppingRule(curves(trials, exclude=trial_id), min_trials=self.min_trials)
+
+
+# Name -> stopper; the CLI offers the same names (`kerasnas.settings.STOPPING`: no Keras there).
+STOPPERS = {"none": NoStopping, "median": MedianStopping}
+
+
+def as_stopper(policy: str | Stopper) -> Stopper:
+    """The stopper for a name of `STOPPERS`, or `policy` itself when it is a `Stopper`.
 
     Raises:
-        ValueError: for an unknown policy, listing the valid ones.
+        ValueError: for anything else, listing the valid names.
     """
-    if policy not in POLICIES:
-        raise ValueError(f"Unknown early_stopping {policy!r}. Choose one of: {', '.join(POLICIES)}.")
-    if policy == "none":
-        return None
-    return MedianStoppingRule(curves(trials, exclude=trial_id))
+    if isinstance(policy, Stopper):
+        return policy
+    if isinstance(policy, str) and policy in STOPPERS:
+        return STOPPERS[policy]()
+    raise ValueError(f"Unknown early_stopping {policy!r}. Choose one of: {', '.join(STOPPERS)}, "
+                     "or pass a kerasnas.early_stopping.Stopper.")

@@ -10,6 +10,7 @@ import keras
 
 from kerasnas._config import to_json
 from kerasnas.files import write_json
+from kerasnas.spaces import CellSpace
 
 def export_best(run, table, returned, final_epochs):
     """Tests the returned model once, retrains it if asked, writes summary and report.
@@ -40,7 +41,7 @@ def export_best(run, table, returned, final_epochs):
     test = data.dataset("test", batch_size=batch_size)
     test_accuracy = float(model.evaluate(test, verbose=0, return_dict=True)["accuracy"])
     values = best.hyperparameters.values
-    if hasattr(run.hypermodel, "cell_graph"):
+    if isinstance(run.hypermodel, CellSpace):
         from kerasnas.drawing import draw_cell
 
         draw_cell(run.hypermodel.cell_graph(values), os.path.join(directory, "best_cell.png"),

@@ -147,13 +147,14 @@ def retrain(hypermodel, values, data, *, epochs, batch_size=128, seed=0, strateg
     Raises:
         ValueError: for `epochs` or `batch_size` < 1.
     """
+    from kerasnas.spaces import DataAware
     from kerasnas.strategy import make_strategy
 
     for name, value in (("epochs", epochs), ("batch_size", batch_size)):
         if not isinstance(value, int) or value < 1:
             raise ValueError(f"`{name}` must be an int >= 1; got {value!r}.")
     log = log or (lambda line: None)
-    if hasattr(hypermodel, "for_data"):  # the model's shape, classes and normalisation: this data's
+    if isinstance(hypermodel, DataAware):  # the model's shape, classes and normalisation: this data's
         hypermodel.for_data(input_shape=data.input_shape, num_classes=data.num_classes,
                             mean=data.mean, variance=data.variance)
     dist = make_strategy(strategy) if isinstance(strategy, str) else strategy

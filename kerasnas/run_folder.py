@@ -16,13 +16,12 @@ import json
 import os
 import shutil
 import time
-from typing import Any
 
 import keras_tuner
 import pandas as pd
 
 from kerasnas import distributed, results
-from kerasnas._config import class_path, config_of, to_json
+from kerasnas._config import class_path, get_config, to_json
 from kerasnas.files import write_csv, write_json
 from kerasnas.lock import LOCK_FILE, FolderLock
 from kerasnas.methods import SearchMethod, TrialSearch
@@ -63,12 +62,6 @@ class SearchResult:
     summary: dict
 
 
-def get_config(obj: Any) -> dict:
-    """An object's `get_config()`, else its constructor arguments (`config_of`)."""
-    config = obj.get_config() if callable(getattr(obj, "get_config", None)) else config_of(obj)
-    return json.loads(json.dumps(config, default=str))
-
-
 class Run:
     """A search that owns its output folder: lock, run.json, clock, results, exports.
 
@@ -107,8 +100,9 @@ class Run:
         if overwrite and resume:
             raise ValueError("Choose one of --resume and --overwrite, not both.")
         from kerasnas.backends import select
+        from kerasnas.early_stopping import as_stopper
         from kerasnas.oracles import make_oracle
-        from kerasnas.spaces import get_space
+        from kerasnas.spaces import DataAware, get_space
 
         # The backend Keras runs on, recorded (a resume on another one refuses).
         settings = settings.replace(backend=select(settings.backend))
@@ -117,7 +111,7 @@ class Run:
         self.project = PROJECT
         self.reporter = reporter if reporter is not None else ConsoleReporter()
         self.role = distributed.role()
-        if self.role and settings.early_stopping != "none":
+        if self.role and as_stopper(settings.early_stopping).needs_other_trials:
             raise ValueError("early_stopping reads every earlier trial's curve, which a worker "
                              "does not have: use --early-stopping none in chief/worker mode.")
         if data is None or not hasattr(data, "dataset"):  # a dataset spec, not splits
@@ -133,7 +127,7 @@ class Run:
                            else space)
         # Shape, classes and normalisation come from the data; a shape outside the
         # space's limits is refused here, before anything is written.
-        if hasattr(self.hypermodel, "for_data"):
+        if isinstance(self.hypermodel, DataAware):
             self.hypermodel.for_data(input_shape=data.input_shape, num_classes=data.num_classes,
                                      mean=data.mean, variance=data.variance)
         oracle_name = oracle if isinstance(oracle, str) else type(oracle).__name__
@@ -317,8 +311,10 @@ class Run:
 
     def describe(self, values: dict) -> str:
         """The space's short text for `values`, else the values themselves."""
-        describe = getattr(self.hypermodel, "describe", None)
-        return (describe(values) if describe else "") or results.short_values(values)
+        from kerasnas.spaces import Describable
+
+        described = self.hypermodel.describe(values) if isinstance(self.hypermodel, Describable) else ""
+        return described or results.short_values(values)
 
     def failure_reason(self, trial) -> str:
         return results.failure_reason(trial, self.tuner.project_dir)

@@ -1,10 +1,18 @@
-"""Per-trial learning-rate schedules for short trainings (keras callbacks: any backend)."""
+"""Per-trial learning-rate schedules for short trainings (keras callbacks: any backend).
+
+A schedule is a `Schedule` object (`Cosine`, `Constant`, or your own): a factory
+of the callback each trial trains with, given as an oracle is:
+`search(..., lr_schedule=Cosine(warmup_fraction=0.05))`. The CLI's names map to
+them through `SCHEDULES`.
+"""
+
+from __future__ import annotations
 
 import math
 
 import keras
 
-from kerasnas.settings import SCHEDULES  # one list of names, no Keras there
+from kerasnas._config import config_of
 
 
 class WarmupCosine(keras.callbacks.Callback):
@@ -58,12 +66,72 @@ class WarmupCosine(keras.callbacks.Callback):
         self.model.optimizer.learning_rate = self.peak
 
 
-def make_schedule(name):
-    """The callback for schedule `name` (None for "constant").
+class Schedule:
+    """A per-trial learning-rate schedule: makes a fresh callback for each trial.
+
+    The tuner calls `callback()` before each trial and trains with what it
+    returns (None: the rate stays as compiled, the trial's `learning_rate`).
+    run.json records the schedule by class path and `get_config()`, and a
+    resume with another one is refused.
+    """
+
+    def callback(self) -> keras.callbacks.Callback | None:
+        """A new callback for one trial's `fit`, or None."""
+        raise NotImplementedError
+
+    def get_config(self) -> dict:
+        """The constructor's arguments (recorded in run.json)."""
+        return config_of(self)
+
+    def __repr__(self):
+        args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items())
+        return f"{type(self).__name__}({args})"
+
+
+class Constant(Schedule):
+    """The trial's learning rate all along ("constant")."""
+
+    def callback(self):
+        return None
+
+
+class Cosine(Schedule):
+    """Linear warm-up, then cosine decay to zero over each trial's steps ("cosine").
+
+    Args:
+        warmup_fraction: Share of the steps spent warming up (`WarmupCosine`).
+    """
+
+    def __init__(self, *, warmup_fraction: float = 0.1):
+        WarmupCosine(warmup_fraction=warmup_fraction)  # validates it, naming the fix
+        self.warmup_fraction = warmup_fraction
+
+    def callback(self):
+        return WarmupCosine(warmup_fraction=self.warmup_fraction)
+
+
+# Name -> schedule; the CLI offers the same names (`kerasnas.settings.SCHEDULES`: no Keras there).
+SCHEDULES = {"cosine": Cosine, "constant": Constant}
+
+
+def as_schedule(schedule: str | Schedule) -> Schedule:
+    """The schedule for a name of `SCHEDULES`, or `schedule` itself when it is a `Schedule`.
+
+    Raises:
+        ValueError: for anything else, listing the valid names.
+    """
+    if isinstance(schedule, Schedule):
+        return schedule
+    if isinstance(schedule, str) and schedule in SCHEDULES:
+        return SCHEDULES[schedule]()
+    raise ValueError(f"Unknown lr_schedule {schedule!r}. Choose one of: {', '.join(SCHEDULES)}, "
+                     "or pass a kerasnas.schedules.Schedule.")
+
+
+def make_schedule(schedule: str | Schedule) -> keras.callbacks.Callback | None:
+    """One trial's callback for a schedule name or object (None for "constant").
 
     Raises:
         ValueError: for an unknown name, listing the valid ones.
     """
-    if name not in SCHEDULES:
-        raise ValueError(f"Unknown lr_schedule {name!r}. Choose one of: {', '.join(SCHEDULES)}.")
-    return WarmupCosine() if name == "cosine" else None
+    return as_schedule(schedule).callback()

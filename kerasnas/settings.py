@@ -1,22 +1,30 @@
 """One settings object for a search: the CLI, the benchmarks and run.json share it.
 
 A new option is one field here: its metadata gives the CLI flag and help
-(`add_arguments`), `validate` checks it, run.json records it, and `resume`
-marks the fields a resumed search must keep (they change what trials mean).
-No TensorFlow here: the CLI reads it before importing anything heavy.
+(`add_arguments`), `validate` checks it (`low`, `choices`), run.json records it,
+and `resume` marks the fields a resumed search must keep (they change what
+trials mean). No TensorFlow here: the CLI reads it before importing anything
+heavy (a field that also takes an object names its class by path, `accepts`,
+imported only when an object is given).
 """
 
 from __future__ import annotations
 
 import argparse
 import dataclasses
-import json
-from typing import Any
+import importlib
+from typing import TYPE_CHECKING, Any
 
-STRATEGIES = ("auto", "default", "mirrored")
+from kerasnas._config import to_json  # json and inspect only
+
+if TYPE_CHECKING:  # Keras behind them: never imported here at run time
+    from kerasnas.early_stopping import Stopper
+    from kerasnas.schedules import Schedule
+
 BACKENDS = ("tensorflow", "jax", "torch")  # kerasnas.backends (no Keras import here either)
 # The names each option takes, used here (the CLI must not import Keras) and by
-# kerasnas.schedules, kerasnas.precision and kerasnas.early_stopping.
+# kerasnas.strategy, kerasnas.schedules, kerasnas.precision and kerasnas.early_stopping.
+STRATEGIES = ("auto", "default", "mirrored")
 SCHEDULES = ("cosine", "constant")
 PRECISIONS = ("float32", "mixed_bfloat16", "mixed_float16")
 STOPPING = ("none", "median")
@@ -42,6 +50,20 @@ def _int_at_least(text, low):
     return value
 
 
+def _check_choice(field, value):
+    """Refuses a value that is not one of the field's `choices` (nor an `accepts` object)."""
+    choices, accepts = field.metadata["choices"], field.metadata.get("accepts")
+    if isinstance(value, str) or accepts is None:
+        if value not in choices:
+            raise ValueError(f"`{field.name}` must be one of {choices}; got {value!r}.")
+        return
+    module, _, name = accepts.rpartition(".")
+    cls = getattr(importlib.import_module(module), name)  # heavy: only for an object
+    if not isinstance(value, cls):
+        raise ValueError(f"`{field.name}` must be one of {choices} or a {accepts}; "
+                         f"got {value!r}.")
+
+
 def _field(default, help, *, flag=True, type=None, resume=False, low=None, **extra):
     """A settings field; `flag=False` keeps it out of the generic CLI flags."""
     metadata = {"help": help, "flag": flag, "type": type, "resume": resume, "low": low, **extra}
@@ -59,11 +81,13 @@ class SearchSettings:
         epochs: Training epochs per trial.
         batch_size: Global batch size (split across replicas).
         lr_schedule: "cosine" (warm-up, then cosine decay over each trial's steps,
-            peaking at the trial's learning rate) or "constant" (`kerasnas.schedules`).
+            peaking at the trial's learning rate), "constant", or a
+            `kerasnas.schedules.Schedule` (recorded by class path and config).
         precision: Keras dtype policy of every model (`kerasnas.precision`); the
             classifier stays float32, so exported models output float32.
-        early_stopping: "none" or "median" (`kerasnas.early_stopping`); a stopped
-            trial keeps its score for the oracle but is never exported as the best.
+        early_stopping: "none", "median", or a `kerasnas.early_stopping.Stopper`
+            (recorded by class path and config); a stopped trial keeps its score
+            for the oracle but is never exported as the best.
         seed: Seed of the data split, the oracle and each trial's training.
         strategy: "auto", "default" or "mirrored" (see `kerasnas.strategy`).
         backend: Keras backend: "tensorflow", "jax" or "torch"; None takes
@@ -91,17 +115,18 @@ class SearchSettings:
     batch_size: int = _field(32, "global batch size: small, as a search's trials are short and "
                              "steps count more than batch size there (benchmarks/recipes.py)",
                              type=positive_int, low=1, resume=True)
-    lr_schedule: str = _field("cosine", "per-trial learning rate: warm-up then cosine decay over "
-                              "the trial's steps (peak: the trial's rate), or constant",
-                              choices=SCHEDULES, resume=True)
+    lr_schedule: str | Schedule = _field(
+        "cosine", "per-trial learning rate: warm-up then cosine decay over the trial's steps "
+        "(peak: the trial's rate), or constant", choices=SCHEDULES,
+        accepts="kerasnas.schedules.Schedule", resume=True)
     precision: str = _field("float32", "dtype policy of every model: float32, mixed_bfloat16 "
                             "(16-bit compute where the CPU or accelerator has it) or "
                             "mixed_float16 (GPUs; with loss scaling)", choices=PRECISIONS,
                             resume=True)
-    early_stopping: str = _field("none", "stop a trial after an epoch where its validation "
-                                 "accuracy is below the median of earlier trials' after that "
-                                 "epoch (median), or never (none)", choices=STOPPING,
-                                 resume=True)
+    early_stopping: str | Stopper = _field(
+        "none", "stop a trial after an epoch where its validation accuracy is below the median "
+        "of earlier trials' after that epoch (median), or never (none)", choices=STOPPING,
+        accepts="kerasnas.early_stopping.Stopper", resume=True)
     seed: int = _field(0, "seed of the split, the oracle and training", type=int, resume=True)
     strategy: str = _field("auto", "auto: data parallel on >1 GPU (tensorflow: MirroredStrategy, "
                            "jax: keras.distribution.DataParallel; torch: one device); mirrored: "
@@ -156,19 +181,11 @@ class SearchSettings:
             if low is not None and (isinstance(value, bool) or not isinstance(value, int)
                                     or value < low):
                 raise ValueError(f"`{f.name}` must be an integer >= {low}; got {value!r}.")
+            if "choices" in f.metadata:
+                _check_choice(f, value)
         from kerasnas.datasets import parse_image_size  # numpy only
 
         parse_image_size(self.image_size)  # raises ValueError naming the forms it takes
-        if self.early_stopping not in STOPPING:
-            raise ValueError(f"`early_stopping` must be one of {STOPPING}; got {self.early_stopping!r}.")
-        if self.precision not in PRECISIONS:
-            raise ValueError(f"`precision` must be one of {PRECISIONS}; got {self.precision!r}.")
-        if self.lr_schedule not in SCHEDULES:
-            raise ValueError(f"`lr_schedule` must be one of {SCHEDULES}; got {self.lr_schedule!r}.")
-        if self.backend is not None and self.backend not in BACKENDS:
-            raise ValueError(f"`backend` must be one of {BACKENDS}; got {self.backend!r}.")
-        if self.strategy not in STRATEGIES:
-            raise ValueError(f"`strategy` must be one of {STRATEGIES}; got {self.strategy!r}.")
         if not self.worker_timeout > 0:
             raise ValueError(f"`worker_timeout` must be > 0 seconds; got {self.worker_timeout!r}.")
         for name in ("space_options", "oracle_options"):
@@ -188,8 +205,12 @@ class SearchSettings:
         return dataclasses.replace(self, **changes)
 
     def to_dict(self) -> dict:
-        """The settings as JSON-safe values (for run.json and summary.json)."""
-        return json.loads(json.dumps(dataclasses.asdict(self), default=str))
+        """The settings as JSON-safe values (for run.json and summary.json).
+
+        An object (a schedule, a stopper) is recorded by class path and config,
+        so that a resume compares it.
+        """
+        return to_json({f.name: getattr(self, f.name) for f in dataclasses.fields(self)})
 
     @classmethod
     def resume_keys(cls) -> tuple[str, ...]:

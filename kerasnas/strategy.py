@@ -3,7 +3,7 @@
 
 import contextlib
 
-STRATEGIES = ("auto", "default", "mirrored")
+from kerasnas.settings import STRATEGIES  # one list of names, no Keras there
 
 
 def split_cpu(replicas=2):

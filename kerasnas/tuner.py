@@ -17,10 +17,10 @@ import keras_tuner
 
 from kerasnas import distributed, strategy
 from kerasnas import keras_tuner_internals as internals
-from kerasnas.early_stopping import epoch_metric, make_stopper
+from kerasnas.early_stopping import as_stopper, epoch_metric
 from kerasnas.files import write_json
 from kerasnas.precision import check_precision, dtype_policy
-from kerasnas.schedules import make_schedule
+from kerasnas.schedules import as_schedule
 
 MODEL_FILE = "model.keras"
 
@@ -57,12 +57,13 @@ class NASTuner(keras_tuner.Tuner):
         listener: An object with `on_trial_ending(trial)` (before the oracle
             hears of the end: a worker's files must exist when the chief reads
             them) and `on_trial_ended(trial)` (after; the oracle's copy), or None.
-        lr_schedule: "cosine" (warm-up then cosine decay over each trial's steps)
-            or "constant" (`kerasnas.schedules`).
+        lr_schedule: "cosine" (warm-up then cosine decay over each trial's steps),
+            "constant", or a `kerasnas.schedules.Schedule`.
         precision: Keras dtype policy of each trial's model: "float32",
             "mixed_bfloat16" or "mixed_float16" (`kerasnas.precision`).
-        early_stopping: "none" or "median": stop a trial after an epoch where it
-            is below the median of earlier trials (`kerasnas.early_stopping`).
+        early_stopping: "none", "median" (stop a trial after an epoch where it
+            is below the median of earlier trials), or a
+            `kerasnas.early_stopping.Stopper`.
         **kwargs: Passed to `keras_tuner.Tuner` (directory, project_name,
             overwrite, distribution_strategy: a `tf.distribute.Strategy` or a
             `keras.distribution.DataParallel`, ...).
@@ -71,11 +72,9 @@ class NASTuner(keras_tuner.Tuner):
     def __init__(self, oracle, hypermodel, *, seed=0, worker_timeout=120.0, tensorboard_dir=None,
                  listener=None, lr_schedule="constant", precision="float32",
                  early_stopping="none", **kwargs):
-        make_schedule(lr_schedule)  # validates the name
         check_precision(precision)
-        make_stopper(early_stopping, {}, None)  # validates the name
-        self.early_stopping = early_stopping
-        self.lr_schedule = lr_schedule
+        self.early_stopping = as_stopper(early_stopping)  # a name or a Stopper
+        self.lr_schedule = as_schedule(lr_schedule)  # a name or a Schedule
         self.precision = precision
         self.seed = seed
         self.tensorboard_dir = tensorboard_dir
@@ -120,9 +119,9 @@ class NASTuner(keras_tuner.Tuner):
         validation_data = validation_data() if callable(validation_data) else validation_data
         model = internals.build_model(self, hp)
         guard = NaNGuard()
-        schedule = make_schedule(self.lr_schedule)
-        stopper = (None if self.early_stopping == "none"  # a worker's oracle has no trials
-                   else make_stopper(self.early_stopping, self.oracle.trials, trial.trial_id))
+        schedule = self.lr_schedule.callback()
+        trials = {} if distributed.role() == "worker" else self.oracle.trials  # a worker's has none
+        stopper = self.early_stopping.callback(trials, trial.trial_id)
         callbacks = [guard, *(c for c in (schedule, stopper) if c), *callbacks]
         if self.tensorboard_dir:
             callbacks.append(keras.callbacks.TensorBoard(log_dir=self.tensorboard_dir))
@@ -145,7 +144,8 @@ class NASTuner(keras_tuner.Tuner):
             # of reloading and re-tracing (seconds per search, see benchmarks/overhead.py).
             self.best_in_memory = (trial.trial_id, val, model)
         curve = history.history["val_accuracy"]
-        stopped = {"stopped_at_epoch": float(stopper.stopped_at)} if stopper and stopper.stopped_at else {}
+        # Fewer epochs than asked: a stopper stopped it (a NaN loss raised above).
+        stopped = {"stopped_at_epoch": float(len(curve))} if len(curve) < epochs else {}
         return {
             **{epoch_metric(k + 1): float(v) for k, v in enumerate(curve)},
             "epochs_trained": float(len(curve)), **stopped,

@@ -12,7 +12,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from kerasnas.early_stopping import MedianStoppingRule, make_stopper
+from kerasnas.early_stopping import (STOPPERS, MedianStopping, MedianStoppingRule, NoStopping,
+                                     Stopper, as_stopper)
 from kerasnas.oracles import ORACLES
 from kerasnas.reporter import Reporter
 from kerasnas.search import search
@@ -43,9 +44,28 @@ def test_no_judgement_with_fewer_than_three_earlier_trials_or_at_the_last_epoch(
     assert len(_fit(two).history["val_accuracy"]) == 3 and two.stopped_at is None
     last = MedianStoppingRule({str(i): [0.99] for i in range(5)})
     assert len(_fit(last, epochs=1).history["val_accuracy"]) == 1 and last.stopped_at is None
-    assert make_stopper("none", {}, None) is None
+    assert as_stopper("none").callback({}, None) is None
     with pytest.raises(ValueError, match="Unknown early_stopping 'asha'. Choose one of: none, median"):
-        make_stopper("asha", {}, None)
+        as_stopper("asha")
+
+
+def test_names_map_to_stoppers_and_a_stopper_object_is_taken_as_is():
+    from kerasnas.settings import STOPPING
+
+    assert tuple(STOPPERS) == STOPPING  # the CLI's names
+    assert isinstance(as_stopper("none"), NoStopping)
+    median = as_stopper("median")
+    assert isinstance(median, MedianStopping) and median.get_config() == {"min_trials": 3}
+    mine = MedianStopping(min_trials=4)
+    assert as_stopper(mine) is mine and repr(mine) == "MedianStopping(min_trials=4)"
+    rule = mine.callback({}, "0")
+    assert isinstance(rule, MedianStoppingRule) and (rule.min_trials, rule.history) == (4, {})
+    assert mine.callback({}, "1") is not rule  # one callback per trial
+    assert (NoStopping.needs_other_trials, MedianStopping.needs_other_trials) == (False, True)
+    with pytest.raises(ValueError, match=r"Received: min_trials=0; allowed: an int >= 1"):
+        MedianStopping(min_trials=0)
+    with pytest.raises(ValueError, match="Unknown early_stopping 3"):
+        as_stopper(3)
 
 
 def _expected_stops(table):
@@ -79,6 +99,42 @@ def test_every_oracle_searches_with_the_median_rule_and_exports_a_finished_trial
     finished = table[table.stopped_at_epoch.isna()]
     assert summary["best_val_accuracy"] == pytest.approx(finished.val_accuracy.max())
     assert summary["early_stopping"] == "median"
+
+
+class _StopNow(keras.callbacks.Callback):
+    def on_epoch_end(self, epoch, logs=None):
+        self.model.stop_training = True
+
+
+class StopOddTrials(Stopper):
+    """A user's own stopper: odd trials stop after their first epoch."""
+
+    needs_other_trials = False
+
+    def callback(self, trials, trial_id):
+        return _StopNow() if int(trial_id) % 2 else None
+
+
+def test_a_users_stopper_and_schedule_objects_drive_the_search_and_are_recorded(tmp_path,
+                                                                                tiny_splits):
+    from kerasnas.schedules import Cosine
+
+    d = tmp_path / "run"
+    kw = dict(directory=str(d), max_trials=2, epochs=2, batch_size=100, space_options=TINY,
+              reporter=Reporter())
+    search("resnet", "random", tiny_splits, early_stopping=StopOddTrials(),
+           lr_schedule=Cosine(warmup_fraction=0.5), **kw)
+    table = pd.read_csv(d / "results.csv")
+    assert table.epochs_trained.tolist() == [2, 1]
+    assert table.stopped_at_epoch.isna().tolist() == [True, False]
+    assert table.stopped_at_epoch[1] == 1
+    summary = pd.read_json(d / "summary.json", typ="series")
+    assert summary["early_stopping"] == {"class": f"{__name__}.StopOddTrials", "config": {}}
+    assert summary["lr_schedule"] == {"class": "kerasnas.schedules.Cosine",
+                                      "config": {"warmup_fraction": 0.5}}
+    with pytest.raises(ValueError, match=r"lr_schedule: \{.*0\.5\}\} then, \{.*0\.25\}\} now"):
+        search("resnet", "random", tiny_splits, early_stopping=StopOddTrials(),
+               lr_schedule=Cosine(warmup_fraction=0.25), resume=True, **kw)
 
 
 def _launch(directory, log):

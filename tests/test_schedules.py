@@ -6,7 +6,7 @@ import keras
 import numpy as np
 import pytest
 
-from kerasnas.schedules import WarmupCosine, make_schedule
+from kerasnas.schedules import SCHEDULES, Constant, Cosine, WarmupCosine, as_schedule, make_schedule
 
 
 class _Rates(keras.callbacks.Callback):
@@ -56,3 +56,21 @@ def test_constant_adds_no_callback_and_unknown_names_are_refused():
         make_schedule("linear")
     with pytest.raises(ValueError, match="warmup_fraction"):
         WarmupCosine(warmup_fraction=1.0)
+
+
+def test_names_map_to_schedules_and_a_schedule_object_is_taken_as_is():
+    from kerasnas import settings
+
+    assert tuple(SCHEDULES) == settings.SCHEDULES  # the CLI's names
+    assert isinstance(as_schedule("constant"), Constant) and Constant().callback() is None
+    assert isinstance(as_schedule("cosine"), Cosine) and as_schedule("cosine").get_config() == {
+        "warmup_fraction": 0.1}
+    mine = Cosine(warmup_fraction=0.25)
+    assert as_schedule(mine) is mine and repr(mine) == "Cosine(warmup_fraction=0.25)"
+    a, b = mine.callback(), mine.callback()
+    assert isinstance(a, WarmupCosine) and a is not b and a.warmup_fraction == 0.25  # one per trial
+    assert make_schedule(mine).warmup_fraction == 0.25
+    with pytest.raises(ValueError, match="warmup_fraction"):
+        Cosine(warmup_fraction=-0.1)
+    with pytest.raises(ValueError, match="Unknown lr_schedule None. Choose one of: cosine, constant"):
+        as_schedule(None)

@@ -1,8 +1,13 @@
-"""Search spaces: KerasTuner HyperModels, looked up by name."""
+"""Search spaces: KerasTuner HyperModels, looked up by name.
+
+`Space` is what every space is; `DataAware`, `Describable`, `CellSpace` and
+`Configurable` are the optional capabilities kerasnas uses (`protocol`).
+"""
 
 from kerasnas.spaces._ops import CELL_OPS, NB201_OPS
 from kerasnas.spaces.custom import CustomCellSpace
 from kerasnas.spaces.nasbench201 import NasBench201Space, from_arch_string, to_arch_string
+from kerasnas.spaces.protocol import CellSpace, Configurable, DataAware, Describable, Space
 from kerasnas.spaces.resnet import ResNetSpace
 
 SPACES = {
@@ -11,11 +16,12 @@ SPACES = {
     "custom": CustomCellSpace,
 }
 
-__all__ = ["CELL_OPS", "NB201_OPS", "SPACES", "CustomCellSpace", "NasBench201Space",
-           "ResNetSpace", "from_arch_string", "get_space", "to_arch_string"]
+__all__ = ["CELL_OPS", "NB201_OPS", "SPACES", "CellSpace", "Configurable", "CustomCellSpace",
+           "DataAware", "Describable", "NasBench201Space", "ResNetSpace", "Space",
+           "from_arch_string", "get_space", "to_arch_string"]
 
 
-def get_space(name, **options):
+def get_space(name: str, **options) -> Space:
     """Creates the space registered as `name` with its knob options.
 
     Raises:

@@ -24,10 +24,14 @@ def default_learning_rate(name, optimizer):
 
 
 class SpaceBase:
-    """Validates and stores the knobs shared by every space.
+    """Validates and stores the knobs shared by every space; `for_data` and `get_config`.
 
-    Subclasses are `keras_tuner.HyperModel`s; they call `super().__init__`
-    with the common keyword arguments and use `self.compile(hp, model)`.
+    Subclasses are also `keras_tuner.HyperModel`s (`class S(SpaceBase,
+    keras_tuner.HyperModel)`): their `__init__` calls
+    `keras_tuner.HyperModel.__init__(self, name=name)`, then
+    `self._init_common(...)` with the common keyword arguments, and their
+    `build` ends with `self.compile(hp, model)`. They write their own
+    `describe(values)` (`kerasnas.spaces.protocol.Describable`).
     """
 
     normalization = None  # (mean, variance) per channel; set from the data by `for_data`
@@ -144,7 +148,3 @@ class SpaceBase:
         functions' qualified names.
         """
         return config_of(self)
-
-    def describe(self, values):
-        """A short text for the architecture in `values` (overridden by cell spaces)."""
-        return ""

@@ -44,7 +44,7 @@ class ResNetSpace(SpaceBase, keras_tuner.HyperModel):
         kernel_size: 3 or 5. Default Choice.
         dropout: Dropout before the classifier, in [0, 1). Default Float 0..0.5.
         optimizer: "adam" or "sgd" (SGD adds a conditional `momentum`).
-        learning_rate: Default log-uniform Float per optimizer: Adam 1e-4..1e-2,
+        learning_rate: Default log-uniform Float per optimizer: Adam 5e-4..1e-2,
             SGD 3e-3..0.3 (`sgd_learning_rate` while the optimizer is searched).
         name: The HyperModel name.
     """

@@ -1,1 +1,7 @@
-"""Reusable tests: `oracle_contract.OracleContract` checks any KerasTuner oracle (needs pytest)."""
+"""Reusable tests (need pytest): `OracleContract` checks any KerasTuner oracle, `SpaceContract`
+any search space, one named test per clause."""
+
+from kerasnas.testing.oracle_contract import OracleContract
+from kerasnas.testing.space_contract import SpaceContract
+
+__all__ = ["OracleContract", "SpaceContract"]
