@@ -24,7 +24,7 @@ from kerasnas import distributed, results
 from kerasnas._config import class_path, get_config, to_json
 from kerasnas.files import write_csv, write_json
 from kerasnas.lock import LOCK_FILE, FolderLock
-from kerasnas.methods import SearchMethod, TrialSearch
+from kerasnas.methods import BudgetedSearch, SearchMethod, TrialSearch
 from kerasnas.reporter import ConsoleReporter, Reporter
 from kerasnas.settings import SearchSettings
 
@@ -76,7 +76,8 @@ class Run:
         overwrite: Delete an earlier kerasnas run in `directory` first.
         reporter: A `kerasnas.reporter.Reporter` (default: `ConsoleReporter`).
         method: How the budget is spent and which model is returned, a
-            `kerasnas.methods.SearchMethod` (default: `TrialSearch()`).
+            `kerasnas.methods.SearchMethod` (default: `BudgetedSearch` when
+            `settings.budget_epochs` is set, else `TrialSearch()`).
 
     Raises:
         ValueError: for bad settings, a folder in use by another live process
@@ -91,7 +92,12 @@ class Run:
                  data=None, resume: bool = False, overwrite: bool = False,
                  reporter: Reporter | None = None, method: SearchMethod | None = None):
         settings = SearchSettings() if settings is None else settings
-        method = TrialSearch() if method is None else method
+        if method is None:
+            method = (BudgetedSearch(budget_epochs=settings.budget_epochs)
+                      if settings.budget_epochs else TrialSearch())
+        elif settings.budget_epochs:
+            raise ValueError("`budget_epochs` makes the run a BudgetedSearch; pass either it or "
+                             f"a `method`, not both. Received: method={method!r}")
         if not isinstance(method, SearchMethod):
             raise ValueError("`method` must be a kerasnas.methods.SearchMethod (e.g. "
                              f"TrialSearch()); got {type(method).__name__}.")
@@ -326,9 +332,9 @@ class Run:
     def headline(self) -> str:
         r = self.record
         resumed = (f"; resumed after {self.resumed_after:.0f} s" if self.resumed_after else "")
-        return (f"kerasnas: {r['space']} x {r['oracle']}, {self.settings.max_trials} trials x "
-                f"{self.settings.epochs} epochs ({self.method.describe()}), train {r['train_size']} / "
-                f"val {r['val_size']}, {self.strategy_text}, data: {self.data.source}{resumed}")
+        return (f"kerasnas: {r['space']} x {r['oracle']}, {self.method.describe(self.settings)}, "
+                f"train {r['train_size']} / val {r['val_size']}, {self.strategy_text}, "
+                f"data: {self.data.source}{resumed}")
 
 
 def differences(previous: dict, now: dict) -> list[str]:

@@ -110,6 +110,66 @@ class Cosine(Schedule):
         return WarmupCosine(warmup_fraction=self.warmup_fraction)
 
 
+class StepScheduled(keras.callbacks.Callback):
+    """Sets the rate from the optimizer's own step count, which a saved model keeps.
+
+    Args:
+        factor: Function from the step (0-based) to a share of the compiled rate.
+    """
+
+    def __init__(self, factor):
+        super().__init__()
+        self.factor = factor
+
+    def on_train_begin(self, logs=None):
+        self.peak = float(keras.ops.convert_to_numpy(self.model.optimizer.learning_rate))
+
+    def on_train_batch_begin(self, batch, logs=None):
+        step = int(keras.ops.convert_to_numpy(self.model.optimizer.iterations))
+        self.model.optimizer.learning_rate = self.peak * self.factor(step)
+
+    def on_epoch_end(self, epoch, logs=None):
+        # A checkpoint saved after this keeps the compiled rate: a continuation starts the same.
+        self.model.optimizer.learning_rate = self.peak
+
+    on_train_end = on_epoch_end
+
+
+class WarmupStableDecay(Schedule):
+    """Warm-up, the trial's rate held, then cosine decay to 0, over a whole budget's steps.
+
+    A function of the optimizer's step count, not of one `fit`: a model continued
+    from its checkpoint goes on where it stopped instead of warming up again. In
+    a budgeted search only the model that trains to the end of the budget reaches
+    the decay (warm-up-stable-decay; Hägele et al. 2024 show it matches a cosine
+    planned for the same length).
+
+    Args:
+        warmup_steps: Steps of linear warm-up from 0 to the compiled rate.
+        decay_from: The step at which the decay starts.
+        decay_to: The step at which the rate reaches 0.
+    """
+
+    def __init__(self, *, warmup_steps: int, decay_from: int, decay_to: int):
+        if not 0 <= warmup_steps <= decay_from < decay_to:
+            raise ValueError("Expected 0 <= warmup_steps <= decay_from < decay_to. Received: "
+                             f"warmup_steps={warmup_steps}, decay_from={decay_from}, "
+                             f"decay_to={decay_to}")
+        self.warmup_steps, self.decay_from, self.decay_to = warmup_steps, decay_from, decay_to
+
+    def factor(self, step: int) -> float:
+        """The share of the compiled rate at `step` (0-based), in [0, 1]."""
+        if step < self.warmup_steps:
+            return (step + 1) / self.warmup_steps
+        if step < self.decay_from:
+            return 1.0
+        progress = (step - self.decay_from) / (self.decay_to - self.decay_from)
+        return 0.5 * (1 + math.cos(math.pi * min(1.0, progress)))
+
+    def callback(self):
+        return StepScheduled(self.factor)
+
+
 # Name -> schedule; the CLI offers the same names (`kerasnas.settings.SCHEDULES`: no Keras there).
 SCHEDULES = {"cosine": Cosine, "constant": Constant}
 

@@ -35,6 +35,17 @@ def positive_int(text: str) -> int:
     return _int_at_least(text, 1)
 
 
+def positive_float(text: str) -> float:
+    """argparse type: a number > 0."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"must be > 0, got {value}")
+    return value
+
+
 def non_negative_int(text: str) -> int:
     """argparse type: an integer >= 0."""
     return _int_at_least(text, 0)
@@ -79,6 +90,11 @@ class SearchSettings:
     Args:
         max_trials: Trial budget (failed trials count toward it).
         epochs: Training epochs per trial.
+        budget_epochs: One budget for the whole run, in epochs of the training
+            split (every model's; fractions count steps): the search judges
+            candidates by successive halving and trains the winner on to the
+            end of the budget (`kerasnas.methods.BudgetedSearch`); `max_trials`
+            and `epochs` then do not apply. None: trial by trial.
         batch_size: Global batch size (split across replicas).
         lr_schedule: "cosine" (warm-up, then cosine decay over each trial's steps,
             peaking at the trial's learning rate), "constant", or a
@@ -112,6 +128,11 @@ class SearchSettings:
 
     max_trials: int = _field(3, "trial budget", type=positive_int, low=1)
     epochs: int = _field(1, "epochs per trial", type=positive_int, low=1, resume=True)
+    budget_epochs: float | None = _field(
+        None, "one budget for the whole run, in epochs of the training split, every model "
+        "counted: candidates judged by successive halving, the winner trained on to the end "
+        "of the budget (max-trials and epochs then do not apply)", type=positive_float,
+        resume=True, metavar="B")
     batch_size: int = _field(32, "global batch size: small, as a search's trials are short and "
                              "steps count more than batch size there (benchmarks/recipes.py)",
                              type=positive_int, low=1, resume=True)
@@ -186,6 +207,10 @@ class SearchSettings:
         from kerasnas.datasets import parse_image_size  # numpy only
 
         parse_image_size(self.image_size)  # raises ValueError naming the forms it takes
+        if self.budget_epochs is not None and (isinstance(self.budget_epochs, bool) or not
+                                               isinstance(self.budget_epochs, (int, float))
+                                               or not self.budget_epochs > 0):
+            raise ValueError(f"`budget_epochs` must be a number > 0; got {self.budget_epochs!r}.")
         if not self.worker_timeout > 0:
             raise ValueError(f"`worker_timeout` must be > 0 seconds; got {self.worker_timeout!r}.")
         for name in ("space_options", "oracle_options"):

@@ -37,7 +37,7 @@ def test_the_run_returns_the_model_its_method_chooses(tmp_path, tiny_splits):
              reporter=Reporter(), method=LastTrial()) as run:
         result = run.search()
     assert result.summary["best_trial"] == "1"  # not necessarily the best: the method's choice
-    assert result.summary["method"] == "trial by trial"
+    assert result.summary["method"] == "2 trials x 1 epochs"
     record = json.loads((tmp_path / "run.json").read_text())
     assert record["method_class"].endswith("test_methods.LastTrial")
     assert record["method_config"] == {"tag": "a"}

@@ -11,6 +11,7 @@ if TYPE_CHECKING:  # no Keras at import time: the CLI reads the registry before 
     import keras_tuner
 
     from kerasnas.run_folder import Run
+    from kerasnas.settings import SearchSettings
 
 
 @dataclasses.dataclass
@@ -62,8 +63,12 @@ class SearchMethod(abc.ABC):
     def returned_model(self, run: Run) -> ReturnedModel | None:
         """The model the search returns; None when no trial completed."""
 
-    def describe(self) -> str:
-        """One line for the run's headline."""
+    def summary(self, run: Run) -> dict[str, Any]:
+        """What the method adds to summary.json (e.g. how the budget was spent)."""
+        return {}
+
+    def describe(self, settings: SearchSettings) -> str:
+        """How the run spends its budget, in one line (its headline, summary.json)."""
         return type(self).__name__
 
     def get_config(self) -> dict[str, Any]:

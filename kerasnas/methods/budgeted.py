@@ -6,7 +6,7 @@ promoted model continues from its parent's checkpoint (weights, optimizer state
 and step count, the data stream where it stopped), and the winner trains on to
 the end of the budget. The learning rate warms up, stays at the trial's rate
 through the selection, and decays to 0 over the winner's last rung only
-(`kerasnas.schedules.BudgetSchedule`), so going on is never a restart.
+(`kerasnas.schedules.WarmupStableDecay`), so going on is never a restart.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ if TYPE_CHECKING:
 
     from kerasnas.methods.base import ReturnedModel
     from kerasnas.run_folder import Run
+    from kerasnas.settings import SearchSettings
 
 
 class BudgetedSearch(TrialSearch):
@@ -56,7 +57,7 @@ class BudgetedSearch(TrialSearch):
     def get_config(self) -> dict[str, Any]:
         return dict(self.options)
 
-    def describe(self) -> str:
+    def describe(self, settings: SearchSettings) -> str:
         return self.plan.describe()
 
     def steps_per_epoch(self, run: Run) -> int:
@@ -65,7 +66,7 @@ class BudgetedSearch(TrialSearch):
     def prepare(self, run: Run) -> keras_tuner.Tuner:
         from kerasnas.methods.continuing_tuner import ContinuingTuner
         from kerasnas.oracles.successive_halving import SuccessiveHalvingOracle
-        from kerasnas.schedules import BudgetSchedule
+        from kerasnas.schedules import WarmupStableDecay
         from kerasnas.strategy import make_strategy
 
         s, plan = run.settings, self.plan
@@ -75,13 +76,13 @@ class BudgetedSearch(TrialSearch):
         steps = self.steps_per_epoch(run)
         oracle = SuccessiveHalvingOracle(run.oracle, plan, asynchronous=self.asynchronous,
                                          seed=s.seed, max_consecutive_failed_trials=s.max_failures)
-        schedule = BudgetSchedule(
+        schedule = WarmupStableDecay(
             warmup_steps=int(self.options["warmup_fraction"] * plan.rungs[0].epochs * steps),
             decay_from=round(plan.rungs[-2].epochs * steps),
             decay_to=round(plan.rungs[-1].epochs * steps))
         return ContinuingTuner(
             oracle, run.hypermodel, steps_per_epoch=steps, quantum=QUANTUM, seed=s.seed,
-            schedule=schedule, worker_timeout=s.worker_timeout, precision=s.precision,
+            lr_schedule=schedule, worker_timeout=s.worker_timeout, precision=s.precision,
             tensorboard_dir=os.path.join(run.directory, "tensorboard") if s.tensorboard else None,
             listener=run, directory=run.directory, project_name=run.project, overwrite=False,
             distribution_strategy=make_strategy(s.strategy))

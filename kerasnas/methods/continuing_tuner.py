@@ -49,15 +49,13 @@ class ContinuingTuner(NASTuner):
     Args:
         steps_per_epoch: Batches in one epoch of the training split.
         quantum: Epochs per chunk.
-        schedule: The learning-rate callback, a function of the optimizer's step
-            count (`kerasnas.schedules.BudgetSchedule`), shared by every trial.
-        **kwargs: Passed to `NASTuner`.
+        **kwargs: Passed to `NASTuner`; its `lr_schedule` should be a function of
+            the optimizer's step count (`kerasnas.schedules.WarmupStableDecay`).
     """
 
-    def __init__(self, oracle, hypermodel, *, steps_per_epoch: int, quantum: float, schedule,
-                 **kwargs):
+    def __init__(self, oracle, hypermodel, *, steps_per_epoch: int, quantum: float, **kwargs):
         super().__init__(oracle, hypermodel, **kwargs)
-        self.steps_per_epoch, self.quantum, self.schedule = steps_per_epoch, quantum, schedule
+        self.steps_per_epoch, self.quantum = steps_per_epoch, quantum
         self.chunk = max(1, round(quantum * steps_per_epoch))
 
     def _chunks(self, epochs):
@@ -88,7 +86,9 @@ class ContinuingTuner(NASTuner):
                      else internals.build_model(self, trial.hyperparameters))
             guard = NaNGuard()
             every = max(1, self._chunks(1.0))
-            fit_callbacks = [guard, self.schedule, _Checkpoint(directory, every=every, last=last),
+            schedule = self.lr_schedule.callback()
+            fit_callbacks = [guard, *([schedule] if schedule else []),
+                             _Checkpoint(directory, every=every, last=last),
                              *callbacks]
             start = time.time()
             model.fit(stream, steps_per_epoch=self.chunk,

@@ -11,6 +11,7 @@ if TYPE_CHECKING:
     import keras_tuner
 
     from kerasnas.run_folder import Run
+    from kerasnas.settings import SearchSettings
 
 
 class TrialSearch(SearchMethod):
@@ -79,5 +80,5 @@ class TrialSearch(SearchMethod):
         return ReturnedModel(best, os.path.join(run.tuner.get_trial_dir(best.trial_id), MODEL_FILE),
                              model)
 
-    def describe(self) -> str:
-        return "trial by trial"
+    def describe(self, settings: SearchSettings) -> str:
+        return f"{settings.max_trials} trials x {settings.epochs} epochs"
