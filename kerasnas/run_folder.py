@@ -243,7 +243,6 @@ class Run:
         self.strategy = self.tuner.distribution_strategy
         self.strategy_text = describe(self.strategy)
         self.oracle = self.tuner.oracle  # a worker's is a client of the chief's
-        self.oracle.max_trials = self.settings.max_trials  # KerasTuner does not save it: ours wins
         if self.role != "worker":  # the clock goes on from the earlier run's last finished trial
             self.earlier_end = results.earlier_end_seconds(self.oracle.trials, self.results_path)
             self.resumed_after = max(self.earlier_end.values(), default=0.0)

@@ -28,12 +28,14 @@ class TrialSearch(SearchMethod):
         from kerasnas.tuner import NASTuner
 
         s = run.settings
-        return NASTuner(
+        tuner = NASTuner(
             run.oracle, run.hypermodel, seed=s.seed, worker_timeout=s.worker_timeout,
             lr_schedule=s.lr_schedule, precision=s.precision, early_stopping=s.early_stopping,
             tensorboard_dir=os.path.join(run.directory, "tensorboard") if s.tensorboard else None,
             listener=run, directory=run.directory, project_name=run.project,
             overwrite=False, distribution_strategy=make_strategy(s.strategy))
+        tuner.oracle.max_trials = s.max_trials  # KerasTuner does not save it: ours wins
+        return tuner
 
     def search(self, run: Run) -> None:
         s = run.settings

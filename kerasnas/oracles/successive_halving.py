@@ -59,6 +59,7 @@ class SuccessiveHalvingOracle(keras_tuner.Oracle):
         # Failures in a row are this oracle's to count (promotions fail too): the
         # proposer, which sees candidates only, must not stop the search on its own.
         proposer.max_consecutive_failed_trials = plan.candidates + 1
+        proposer.verbose = 0  # this oracle shows the trials; the proposer's are half of them
         self.proposer, self.plan, self.asynchronous = proposer, plan, asynchronous
         self.rung_of: dict[str, int] = {}  # trial id -> rung
         self.proposer_trial: dict[str, str] = {}  # rung-0 trial id -> the proposer's trial id
