@@ -39,7 +39,7 @@ def measure(args):
     from kerasnas.data import make_splits
     from kerasnas.reporter import ConsoleReporter
     from kerasnas.search import search
-    from kerasnas.spaces.resnet import ResNetSpace
+    from kerasnas.spaces import ResNetSpace
 
     if args.variant == "without-release":
         kerasnas.strategy.released_custom_gradients = contextlib.nullcontext

@@ -32,7 +32,7 @@ def measure(mode, train_size, val_size, epochs, batch_size, workdir):
     from kerasnas.data import make_splits, to_dataset
     from kerasnas.reporter import Reporter
     from kerasnas.search import search
-    from kerasnas.spaces.resnet import ResNetSpace
+    from kerasnas.spaces import ResNetSpace
 
     data = make_splits(train_size=train_size, val_size=val_size, seed=0)
     start = time.time()
