@@ -24,7 +24,6 @@ process left carrying the run's marker is killed and reported.
 import argparse
 import os
 import platform
-import shlex
 import signal
 import sys
 import tempfile
@@ -42,7 +41,7 @@ from benchmarks.comparison import flex_report, report  # noqa: E402
 from benchmarks.comparison.flex import FLEX_RUNS, VARIANTS  # noqa: E402
 from benchmarks.comparison.runs import (  # noqa: E402,F401
     MARKER, RunSpec, finished, foreign_runs, run_one)
-from benchmarks.launch import ROOT  # noqa: E402
+from benchmarks.launch import ROOT, command_text  # noqa: E402
 
 # framework -> experiments; each experiment's budget key (the study's 6/6/3) in brackets.
 FRAMEWORKS = {
@@ -205,7 +204,7 @@ def command_line(args):
             argv[i + 1] = "<conditions below>"
         elif a.startswith("--note="):
             argv[i] = "--note=<conditions below>"
-    return "python -m benchmarks.compare " + shlex.join(argv)
+    return command_text("benchmarks.compare", argv)
 
 
 def meta(args, data, specs, work, started):

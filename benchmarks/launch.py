@@ -3,10 +3,11 @@
 Harnesses that measure in a fresh process (a backend, a variant, a framework) start
 their children through `module_command` and `child_env`, so that a child imports the
 same `benchmarks` and `kerasnas` as its parent, from any working directory, without
-editing `sys.path`.
+editing `sys.path`. `command_text` is the command a report states (how to rerun it).
 """
 
 import os
+import shlex
 import sys
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))  # the repository
@@ -24,3 +25,8 @@ def child_env(env=None, **changes):
     env.update(changes)
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [ROOT, env.get("PYTHONPATH")]))
     return env
+
+
+def command_text(module, args):
+    """`python -m module args`, quoted as for a shell: the command line a report states."""
+    return shlex.join(["python", "-m", module, *map(str, args)])
