@@ -20,6 +20,7 @@ import pytest
 from benchmarks import compare
 from benchmarks.comparison import report as compare_report
 from benchmarks.comparison import runs as compare_runs
+from kerasnas.files import write_json
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -47,13 +48,13 @@ def test_a_changed_setting_changes_the_cache_key_and_keeps_runs_apart(tmp_path):
         assert spec(**change).key != a.key, change
     old = tmp_path / spec(epochs=2).key
     old.mkdir()
-    compare_runs.write_json(str(old / compare_runs.RECORD), {"x": 1})
+    write_json(str(old / compare_runs.RECORD), {"x": 1})
     (tmp_path / a.key).mkdir()  # in flight: no record
     assert compare_runs.finished(str(tmp_path), a) is None
     assert compare_runs.foreign_runs(str(tmp_path), [a]) == [spec(epochs=2).key]
     other = tmp_path / spec(framework="nni").key  # finished, but not planned this time
     other.mkdir()
-    compare_runs.write_json(str(other / compare_runs.RECORD), {"x": 1})
+    write_json(str(other / compare_runs.RECORD), {"x": 1})
     assert compare_runs.foreign_runs(str(tmp_path), [a]) == [spec(epochs=2).key]
 
 
