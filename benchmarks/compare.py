@@ -60,8 +60,8 @@ PRESETS = {
                   timeout=300, skip={("nni", "hpo-custom-evolution")}, matched_baseline=False),
     # ~60-90 min per seed on 2 cores (an estimate until the first seed is measured): the study's
     # budgets (6/6/3 trials x 2 epochs) on 10k/2k/10k images, spaces at the `reduced` scale of
-    # benchmarks/comparison/frameworks/_common.py (NAS-Bench-201 N=2 cells a stage, custom 1 cell a stage;
-    # ResNet full), AutoKeras' ImageClassifier restricted to its vanilla CNN block (offline CPU:
+    # benchmarks/comparison/frameworks/_common.py (NAS-Bench-201 N=2 cells a stage, custom 1 cell
+    # a stage; ResNet full), AutoKeras' ImageClassifier restricted to its vanilla CNN block (offline CPU:
     # no ResNet50 at 224x224, no EfficientNetB7 download), plus the compute-matched plain CNN.
     # Batch 32 for every framework: kerasnas' default, AutoKeras' too, and what short training
     # wants (reports/recipes.md: 64.9 % against 50.4 % at 128 after one epoch).

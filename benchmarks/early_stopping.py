@@ -74,6 +74,7 @@ def write(args, df):
     from kerasnas.exports import versions
     from kerasnas.report import to_markdown
 
+    per_seed = to_markdown(df.astype(object).map(lambda v: f"{v:.4f}" if isinstance(v, float) else v))
     summary = df.groupby("policy").agg(["mean", "std"])
     lines = ["| policy | trials stopped | epochs trained | wall s | best at equal wall time | best at the end |",
              "|---|---|---|---|---|---|"]
@@ -94,7 +95,7 @@ Setting: `{args.space}` x `{args.oracle}`, {args.trials} trials x {args.epochs} 
 
 Per seed:
 
-{to_markdown(df.astype(object).map(lambda v: f"{v:.4f}" if isinstance(v, float) else v))}
+{per_seed}
 
 - Command: `{command_text('benchmarks.early_stopping', sys.argv[1:])}` (TF_NUM_INTRAOP_THREADS={os.environ.get("TF_NUM_INTRAOP_THREADS", "unset")})
 - Machine: {platform.platform()}, {os.cpu_count()} CPUs{"; " + args.note if args.note else ""}

@@ -43,8 +43,8 @@ SPACE_CODE = {
         "how": "an ak.Block written here around kerasnas' ResNetSpace body (same knobs and "
                "ranges); AutoKeras' head and optimizer choices are added to it"},
     ("nni", "custom"): {
-        "harness": [("benchmarks/comparison/frameworks/nni_spaces.py", ["CELL_OP_NAMES", "relu_conv_bn", "sep_conv",
-                                                             "CELL_OPS", "Cell", "CustomCellSpace"])],
+        "harness": [("benchmarks/comparison/frameworks/nni_spaces.py",
+                     ["CELL_OP_NAMES", "relu_conv_bn", "sep_conv", "CELL_OPS", "Cell", "CustomCellSpace"])],
         "library": [_NB201_NNI[0][:1] + (["ReLUConvBN", "ResNetBasicblock"],)],
         "how": "an NNI ModelSpace written here (nni.choice + ensure_frozen, a freeze()); "
                "the hub's residual reduction reused"},
