@@ -94,7 +94,7 @@ def parse_args(argv=None):
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--batch-size", type=int, help="every framework's (default: the preset's)")
     p.add_argument("--timeout", type=int, help="seconds per run (default: the preset's)")
-    p.add_argument("--data-dir", help="Fashion-MNIST folder (default: kerasnas.data's search)")
+    p.add_argument("--data-dir", help="Fashion-MNIST folder (default: kerasnas.datasets.fashion_mnist's search)")
     p.add_argument("--flex", action="store_true",
                    help="run the scripted flexibility changes instead of the experiments")
     p.add_argument("--note", help="conditions of the runs to state in the report's setup (e.g. "
@@ -171,7 +171,7 @@ def make_data(args, work):
 
     ident = data_identity(args)
     path = os.path.join(work, f"splits-{hashlib.sha256(repr(ident).encode()).hexdigest()[:10]}.npz")
-    from kerasnas.data import make_splits
+    from kerasnas.datasets import make_splits
 
     preset = PRESETS[args.preset]
     splits = make_splits(train_size=preset["train_size"], val_size=preset["val_size"],

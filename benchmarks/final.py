@@ -56,7 +56,7 @@ def main(argv=None):
                 f"(e.g. runs/study-resnet-bayes)")
     recipe = recipe_suffix(args.holdout, args.random_erasing)
     out = args.out or os.path.join(ROOT, "reports", "final" + recipe.replace("_", "-") + ".md")
-    from kerasnas.data import make_splits
+    from kerasnas.datasets import make_splits
     from kerasnas.final import retrain
     from kerasnas.search import machine, versions
     from kerasnas.spaces import get_space

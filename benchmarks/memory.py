@@ -36,7 +36,7 @@ def measure(args):
     import psutil
 
     import kerasnas.strategy
-    from kerasnas.data import make_splits
+    from kerasnas.datasets import make_splits
     from kerasnas.reporter import ConsoleReporter
     from kerasnas.search import search
     from kerasnas.spaces import ResNetSpace

@@ -27,7 +27,7 @@ def measure(mode, train_size, val_size, epochs, batch_size, workdir):
     """One side, in this process; returns seconds from build to saved model."""
     import keras
 
-    from kerasnas.data import make_splits, to_dataset
+    from kerasnas.datasets import make_splits, to_dataset
     from kerasnas.reporter import Reporter
     from kerasnas.search import search
     from kerasnas.spaces import ResNetSpace

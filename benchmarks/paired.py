@@ -69,7 +69,7 @@ def one(args):
     arch, framework, variant, seed = args.one
     os.environ["TF_NUM_INTRAOP_THREADS"] = str(args.threads)
     from benchmarks.comparison.frameworks import paired_models
-    from kerasnas.data import make_splits
+    from kerasnas.datasets import make_splits
 
     data = make_splits(train_size=args.train_size, val_size=args.val_size, seed=0)
     kwargs = {"seed": int(seed), "epochs": args.epochs, "batch_size": args.batch_size,

@@ -53,7 +53,7 @@ def main():
     space, oracle, trials, epochs = STUDY[args.experiment][:4]
     out = args.output_dir or os.path.join(ROOT, "runs", f"study-{args.experiment}")
     if not args.render_only:
-        from kerasnas.data import make_splits
+        from kerasnas.datasets import make_splits
         from kerasnas.search import search
 
         data = make_splits(train_size=args.train_size, val_size=args.val_size, seed=args.seed)

@@ -19,7 +19,7 @@ import keras
 import keras_tuner
 import numpy as np
 
-from kerasnas.datasets._splits import with_channels
+from kerasnas.datasets import with_channels
 from kerasnas.precision import dtype_policy
 
 PAD = 2  # pixels of padding before the random crop back to the image size

@@ -75,7 +75,7 @@ class Run:
         space: A space name (`kerasnas.spaces.SPACES`) or a `keras_tuner.HyperModel`.
         oracle: An oracle name (`kerasnas.oracles.ORACLES`) or a `keras_tuner.Oracle`.
         settings: A `SearchSettings` (default: its defaults).
-        data: A `kerasnas.data.Splits`; None makes them from the settings.
+        data: A `kerasnas.datasets.Splits`; None makes them from the settings.
         resume: Continue the run in `directory`; its settings, space and oracle
             configurations must match. A lock left by a killed process is taken over.
         overwrite: Delete an earlier kerasnas run in `directory` first.

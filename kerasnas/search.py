@@ -24,7 +24,7 @@ def search(space: str | keras_tuner.HyperModel, oracle: str | keras_tuner.Oracle
     Args:
         space: A space name (see `kerasnas.spaces.SPACES`) or a `keras_tuner.HyperModel`.
         oracle: An oracle name (see `kerasnas.oracles.ORACLES`) or a `keras_tuner.Oracle`.
-        data: A `kerasnas.data.Splits` (the trials never see its test part);
+        data: A `kerasnas.datasets.Splits` (the trials never see its test part);
             None makes them from the settings.
         settings: A `SearchSettings` (budget, seed, options, ...).
         directory: Output folder: results.csv, summary.json, best_model.keras,

@@ -156,7 +156,7 @@ class SearchSettings:
             if low is not None and (isinstance(value, bool) or not isinstance(value, int)
                                     or value < low):
                 raise ValueError(f"`{f.name}` must be an integer >= {low}; got {value!r}.")
-        from kerasnas.datasets._checks import parse_image_size  # numpy only
+        from kerasnas.datasets import parse_image_size  # numpy only
 
         parse_image_size(self.image_size)  # raises ValueError naming the forms it takes
         if self.early_stopping not in STOPPING:

@@ -9,7 +9,7 @@ import sys
 import keras_tuner
 
 from kerasnas import distributed
-from kerasnas.data import make_splits
+from kerasnas.datasets import make_splits
 from kerasnas.reporter import ConsoleReporter
 from kerasnas.search import SearchStopped, search
 from kerasnas.spaces.resnet import ResNetSpace

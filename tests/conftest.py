@@ -9,7 +9,8 @@ import pytest  # noqa: E402
 
 @pytest.fixture(scope="session")
 def fashion_arrays():
-    from kerasnas.data import load_fashion_mnist
+    """The verified official arrays, found offline (no download); kept in memory for the session."""
+    from kerasnas.datasets import load_fashion_mnist
 
     arrays, _ = load_fashion_mnist(allow_download=False)
     return arrays
@@ -17,9 +18,12 @@ def fashion_arrays():
 
 @pytest.fixture(scope="session")
 def tiny_splits(fashion_arrays):
-    """300 training and 100 validation images (30 / 10 per class), the full test set cut to 200."""
-    from kerasnas.data import make_splits
+    """300 training and 100 validation images (30 / 10 per class), the full test set cut to 200.
 
-    splits = make_splits(train_size=300, val_size=100, seed=0, arrays=fashion_arrays)
+    `make_splits` finds the arrays `fashion_arrays` verified in memory: the files are read once.
+    """
+    from kerasnas.datasets import make_splits
+
+    splits = make_splits(train_size=300, val_size=100, seed=0)
     splits.x_test, splits.y_test = splits.x_test[:200], splits.y_test[:200]
     return splits

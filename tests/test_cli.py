@@ -46,7 +46,7 @@ def _official_copy(folder, damage):
     import gzip
     import shutil
 
-    from kerasnas.data import DEBIAN_DIR, FILES
+    from kerasnas.datasets.fashion_mnist import DEBIAN_DIR, FILES
 
     folder.mkdir()
     for name in FILES.values():

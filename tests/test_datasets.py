@@ -1,5 +1,10 @@
 """kerasnas.datasets: every kind of source, the split, streaming, resizing, TFDS under mock data."""
 
+import ast
+import os
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 from _images import images, write_folder
@@ -120,3 +125,58 @@ def test_image_size_forms(value, expected):
 def test_bad_image_size_is_refused(value):
     with pytest.raises(ValueError, match="image_size"):
         DS.parse_image_size(value)
+
+
+def test_a_source_loaded_once_splits_as_make_splits_does():
+    x, y = images(20, classes=3, shape=(8, 8, 1))
+    loaded = DS.load((x, y))
+    for seed in (0, 1):
+        a, b = DS.split(loaded, seed=seed), DS.make_splits((x, y), seed=seed)
+        np.testing.assert_array_equal(a.x_val, b.x_val)
+        np.testing.assert_array_equal(a.x_test, b.x_test)
+        assert a.identity == b.identity and a.sizes() == b.sizes()
+    with pytest.raises(ValueError, match=r"`train_size` must be a positive integer; got 0"):
+        DS.split(loaded, train_size=0)
+
+
+def _package_imports():
+    """{module: the package's modules it imports}, function-level imports included."""
+    folder = os.path.dirname(DS.__file__)
+    modules = {f[:-3] for f in os.listdir(folder) if f.endswith(".py")}
+    graph = {}
+    for name in modules:
+        with open(os.path.join(folder, f"{name}.py")) as f:
+            tree = ast.parse(f.read())
+        edges = set()
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom) and node.module == "kerasnas.datasets":
+                edges |= {a.name if a.name in modules else "__init__" for a in node.names}
+            elif isinstance(node, ast.ImportFrom) and (node.module or "").startswith("kerasnas.datasets."):
+                edges.add(node.module.split(".")[2])
+            elif isinstance(node, ast.Import):
+                edges |= {a.name.split(".")[2] for a in node.names
+                          if a.name.startswith("kerasnas.datasets.")}
+            elif isinstance(node, ast.ImportFrom) and node.level:
+                raise AssertionError(f"{name}.py: a relative import; the package imports absolutely")
+        graph[name] = edges - {name}
+    return graph
+
+
+def test_the_package_has_no_import_cycle():
+    graph = _package_imports()
+    assert "_checks" in graph and "fashion_mnist" in graph["_sources"]  # the graph is read
+    assert not any("__init__" in graph[m] for m in graph if m != "__init__")
+    done, order = set(), []
+    while len(done) < len(graph):  # take the modules whose imports are all taken already
+        ready = sorted(m for m in graph if m not in done and graph[m] <= done)
+        assert ready, f"an import cycle among {sorted(set(graph) - done)}"
+        done |= set(ready)
+        order += ready
+    assert order[-1] == "__init__"
+
+
+def test_importing_the_package_imports_no_tensorflow():
+    code = ("import sys, kerasnas.datasets; "
+            "print(sorted(m for m in ('tensorflow', 'keras', 'PIL') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"

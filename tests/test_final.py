@@ -4,7 +4,7 @@ import keras
 import numpy as np
 import pytest
 
-from kerasnas.data import to_dataset
+from kerasnas.datasets import to_dataset
 from kerasnas.final import augmented_dataset, retrain
 from kerasnas.spaces.resnet import ResNetSpace
 

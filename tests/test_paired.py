@@ -11,7 +11,7 @@ for module in ("nni", "torch"):
 
 from benchmarks import paired  # noqa: E402
 from benchmarks.comparison.frameworks import paired_models as pm  # noqa: E402
-from kerasnas.data import make_splits  # noqa: E402
+from kerasnas.datasets import make_splits  # noqa: E402
 
 
 @pytest.fixture(scope="module")

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from kerasnas.data import to_dataset
+from kerasnas.datasets import to_dataset
 from kerasnas.reporter import ConsoleReporter, Reporter
 from kerasnas.search import search
 from kerasnas.spaces.resnet import ResNetSpace

@@ -15,6 +15,7 @@ import os
 import numpy as np
 
 from kerasnas.datasets._checks import DataError
+from kerasnas.datasets._images import resize
 
 EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".gif")
 GRAY_MODES = ("1", "L", "LA", "I", "I;16", "F")
@@ -87,8 +88,6 @@ def read(path, channels, image_size=None):
         raise DataError(f"{path}: not a readable image ({type(e).__name__}: {e}).") from None
     array = array.reshape(*array.shape[:2], channels)
     if image_size is not None:
-        from kerasnas.datasets._sources import resize
-
         array = resize(array[None], image_size)[0]
     return array
 

@@ -12,8 +12,10 @@ import os
 
 import numpy as np
 
-from kerasnas.datasets import _checks, _folder
+from kerasnas.datasets import _checks, _folder, fashion_mnist
 from kerasnas.datasets._checks import DataError
+from kerasnas.datasets._images import resize
+from kerasnas.datasets._splits import fingerprint
 
 
 @dataclasses.dataclass
@@ -30,17 +32,6 @@ class Loaded:
     num_classes: int = None
     paths: np.ndarray = None
     shape: tuple = None  # (h, w, c) of a streamed folder
-
-
-def resize(x, image_size):
-    """uint8 images (n, h, w, c) resized (bilinear, as tf.image.resize), rounded back to uint8."""
-    import tensorflow as tf
-
-    out = np.empty((len(x), *image_size, x.shape[-1]), dtype=np.uint8)
-    for start in range(0, len(x), 1024):
-        part = tf.image.resize(x[start:start + 1024], image_size).numpy()
-        out[start:start + 1024] = np.round(np.clip(part, 0, 255))
-    return out
 
 
 def _finish(x, y, x_test, y_test, *, what, image_size, num_classes=None):
@@ -68,8 +59,6 @@ def from_arrays(x, y, x_test=None, y_test=None, *, what="arrays", image_size=Non
     x, y, x_test, y_test, k = _finish(x, y, x_test, y_test, what=what, image_size=image_size,
                                       num_classes=num_classes)
     if identity is None:
-        from kerasnas.datasets._splits import fingerprint
-
         identity = {"arrays": fingerprint(x, y, x_test, y_test)}
     return Loaded(y=y, x=x, x_test=x_test, y_test=y_test, source=what, identity=identity,
                   class_names=class_names, num_classes=k)
@@ -121,19 +110,15 @@ def from_tf_data(train, test=None, *, image_size=None):
     return from_arrays(x, y, x_test, y_test, what="tf.data")
 
 
-def from_fashion_mnist(data_dir=None, arrays=None, *, image_size=None):
-    """The verified official Fashion-MNIST (`kerasnas.data`), or its arrays given."""
-    from kerasnas import data as fashion
-
-    source = "arrays given"
-    if arrays is None:
-        arrays, source = fashion.load_fashion_mnist(data_dir)
+def from_fashion_mnist(data_dir=None, *, image_size=None):
+    """The verified official Fashion-MNIST (see `fashion_mnist.load_fashion_mnist`)."""
+    arrays, source = fashion_mnist.load_fashion_mnist(data_dir)
     x, x_test = arrays["x_train"], arrays["x_test"]
     if image_size is not None:
         x, x_test = resize(x[..., None], image_size), resize(x_test[..., None], image_size)
     return Loaded(y=arrays["y_train"], x=x, x_test=x_test, y_test=arrays["y_test"],
                   source=source, identity={"name": "fashion_mnist", "image_size": image_size},
-                  class_names=list(fashion.CLASSES), num_classes=10)
+                  class_names=list(fashion_mnist.CLASSES), num_classes=10)
 
 
 def from_folder(folder, *, image_size=None, memory_limit_mb):

@@ -12,7 +12,8 @@ import socket
 import numpy as np
 
 from kerasnas.datasets._checks import DataError
-from kerasnas.datasets._sources import Loaded, from_arrays
+from kerasnas.datasets._images import resize
+from kerasnas.datasets._sources import from_arrays
 
 DOWNLOAD_HOST = ("storage.googleapis.com", 443)
 
@@ -73,8 +74,6 @@ def from_tfds(name, *, data_dir=None, image_size=None):
             raise DataError(f"tfds:{name} {split}: mixed image shapes {shapes[:3]}; pass "
                             "image_size (--image-size HxW) to resize them all.")
         if len(shapes) > 1:
-            from kerasnas.datasets._sources import resize
-
             images = [resize(x[None], image_size)[0] for x in images]
         return np.stack(images), np.array(labels)
 
@@ -91,5 +90,3 @@ def from_tfds(name, *, data_dir=None, image_size=None):
     loaded.source = f"tfds:{name} {version} ({builder.data_dir})"
     return loaded
 
-
-__all__ = ["Loaded", "from_tfds"]

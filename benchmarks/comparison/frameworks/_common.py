@@ -17,10 +17,9 @@ import traceback
 
 import numpy as np
 
+from kerasnas.datasets.fashion_mnist import MEAN, STD  # the standardisation every framework shares
 from kerasnas.files import write_json
 
-# Standardisation shared by every framework (kerasnas.data's constants).
-MEAN, STD = 0.2860, 0.3530
 PACKAGES = ("tensorflow-cpu", "keras", "keras-tuner", "autokeras", "nni", "torch",
             "pytorch-lightning", "optuna")
 COMPARE_EXTRA = "pip install -e .[compare]"
@@ -54,7 +53,7 @@ def _on_sigterm(signum, frame):
 
 def parse_args(experiments, argv=None):
     p = argparse.ArgumentParser(description=__doc__)
-    p.add_argument("--data", required=True, help="npz written by kerasnas.data.Splits.save_npz")
+    p.add_argument("--data", required=True, help="npz written by kerasnas.datasets.Splits.save_npz")
     p.add_argument("--experiment", required=True, choices=sorted(experiments))
     p.add_argument("--max-trials", type=int, required=True)
     p.add_argument("--epochs", type=int, required=True)
@@ -106,7 +105,7 @@ def load_splits(path):
 
 
 def standardise(x):
-    """uint8 (N, 28, 28) -> float32 (N, 28, 28, 1), as kerasnas.data does."""
+    """uint8 (N, 28, 28) -> float32 (N, 28, 28, 1), as kerasnas.datasets does."""
     return ((x.astype("float32") / 255.0 - MEAN) / STD)[..., None]
 
 
@@ -121,7 +120,7 @@ def fit_keras(model, data, *, epochs, batch_size, seed, raw=False):
 
     `raw`: the model normalises its inputs itself (a kerasnas space's model).
     """
-    from kerasnas.data import to_dataset
+    from kerasnas.datasets import to_dataset
 
     prepare = (lambda ds: ds) if raw else _standardised
     train = prepare(to_dataset(data.x_train, data.y_train, batch_size=batch_size, shuffle=True,
@@ -134,7 +133,7 @@ def fit_keras(model, data, *, epochs, batch_size, seed, raw=False):
 
 def test_keras(model, data, batch_size, raw=False):
     """Accuracy of a Keras model on the test part, one pass (`raw`: see `fit_keras`)."""
-    from kerasnas.data import to_dataset
+    from kerasnas.datasets import to_dataset
 
     test = to_dataset(data.x_test, data.y_test, batch_size=batch_size)
     test = test if raw else _standardised(test)

@@ -42,7 +42,7 @@ def train(data, *, epochs, batch_size, seed):
 
 
 def run(args, arrays, started):
-    from kerasnas.data import Splits
+    from kerasnas.datasets import Splits
 
     model, history, start, end, test_accuracy = train(
         Splits.load_npz(args.data), epochs=args.epochs, batch_size=args.batch_size, seed=args.seed)

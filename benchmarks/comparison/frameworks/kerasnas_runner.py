@@ -34,7 +34,7 @@ def space_options(space, scale):
 
 def run(args, arrays, started):
     import kerasnas
-    from kerasnas.data import Splits
+    from kerasnas.datasets import Splits
     from kerasnas.reporter import ConsoleReporter
 
     space, oracle = EXPERIMENTS[args.experiment]

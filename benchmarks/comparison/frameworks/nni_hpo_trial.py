@@ -70,7 +70,7 @@ def main():
     import keras
     import nni
 
-    from kerasnas.data import Splits
+    from kerasnas.datasets import Splits
 
     _common.set_threads(args.threads)
     params = nni.get_next_parameter()
@@ -103,7 +103,7 @@ def test_best(records, records_dir, data_path, batch_size):
     import keras
 
     from benchmarks.comparison.frameworks import _common
-    from kerasnas.data import Splits
+    from kerasnas.datasets import Splits
 
     model = keras.models.load_model(os.path.join(records_dir, f"{best['trial']}.keras"))
     return _common.test_keras(model, Splits.load_npz(data_path), batch_size, raw=True), best

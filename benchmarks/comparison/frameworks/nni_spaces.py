@@ -29,7 +29,8 @@ from nni.nas.nn.pytorch import ModelSpace
 from nni.nas.space import model_context
 from torch import nn
 
-MEAN, STD = 0.2860, 0.3530  # kerasnas.data's standardisation
+from kerasnas.datasets.fashion_mnist import MEAN, STD  # kerasnas' standardisation
+
 CELL_OP_NAMES = ("sep_conv_3x3", "sep_conv_5x5", "dil_conv_3x3", "conv_3x3",
                  "max_pool_3x3", "avg_pool_3x3", "identity")
 

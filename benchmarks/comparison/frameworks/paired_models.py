@@ -127,7 +127,7 @@ def torch_like_init(model, rng):
 def train_keras(arch, data, *, seed, epochs, batch_size, variant="", lr_schedule="constant"):
     import keras
 
-    from kerasnas.datasets._splits import with_channels
+    from kerasnas.datasets import with_channels
     from kerasnas.schedules import make_schedule
 
     keras.utils.set_random_seed(seed)
@@ -170,7 +170,7 @@ def train_torch(arch, data, *, seed, epochs, batch_size, threads, lr_schedule="c
     else:
         opt = torch.optim.Adam(model.parameters(), lr=knobs["learning_rate"])
     mean, std = float(data.mean[0]), float(np.sqrt(data.variance[0]))
-    from kerasnas.datasets._splits import with_channels
+    from kerasnas.datasets import with_channels
 
     to_tensor = lambda x: torch.from_numpy(  # noqa: E731  NHWC uint8 -> standardised NCHW
         ((with_channels(x).astype("float32") - mean) / std).transpose(0, 3, 1, 2).copy())

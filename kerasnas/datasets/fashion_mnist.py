@@ -1,8 +1,11 @@
-"""Fashion-MNIST, found offline, verified, split for search (kerasnas.datasets for any data).
+"""Fashion-MNIST, the default dataset: found offline, checked against the official checksums.
 
-The search never sees the test set: trials train on a stratified, seeded part
-of the 60k training images and are scored on a held-out part of it; the 10k
-test images are used once, on the best model.
+`make_splits("fashion_mnist")` (the default) loads it through
+`load_fashion_mnist`; the split itself is the package's, as for any dataset.
+The verified arrays of a folder are kept for the process: a second
+`make_splits` (another seed, other sizes) neither reads nor verifies the files
+again, unless they changed. `MEAN` and `STD` are the one definition of its
+pixel statistics.
 """
 
 import gzip
@@ -11,9 +14,10 @@ import os
 
 import numpy as np
 
-# The splits and pipelines live in kerasnas.datasets (any dataset); the names stay here.
 from kerasnas.datasets._checks import DataError
-from kerasnas.datasets._splits import Splits, stratified_order, to_dataset  # noqa: F401
+
+__all__ = ["CLASSES", "DEBIAN_DIR", "FILES", "HOW_TO_FIX", "MEAN", "SHA256", "STD",
+           "load_fashion_mnist", "verify"]
 
 DEBIAN_DIR = "/usr/share/datasets/fashion-mnist"
 FILES = {
@@ -60,7 +64,7 @@ def _read_idx(path):
     return np.frombuffer(raw, dtype=np.uint8, offset=header).reshape(shape)
 
 
-def verify(arrays):
+def verify(arrays: dict) -> None:
     """Checks shapes, labels, class balance and the pinned checksums.
 
     Raises:
@@ -81,13 +85,24 @@ def verify(arrays):
             raise DataError(f"{key}: sha256 {actual[:12]}... differs from the official {digest[:12]}...")
 
 
+# (folder, its files' sizes and times) -> its verified arrays; one entry at most (about 55 MB).
+_VERIFIED = {}
+
+
 def _load_dir(folder):
+    """The verified arrays of a folder, read once per process while its files stay unchanged."""
     missing = [name for name in FILES.values() if not os.path.isfile(os.path.join(folder, name))]
     if missing:
         raise DataError(f"{folder}: missing {', '.join(missing)}")
-    arrays = {key: _read_idx(os.path.join(folder, name)) for key, name in FILES.items()}
-    verify(arrays)
-    return arrays
+    stats = [os.stat(os.path.join(folder, name)) for name in FILES.values()]
+    signature = (os.path.abspath(folder),
+                 tuple((s.st_size, s.st_mtime_ns, s.st_ctime_ns) for s in stats))
+    if signature not in _VERIFIED:
+        arrays = {key: _read_idx(os.path.join(folder, name)) for key, name in FILES.items()}
+        verify(arrays)  # only verified arrays are kept
+        _VERIFIED.clear()  # one folder at a time: a changed or other folder replaces it
+        _VERIFIED[signature] = arrays
+    return dict(_VERIFIED[signature])  # read-only arrays (np.frombuffer); a new dict per caller
 
 
 def _keras_cache_dir():
@@ -104,7 +119,8 @@ def _load_keras_download():
     return arrays
 
 
-def load_fashion_mnist(data_dir=None, *, allow_download=True):
+def load_fashion_mnist(data_dir: str | None = None, *,
+                       allow_download: bool = True) -> tuple[dict, str]:
     """Loads and verifies the official Fashion-MNIST.
 
     Args:
@@ -114,7 +130,8 @@ def load_fashion_mnist(data_dir=None, *, allow_download=True):
         allow_download: Whether the last resort, Keras' download, is tried.
 
     Returns:
-        (arrays, source): a dict of x_train, y_train, x_test, y_test (uint8)
+        (arrays, source): a dict of x_train, y_train, x_test, y_test (uint8,
+        read-only when read from files: they are kept for the next call)
         and a text naming where they came from.
 
     Raises:
@@ -141,27 +158,3 @@ def load_fashion_mnist(data_dir=None, *, allow_download=True):
     raise DataError("Fashion-MNIST not found or not the official files. Looked at:\n"
                     + "\n".join(problems) + "\n" + HOW_TO_FIX)
 
-
-def make_splits(*, train_size=50000, val_size=10000, seed=0, data_dir=None, arrays=None):
-    """Loads Fashion-MNIST and splits its training set into train and validation.
-
-    Kept for Fashion-MNIST; `kerasnas.datasets.make_splits` takes any dataset.
-
-    Args:
-        train_size: Training images for the trials (stratified, seeded subset).
-        val_size: Held-out validation images that score the trials.
-        seed: Seed of the split.
-        data_dir: See `load_fashion_mnist`.
-        arrays: Already loaded arrays (skips loading), e.g. for tests.
-
-    Raises:
-        ValueError: for sizes that do not fit in the 60,000 training images.
-        DataError: when the data is missing or corrupt.
-    """
-    from kerasnas.datasets import _sources, split
-
-    for name, value in (("train_size", train_size), ("val_size", val_size)):
-        if not isinstance(value, (int, np.integer)) or value < 1:
-            raise ValueError(f"`{name}` must be a positive integer; got {value!r}.")
-    loaded = _sources.from_fashion_mnist(data_dir, arrays)
-    return split(loaded, train_size=train_size, val_size=val_size, seed=seed)
