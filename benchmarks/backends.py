@@ -95,7 +95,7 @@ def measure(backend, *, train_size, val_size, epochs, trials, batch_size, thread
 
 
 def versions():
-    from kerasnas.exports import versions as kerasnas_versions
+    from kerasnas.search import versions as kerasnas_versions
 
     return kerasnas_versions()
 

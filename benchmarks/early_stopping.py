@@ -71,7 +71,7 @@ def main():
 
 
 def write(args, df):
-    from kerasnas.exports import versions
+    from kerasnas.search import versions
     from kerasnas.report import to_markdown
 
     per_seed = to_markdown(df.astype(object).map(lambda v: f"{v:.4f}" if isinstance(v, float) else v))
