@@ -9,7 +9,7 @@ Then a tiny search (random oracle, `--trials` x 1 epoch) on that space: its
 overhead per trial is (wall time - training time) / trials (it includes testing the
 best model once on `--val-size` test images).
 
-    python benchmarks/backends.py --train-size 5000 --val-size 1000 --out reports/backends.md
+    python -m benchmarks.backends --train-size 5000 --val-size 1000 --out reports/backends.md
 """
 
 import argparse
@@ -21,8 +21,7 @@ import sys
 import tempfile
 import time
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, ROOT)
+from benchmarks.launch import child_env, command_text, module_command
 
 BACKENDS = ("tensorflow", "jax", "torch")
 SPACES = {"resnet": {"stem_width": 16}, "nasbench201": {"channels": 8, "cells_per_stage": 1},
@@ -96,7 +95,7 @@ def measure(backend, *, train_size, val_size, epochs, trials, batch_size, thread
 
 
 def versions():
-    from kerasnas.exports import versions as kerasnas_versions
+    from kerasnas.search import versions as kerasnas_versions
 
     return kerasnas_versions()
 
@@ -150,10 +149,10 @@ def main(argv=None):
     for backend in args.backends.split(","):
         # Threads: TensorFlow's pool and torch's (set in measure) to --threads; XLA has no
         # such flag and uses every core (keep --threads at the core count for a fair table).
-        env = {**os.environ, "KERAS_BACKEND": backend, "TF_CPP_MIN_LOG_LEVEL": "2",
-               "TF_NUM_INTRAOP_THREADS": str(args.threads), "PYTHONPATH": ROOT}
-        flags = [x for k, v in sizes.items() for x in (f"--{k.replace('_', '-')}", str(v))]
-        r = subprocess.run([sys.executable, __file__, "--one", backend, *flags], env=env,
+        env = child_env(KERAS_BACKEND=backend, TF_CPP_MIN_LOG_LEVEL="2",
+                        TF_NUM_INTRAOP_THREADS=str(args.threads))
+        flags = [x for k, v in sizes.items() for x in (f"--{k.replace('_', '-')}", v)]
+        r = subprocess.run(module_command("benchmarks.backends", "--one", backend, *flags), env=env,
                            capture_output=True, text=True)
         line = [x for x in r.stdout.splitlines() if x.startswith("RESULT ")]
         if r.returncode or not line:
@@ -161,7 +160,7 @@ def main(argv=None):
             continue
         results[backend] = json.loads(line[-1][len("RESULT "):])
         print(backend, json.dumps(results[backend]), flush=True)
-    command = "python benchmarks/backends.py " + " ".join(argv if argv is not None else sys.argv[1:])
+    command = command_text("benchmarks.backends", argv if argv is not None else sys.argv[1:])
     text = report(results, args, command)
     print(text)
     if args.out:

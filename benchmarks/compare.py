@@ -1,12 +1,14 @@
 """kerasnas, AutoKeras and NNI on the same data, budgets and threads, over seeds.
 
-    python benchmarks/compare.py --preset smoke                       # CI: a temp folder
-    nohup nice -n 10 python benchmarks/compare.py --preset middle --seeds 0,1,2 > middle.log &
-    python benchmarks/compare.py --preset middle --seeds 0,1,2 --report-only
-    python benchmarks/compare.py --preset smoke --flex                # the scripted changes
+    python -m benchmarks.compare --preset smoke                       # CI: a temp folder
+    nohup nice -n 10 python -m benchmarks.compare --preset middle --seeds 0,1,2 > middle.log &
+    python -m benchmarks.compare --preset middle --seeds 0,1,2 --report-only
+    python -m benchmarks.compare --preset smoke --flex                # the scripted changes
+
+(from the repository root; `python benchmarks/compare.py ...` reruns itself as that module).
 
 Runs accumulate: each (framework, experiment, seed[, variant]) is cached in the
-work folder under a hash of its settings (benchmarks/compare_runs.py), so a
+work folder under a hash of its settings (benchmarks/comparison/runs.py), so a
 rerun skips what has finished and redoes what was in flight; a preset can be
 filled in over several sittings, and a `kill -9` loses the run in flight only.
 Runs made with other settings keep their own folders and are left out of the
@@ -22,18 +24,24 @@ process left carrying the run's marker is killed and reported.
 import argparse
 import os
 import platform
-import shlex
 import signal
 import sys
 import tempfile
 import time
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, ROOT)
+if __name__ == "__main__" and not __package__:
+    # Run as a file (`python benchmarks/compare.py`): rerun as the module, with the repository
+    # on PYTHONPATH, so that `benchmarks` imports as it does under `python -m benchmarks.compare`.
+    _root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    _path = os.pathsep.join(filter(None, [_root, os.environ.get("PYTHONPATH")]))
+    os.execve(sys.executable, [sys.executable, "-m", "benchmarks.compare", *sys.argv[1:]],
+              {**os.environ, "PYTHONPATH": _path})
 
-from benchmarks import compare_flex_report, compare_report  # noqa: E402
-from benchmarks.compare_flex import FLEX_RUNS, VARIANTS  # noqa: E402
-from benchmarks.compare_runs import MARKER, RunSpec, foreign_runs, run_one  # noqa: E402,F401
+from benchmarks.comparison import flex_report, report  # noqa: E402
+from benchmarks.comparison.flex import FLEX_RUNS, VARIANTS  # noqa: E402
+from benchmarks.comparison.runs import (  # noqa: E402,F401
+    MARKER, RunSpec, finished, foreign_runs, run_one)
+from benchmarks.launch import ROOT, command_text  # noqa: E402
 
 # framework -> experiments; each experiment's budget key (the study's 6/6/3) in brackets.
 FRAMEWORKS = {
@@ -52,8 +60,8 @@ PRESETS = {
                   timeout=300, skip={("nni", "hpo-custom-evolution")}, matched_baseline=False),
     # ~60-90 min per seed on 2 cores (an estimate until the first seed is measured): the study's
     # budgets (6/6/3 trials x 2 epochs) on 10k/2k/10k images, spaces at the `reduced` scale of
-    # benchmarks/frameworks/_common.py (NAS-Bench-201 N=2 cells a stage, custom 1 cell a stage;
-    # ResNet full), AutoKeras' ImageClassifier restricted to its vanilla CNN block (offline CPU:
+    # benchmarks/comparison/frameworks/_common.py (NAS-Bench-201 N=2 cells a stage, custom 1 cell
+    # a stage; ResNet full), AutoKeras' ImageClassifier restricted to its vanilla CNN block (offline CPU:
     # no ResNet50 at 224x224, no EfficientNetB7 download), plus the compute-matched plain CNN.
     # Batch 32 for every framework: kerasnas' default, AutoKeras' too, and what short training
     # wants (reports/recipes.md: 64.9 % against 50.4 % at 128 after one epoch).
@@ -86,7 +94,7 @@ def parse_args(argv=None):
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--batch-size", type=int, help="every framework's (default: the preset's)")
     p.add_argument("--timeout", type=int, help="seconds per run (default: the preset's)")
-    p.add_argument("--data-dir", help="Fashion-MNIST folder (default: kerasnas.data's search)")
+    p.add_argument("--data-dir", help="Fashion-MNIST folder (default: kerasnas.datasets.fashion_mnist's search)")
     p.add_argument("--flex", action="store_true",
                    help="run the scripted flexibility changes instead of the experiments")
     p.add_argument("--note", help="conditions of the runs to state in the report's setup (e.g. "
@@ -152,7 +160,7 @@ def matched_epochs(preset):
 
 
 def evolution_sizes(trials):
-    from kerasnas.oracles._evolution import evolution_sizes as sizes  # kerasnas' budget sizing
+    from kerasnas.oracles import evolution_sizes as sizes  # kerasnas' budget sizing
 
     return sizes(trials)
 
@@ -196,7 +204,7 @@ def command_line(args):
             argv[i + 1] = "<conditions below>"
         elif a.startswith("--note="):
             argv[i] = "--note=<conditions below>"
-    return "python benchmarks/compare.py " + shlex.join(argv)
+    return command_text("benchmarks.compare", argv)
 
 
 def meta(args, data, specs, work, started):
@@ -228,7 +236,7 @@ def main(argv=None):
     if others:
         print(f"[compare] {len(others)} finished run(s) in {work} were made with other settings: "
               "kept apart, not in this report", flush=True)
-    render = compare_flex_report.write if args.flex else compare_report.write
+    render = flex_report.write if args.flex else report.write
     for spec in specs if not args.report_only else specs[:1]:
         if not args.report_only:
             run_one(spec, data_path, work)
@@ -239,18 +247,16 @@ def main(argv=None):
 
 def publish(render, pairs, info, out, work):
     """Renders the report and writes results.json (the finished records of this plan)."""
-    from benchmarks.compare_runs import write_json
+    from kerasnas.files import write_json
 
     write_json(os.path.join(work, "results.json"),
                {"meta": info, "results": [r for _, r in pairs if r is not None],
-                "missing": [s.key for s, r in pairs if r is None]})
+                "missing": [s.key for s, r in pairs if r is None]}, indent=2, default=str)
     return render(pairs, info, out)
 
 
 def collect(specs, work):
     """(spec, record or None) of every planned run: None = missing (not finished yet)."""
-    from benchmarks.compare_runs import finished
-
     pairs = [(s, finished(work, s)) for s in specs]
     for s, record in pairs:
         if record is not None and not record.get("space"):  # a run that left no result

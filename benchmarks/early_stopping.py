@@ -5,7 +5,7 @@ The same search (space, oracle, budget, data, seed) runs with `early_stopping="n
 time the shorter of the two searches took (the other search's best trial that had ended by
 then), and the trials run, stopped and wall seconds are reported. Mean +- std over seeds.
 
-Run: TF_NUM_INTRAOP_THREADS=2 .venv/bin/python benchmarks/early_stopping.py --seeds 3
+Run: TF_NUM_INTRAOP_THREADS=2 .venv/bin/python -m benchmarks.early_stopping --seeds 3
 Writes reports/early_stopping.md (runs kept in runs/early-stopping/: a rerun reuses them).
 """
 
@@ -13,12 +13,13 @@ import argparse
 import json
 import os
 import platform
-import shlex
 import sys
 from datetime import datetime, timezone
 
 import numpy as np
 import pandas as pd
+
+from benchmarks.launch import command_text
 
 
 def run_one(args, policy, seed):
@@ -69,15 +70,11 @@ def main():
     write(args, pd.DataFrame(rows))
 
 
-def _markdown(df):
-    cells = [[f"{v:.4f}" if isinstance(v, float) else str(v) for v in row] for row in df.values]
-    return "\n".join(["| " + " | ".join(df.columns) + " |", "|" + "---|" * len(df.columns),
-                      *("| " + " | ".join(row) + " |" for row in cells)])
-
-
 def write(args, df):
-    from kerasnas.exports import versions
+    from kerasnas.search import versions
+    from kerasnas.report import to_markdown
 
+    per_seed = to_markdown(df.astype(object).map(lambda v: f"{v:.4f}" if isinstance(v, float) else v))
     summary = df.groupby("policy").agg(["mean", "std"])
     lines = ["| policy | trials stopped | epochs trained | wall s | best at equal wall time | best at the end |",
              "|---|---|---|---|---|---|"]
@@ -98,9 +95,9 @@ Setting: `{args.space}` x `{args.oracle}`, {args.trials} trials x {args.epochs} 
 
 Per seed:
 
-{_markdown(df)}
+{per_seed}
 
-- Command: `{shlex.join([os.path.basename(sys.executable), *sys.argv])}` (TF_NUM_INTRAOP_THREADS={os.environ.get("TF_NUM_INTRAOP_THREADS", "unset")})
+- Command: `{command_text('benchmarks.early_stopping', sys.argv[1:])}` (TF_NUM_INTRAOP_THREADS={os.environ.get("TF_NUM_INTRAOP_THREADS", "unset")})
 - Machine: {platform.platform()}, {os.cpu_count()} CPUs{"; " + args.note if args.note else ""}
 - Date: {datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")} (runs kept in `{args.work}`; a rerun reuses them)
 - Versions: {versions()}

@@ -1,14 +1,14 @@
 """Final training of the architecture a finished search found; writes reports/final.md.
 
-    python benchmarks/final.py runs/study-resnet-bayes --epochs 10
+    python -m benchmarks.final runs/study-resnet-bayes --epochs 10
 
 Resumable: it checkpoints every epoch in RUN_DIR/final_backup, so the same command
 continues an interrupted training (e.g. over several sittings with nohup).
 
 A recipe change is chosen on the validation split, not the test set:
 
-    python benchmarks/final.py runs/study-resnet-bayes --epochs 10 --holdout
-    python benchmarks/final.py runs/study-resnet-bayes --epochs 10 --holdout --random-erasing 0.5
+    python -m benchmarks.final runs/study-resnet-bayes --epochs 10 --holdout
+    python -m benchmarks.final runs/study-resnet-bayes --epochs 10 --holdout --random-erasing 0.5
 
 train on the 50k train split, score on the 10k validation split and write
 reports/final-holdout[-erase0.5].md; each recipe keeps its own checkpoint folder and model.
@@ -21,11 +21,9 @@ padding-and-crop translation, horizontal flips and cosine decay; tested once.
 import argparse
 import json
 import os
-import sys
 import time
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, ROOT)
+from benchmarks.launch import ROOT
 
 
 def recipe_suffix(holdout, erase):
@@ -92,7 +90,7 @@ def main(argv=None):
         f" --out {os.path.relpath(out, ROOT)}" if args.out else "")
     text = f"""# Final training of the best architecture found
 
-Command: `python benchmarks/final.py {args.run_dir} --epochs {args.epochs}{flags}`{chr(10) + "Conditions: " + args.note if args.note else ""}
+Command: `python -m benchmarks.final {args.run_dir} --epochs {args.epochs}{flags}`{chr(10) + "Conditions: " + args.note if args.note else ""}
 Machine: {machine()}
 Date: {time.strftime('%Y-%m-%d %H:%M %Z')}
 Versions: {versions()}

@@ -1,7 +1,7 @@
 """Resident memory trial after trial in one search (keras-tuner issues #873, #395).
 
-    python benchmarks/memory.py --trials 20
-    python benchmarks/memory.py --trials 20 --backends jax,torch
+    python -m benchmarks.memory --trials 20
+    python -m benchmarks.memory --trials 20 --backends jax,torch
 
 Runs one search of small ResNet trials and records the resident set size
 after each trial. On TensorFlow it runs twice, each in its own process: as
@@ -24,8 +24,8 @@ import sys
 import tempfile
 import time
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, ROOT)
+from benchmarks.launch import ROOT, child_env, module_command
+
 VARIANTS = ("kerasnas", "without-release")  # TensorFlow's two runs
 BACKENDS = ("tensorflow", "jax", "torch")
 
@@ -39,7 +39,7 @@ def measure(args):
     from kerasnas.datasets import make_splits
     from kerasnas.reporter import ConsoleReporter
     from kerasnas.search import search
-    from kerasnas.spaces.resnet import ResNetSpace
+    from kerasnas.spaces import ResNetSpace
 
     if args.variant == "without-release":
         kerasnas.strategy.released_custom_gradients = contextlib.nullcontext
@@ -85,6 +85,8 @@ def main():
     p.add_argument("--render-only", action="store_true",
                    help="write the report again from the rows saved beside it (.json)")
     args = p.parse_args()
+    from kerasnas.files import write_json
+
     if args.variant:
         return measure(args)
     backends = args.backends.split(",")
@@ -101,8 +103,7 @@ def main():
         raw = saved
     else:
         raw = measure_backends(args, backends, saved)
-        with open(raw_path, "w") as f:
-            json.dump(raw, f, indent=1)
+        write_json(raw_path, raw, indent=1)
     with open(args.out, "w") as f:
         f.write(render(raw))
     print(render(raw))
@@ -111,10 +112,10 @@ def main():
 def run_variant(args, variant, backend):
     """Rows of one search in a fresh process on `backend`, and its seconds."""
     start = time.time()
-    env = dict(os.environ, KERAS_BACKEND=backend)
-    out = subprocess.run([sys.executable, __file__, "--variant", variant, "--trials",
-                          str(args.trials), "--train-size", str(args.train_size)],
-                         check=True, stdout=subprocess.PIPE, text=True, env=env).stdout
+    out = subprocess.run(module_command("benchmarks.memory", "--variant", variant, "--trials", args.trials,
+                                        "--train-size", args.train_size),
+                         check=True, stdout=subprocess.PIPE, text=True,
+                         env=child_env(KERAS_BACKEND=backend)).stdout
     return json.loads(out.strip().splitlines()[-1]), round(time.time() - start)
 
 
@@ -124,7 +125,7 @@ def measure_backends(args, backends, saved):
 
     def header(backend):
         flag = "" if backend == "tensorflow" else f" --backends {backend}"
-        return {"command": f"python benchmarks/memory.py --trials {args.trials} --train-size "
+        return {"command": f"python -m benchmarks.memory --trials {args.trials} --train-size "
                            f"{args.train_size}{flag}", "machine": machine(),
                 "versions": versions(), "date": time.strftime("%Y-%m-%d %H:%M %Z"),
                 "train_size": args.train_size}

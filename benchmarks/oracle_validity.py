@@ -6,7 +6,7 @@ cells) scored by per-edge effects N(0, 1) plus pairwise interactions N(0, 0.5^2)
 optima depend on the Choices. No training. Each oracle (kerasnas.oracles.ORACLES, driven through create_trial/update_trial/end_trial as a
 tuner would) gets the same budget on the same landscapes; seed s uses landscape s and oracle seed s.
 
-Run: OMP_NUM_THREADS=1 nice -n 10 .venv/bin/python benchmarks/oracle_validity.py --seeds 100 --jobs 2
+Run: OMP_NUM_THREADS=1 nice -n 10 .venv/bin/python -m benchmarks.oracle_validity --seeds 100 --jobs 2
 Writes reports/oracle_validity.md, .png and .runs.json (every curve; a rerun continues it).
 """
 
@@ -23,6 +23,8 @@ import time
 from datetime import datetime, timezone
 
 import numpy as np
+
+from benchmarks.launch import command_text
 
 OPS = ["none", "skip_connect", "nor_conv_1x1", "nor_conv_3x3", "avg_pool_3x3"]
 EDGES = [f"edge_{i}{j}" for j in range(1, 4) for i in range(j)]  # 6 edges of a 4-node cell
@@ -278,7 +280,7 @@ def write_report(args, cache):
     fig.tight_layout()
     fig.savefig(args.out + ".png", dpi=120)
     command = (f"OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS', 'unset')} "
-               + " ".join([".venv/bin/python", *sys.argv]))
+               + command_text("benchmarks.oracle_validity", sys.argv[1:]))
     report = f"""# Oracle validity: do the oracles search?
 
 Two synthetic landscapes, no training; seed s draws landscape s and seeds the oracle with s.

@@ -6,7 +6,7 @@ do the same work a user waits for: build, train on the same tf.data pipeline,
 evaluate on the test set, save the model. The kerasnas side is a 1-trial
 `search()` with every knob of the ResNet space pinned.
 
-    python benchmarks/overhead.py --train-size 10000 --epochs 2 --repeats 3
+    python -m benchmarks.overhead --train-size 10000 --epochs 2 --repeats 3
 """
 
 import argparse
@@ -14,12 +14,10 @@ import json
 import os
 import statistics
 import subprocess
-import sys
 import tempfile
 import time
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, ROOT)
+from benchmarks.launch import ROOT, child_env, command_text, module_command
 
 PINNED = dict(stem_width=16, stages=2, blocks_per_stage=1, block_type="basic", kernel_size=3,
               dropout=0.0, optimizer="adam", learning_rate=1e-3)
@@ -32,7 +30,7 @@ def measure(mode, train_size, val_size, epochs, batch_size, workdir):
     from kerasnas.datasets import make_splits, to_dataset
     from kerasnas.reporter import Reporter
     from kerasnas.search import search
-    from kerasnas.spaces.resnet import ResNetSpace
+    from kerasnas.spaces import ResNetSpace
 
     data = make_splits(train_size=train_size, val_size=val_size, seed=0)
     start = time.time()
@@ -68,11 +66,11 @@ def main():
     times = {"plain": [], "kerasnas": []}
     for _ in range(args.repeats):
         for mode in times:
-            cmd = [sys.executable, __file__, "--child", mode, "--train-size", str(args.train_size),
-                   "--val-size", str(args.val_size), "--epochs", str(args.epochs),
-                   "--batch-size", str(args.batch_size)]
+            cmd = module_command("benchmarks.overhead", "--child", mode, "--train-size", args.train_size,
+                                 "--val-size", args.val_size, "--epochs", args.epochs,
+                                 "--batch-size", args.batch_size)
             out = subprocess.run(cmd, capture_output=True, text=True, check=True,
-                                 env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"})
+                                 env=child_env(TF_CPP_MIN_LOG_LEVEL="2"))
             times[mode].append(json.loads(out.stdout.strip().splitlines()[-1])["seconds"])
             print(mode, f"{times[mode][-1]:.1f} s", flush=True)
     plain, nas = statistics.median(times["plain"]), statistics.median(times["kerasnas"])
@@ -80,10 +78,12 @@ def main():
     from kerasnas.search import machine, versions
 
     verdict = "meets" if ratio <= 1.05 else "MISSES"
+    command = command_text("benchmarks.overhead", [
+        "--train-size", args.train_size, "--val-size", args.val_size, "--epochs", args.epochs,
+        "--batch-size", args.batch_size, "--repeats", args.repeats])
     text = f"""# Overhead of a kerasnas search over plain `model.fit`
 
-Command: `python benchmarks/overhead.py --train-size {args.train_size} --val-size {args.val_size} \
---epochs {args.epochs} --batch-size {args.batch_size} --repeats {args.repeats}`
+Command: `{command}`
 Machine: {machine()}
 Date: {time.strftime('%Y-%m-%d %H:%M %Z')}
 Versions: {versions()}

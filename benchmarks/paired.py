@@ -3,12 +3,12 @@
 The study's best custom cell and its best NAS-Bench-201 cell, at the compare
 harness' middle scale, each trained by both frameworks on the same split
 (10k / 2k, 10k test), batch, epochs and optimizer, over seeds; optional Keras
-variants move one Keras default to PyTorch's (benchmarks/frameworks/paired_models.py).
+variants move one Keras default to PyTorch's (benchmarks/comparison/frameworks/paired_models.py).
 Reports test accuracy (mean +- std, paired t-test on seeds), seconds per epoch
 (the first epoch apart: it includes graph tracing) and trainable parameters
 (equal when both sides build the same network).
 
-Run: .venv/bin/python benchmarks/paired.py --seeds 0,1,2 [--variants bn-eps,all] [--lr-schedule cosine]
+Run: .venv/bin/python -m benchmarks.paired --seeds 0,1,2 [--variants bn-eps,all] [--lr-schedule cosine]
 Each training runs in its own process, alone, with --threads threads; results
 are kept in runs/paired/ and a rerun reuses them. Writes reports/paired.md.
 """
@@ -17,16 +17,13 @@ import argparse
 import json
 import os
 import platform
-import shlex
 import subprocess
 import sys
 from datetime import datetime, timezone
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, ROOT)
-
-from benchmarks.frameworks.paired_models import ARCHS, VARIANTS  # noqa: E402
-from kerasnas.settings import SCHEDULES  # noqa: E402
+from benchmarks.comparison.frameworks.paired_models import ARCHS, VARIANTS
+from benchmarks.launch import ROOT, child_env, command_text, module_command
+from kerasnas.settings import SCHEDULES
 
 SCHEDULE_TEXT = {"constant": "constant (the rate as given)",
                  "cosine": "kerasnas' per-trial schedule (linear warm-up over 10 % of the steps, "
@@ -71,7 +68,7 @@ def one(args):
     """Trains one (arch, framework, variant, seed) and prints its result as JSON."""
     arch, framework, variant, seed = args.one
     os.environ["TF_NUM_INTRAOP_THREADS"] = str(args.threads)
-    from benchmarks.frameworks import paired_models
+    from benchmarks.comparison.frameworks import paired_models
     from kerasnas.datasets import make_splits
 
     data = make_splits(train_size=args.train_size, val_size=args.val_size, seed=0)
@@ -101,10 +98,11 @@ def run_all(args):
               ("" if args.lr_schedule == "constant" else f"-{args.lr_schedule}")
         path = os.path.join(args.work, key + ".json")
         if not os.path.isfile(path):
-            cmd = [sys.executable, os.path.abspath(__file__), "--one", arch, framework, variant, str(seed),
-                   *(f"--{k.replace('_', '-')}={getattr(args, k)}" for k in
-                     ("epochs", "batch_size", "train_size", "val_size", "threads", "lr_schedule"))]
-            proc = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT)
+            cmd = module_command("benchmarks.paired", "--one", arch, framework, variant, seed,
+                                 *(f"--{k.replace('_', '-')}={getattr(args, k)}" for k in
+                                   ("epochs", "batch_size", "train_size", "val_size", "threads",
+                                    "lr_schedule")))
+            proc = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT, env=child_env())
             lines = [line for line in proc.stdout.splitlines() if line.startswith("RESULT ")]
             if proc.returncode or not lines:
                 sys.exit(f"paired: {arch} {framework} {variant} seed {seed} failed "
@@ -136,7 +134,7 @@ def report(args, rows):
     import pandas as pd
     from scipy import stats
 
-    from kerasnas.exports import versions
+    from kerasnas.search import versions
     from kerasnas.report import to_markdown
 
     df = pd.DataFrame(rows)
@@ -181,7 +179,7 @@ Per seed:
 
 {per_seed}
 
-- Command: `{shlex.join([os.path.basename(sys.executable), *sys.argv])}`
+- Command: `{command_text('benchmarks.paired', sys.argv[1:])}`
 - Machine: {platform.platform()}, {os.cpu_count()} CPUs{"; " + args.note if args.note else ""}
 - Date: {datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")} (runs kept in `{os.path.relpath(args.work, ROOT)}`; a rerun reuses them)
 - Versions: {versions()}

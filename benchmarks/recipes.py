@@ -6,7 +6,7 @@ Adam) trained for 1 epoch on a stratified 5k / 2k split of Fashion-MNIST, beside
 schedule (`kerasnas.schedules.WarmupCosine`), block type, max-pooling after the stem, precision.
 Seeds 0..n-1 (split fixed, weights and order per seed); mean +- std of the validation accuracy.
 
-Run: TF_NUM_INTRAOP_THREADS=2 .venv/bin/python benchmarks/recipes.py --seeds 3
+Run: TF_NUM_INTRAOP_THREADS=2 .venv/bin/python -m benchmarks.recipes --seeds 3
 Writes reports/recipes.md.
 """
 
@@ -18,6 +18,8 @@ import time
 from datetime import datetime, timezone
 
 import numpy as np
+
+from benchmarks.launch import command_text
 
 # name: (model, batch size, Adam peak rate, schedule, precision)
 RECIPES = {
@@ -42,7 +44,7 @@ def build(kind, data, rate):
     import keras_tuner
     from keras import layers
 
-    from benchmarks.frameworks.baseline_runner import plain_cnn
+    from benchmarks.comparison.frameworks.baseline_runner import plain_cnn
     from kerasnas.spaces import ResNetSpace
 
     if kind == "plain":
@@ -118,7 +120,7 @@ def write(args, rows):
 |---|---|---|---|
 {chr(10).join(rows)}
 
-- Command: `{" ".join([os.path.basename(sys.executable), *sys.argv])}` (TF_NUM_INTRAOP_THREADS={os.environ.get("TF_NUM_INTRAOP_THREADS", "unset")})
+- Command: `{command_text('benchmarks.recipes', sys.argv[1:])}` (TF_NUM_INTRAOP_THREADS={os.environ.get("TF_NUM_INTRAOP_THREADS", "unset")})
 - Machine: {platform.platform()}, {os.cpu_count()} CPUs (shared with other work: seconds are indicative)
 - Date: {datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")}
 - Versions: tensorflow {tf.__version__}, keras {keras.__version__}, numpy {np.__version__}

@@ -1,8 +1,8 @@
 """The study's three experiments at its budgets, on the full data; writes reports/study-*.md.
 
-    python benchmarks/study.py resnet-bayes      # study: 3 trials x 3 epochs, 83.96 %, 15,497 s
-    python benchmarks/study.py custom-evolution  # study: 6 x 3, 91.34 %, 11,940 s
-    python benchmarks/study.py nasbench201-evolution [--space-option channels=8 ...]
+    python -m benchmarks.study resnet-bayes      # study: 3 trials x 3 epochs, 83.96 %, 15,497 s
+    python -m benchmarks.study custom-evolution  # study: 6 x 3, 91.34 %, 11,940 s
+    python -m benchmarks.study nasbench201-evolution [--space-option channels=8 ...]
 
 Each calls the same `kerasnas.search()` as the CLI, on the 50k / 10k split of the
 training images, and tests the best model once on the 10k test images. Then the plain
@@ -14,10 +14,8 @@ import argparse
 import json
 import os
 import shutil
-import sys
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, ROOT)
+from benchmarks.launch import ROOT
 
 # The study's figures (../shared/seed/summary.md): trials, epochs, seconds, accuracy (%).
 STUDY = {
@@ -83,7 +81,7 @@ def matched_baseline(data, epochs, seed, out):
 
     Written to `out`/baseline.json, and skipped when that file is there (a resumed run).
     """
-    from benchmarks.frameworks import baseline_runner
+    from benchmarks.comparison.frameworks import baseline_runner
     from kerasnas.files import write_json
     from kerasnas.settings import SearchSettings
 
@@ -131,7 +129,7 @@ def render(args, out, picture=None):
         return ("met" if ok else "MISSED") if full else "not comparable"
 
     table, cols = table_view(table)
-    cmd = " ".join(["python benchmarks/study.py", args.experiment]
+    cmd = " ".join(["python -m benchmarks.study", args.experiment]
                    + [f"--space-option {o}" for o in args.space_option]
                    + ([] if full else [f"--train-size {s['train_size']} --val-size {s['val_size']}"])
                    + ([f"--final-epochs {s['final_epochs']}"] if "final_epochs" in s else []))
@@ -304,7 +302,7 @@ def render_unfinished(args, out):
     per_trial = done.train_seconds.mean() if len(done) else float("nan")
     so_far = table.end_seconds.max() if len(table) else 0.0
     best = done.val_accuracy.max() if len(done) else float("nan")
-    cmd = " ".join(["python benchmarks/study.py", args.experiment]
+    cmd = " ".join(["python -m benchmarks.study", args.experiment]
                    + [f"--space-option {o}" for o in args.space_option])
     return f"""# Study experiment: {space} x {oracle}, {trials} trials x {epochs} epochs: NOT FINISHED
 

@@ -1,4 +1,5 @@
-"""The comparison harness' run cache, seeds, report and presets (benchmarks/compare*.py).
+"""The comparison harness' run cache, seeds, report and presets (benchmarks/compare.py and
+benchmarks/comparison/).
 
 The fast tests use made-up records (no training); the slow ones start the
 harness on the plain CNN only (one tiny training a run) and kill it.
@@ -16,10 +17,12 @@ import time
 import psutil
 import pytest
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, ROOT)
+from benchmarks import compare
+from benchmarks.comparison import report as compare_report
+from benchmarks.comparison import runs as compare_runs
+from kerasnas.files import write_json
 
-from benchmarks import compare, compare_report, compare_runs  # noqa: E402
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def spec(**changes):
@@ -45,13 +48,13 @@ def test_a_changed_setting_changes_the_cache_key_and_keeps_runs_apart(tmp_path):
         assert spec(**change).key != a.key, change
     old = tmp_path / spec(epochs=2).key
     old.mkdir()
-    compare_runs.write_json(str(old / compare_runs.RECORD), {"x": 1})
+    write_json(str(old / compare_runs.RECORD), {"x": 1})
     (tmp_path / a.key).mkdir()  # in flight: no record
     assert compare_runs.finished(str(tmp_path), a) is None
     assert compare_runs.foreign_runs(str(tmp_path), [a]) == [spec(epochs=2).key]
     other = tmp_path / spec(framework="nni").key  # finished, but not planned this time
     other.mkdir()
-    compare_runs.write_json(str(other / compare_runs.RECORD), {"x": 1})
+    write_json(str(other / compare_runs.RECORD), {"x": 1})
     assert compare_runs.foreign_runs(str(tmp_path), [a]) == [spec(epochs=2).key]
 
 
@@ -117,7 +120,7 @@ def test_report_shows_means_missing_runs_and_paired_tests(tmp_path):
 
 
 def _harness(out, work, seeds):
-    return [sys.executable, os.path.join(ROOT, "benchmarks", "compare.py"), "--preset", "smoke",
+    return [sys.executable, "-m", "benchmarks.compare", "--preset", "smoke",
             "--frameworks", "baseline", "--seeds", seeds, "--threads", "1", "--out", str(out),
             "--work-dir", str(work)]
 
@@ -164,11 +167,19 @@ def test_a_harness_killed_mid_run_resumes_without_redoing_finished_runs(tmp_path
     assert _marked(orphan) == []  # the killed harness' runner was swept before the redo
 
 
+def test_the_harness_runs_as_a_file_from_any_folder(tmp_path):
+    """`python benchmarks/compare.py` reruns itself as `python -m benchmarks.compare`."""
+    proc = subprocess.run([sys.executable, os.path.join(ROOT, "benchmarks", "compare.py"), "--help"],
+                          cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "python -m benchmarks.compare --preset smoke" in proc.stdout
+
+
 @pytest.mark.slow
 def test_smoke_without_out_leaves_the_committed_report_untouched():
     committed = os.path.join(ROOT, "reports", "compare.md")
     before = open(committed, "rb").read(), os.stat(committed).st_mtime_ns
-    proc = subprocess.run([sys.executable, os.path.join(ROOT, "benchmarks", "compare.py"),
+    proc = subprocess.run([sys.executable, "-m", "benchmarks.compare",
                            "--preset", "smoke", "--frameworks", "baseline", "--threads", "1"],
                           cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
@@ -180,7 +191,7 @@ def test_smoke_without_out_leaves_the_committed_report_untouched():
 
 
 def test_flex_table_counts_each_change_and_says_what_was_not_attempted():
-    from benchmarks.compare_flex_report import flex_table
+    from benchmarks.comparison.flex_report import flex_table
 
     table = flex_table([]).set_index(["framework", "change"])
     # Lines of the change's own definitions + lines edited inside existing ones.
@@ -196,7 +207,7 @@ def test_flex_table_counts_each_change_and_says_what_was_not_attempted():
 @pytest.mark.slow
 def test_the_flexibility_changes_run_at_smoke_size(tmp_path):
     # kerasnas and AutoKeras here (~2-3 min); NNI's three take ~4 min more: same command with nni.
-    proc = subprocess.run([sys.executable, os.path.join(ROOT, "benchmarks", "compare.py"),
+    proc = subprocess.run([sys.executable, "-m", "benchmarks.compare",
                            "--preset", "smoke", "--flex", "--frameworks", "kerasnas,autokeras",
                            "--threads", "1", "--out", str(tmp_path), "--work-dir",
                            str(tmp_path / "work")], cwd=ROOT, capture_output=True, text=True,
@@ -246,8 +257,8 @@ def test_autokeras_resnet_block_searches_kerasnas_resnet_space():
     import keras
     import keras_tuner
 
-    from benchmarks.frameworks.autokeras_runner import resnet_block
-    from kerasnas.spaces.resnet import ResNetSpace
+    from benchmarks.comparison.frameworks.autokeras_runner import resnet_block
+    from kerasnas.spaces import ResNetSpace
 
     def declared(build):
         hp = keras_tuner.HyperParameters()

@@ -1,4 +1,4 @@
-"""The comparison harness end to end: `benchmarks/compare.py --preset smoke` (a few minutes).
+"""The comparison harness end to end: `python -m benchmarks.compare --preset smoke` (a few minutes).
 
 Needs the compare extra (AutoKeras, NNI, PyTorch); without it the test fails
 with an ImportError saying how to install it, rather than being skipped.
@@ -15,7 +15,6 @@ import psutil
 import pytest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, ROOT)
 
 
 def require_compare_extra():
@@ -39,10 +38,10 @@ def nni_managers():
 def test_smoke_preset_runs_every_framework_and_leaves_nothing(tmp_path):
     require_compare_extra()
     from benchmarks import compare
-    from benchmarks.compare_report import SECTIONS
+    from benchmarks.comparison.report import SECTIONS
 
     managers_before = set(nni_managers())
-    proc = subprocess.run([sys.executable, os.path.join(ROOT, "benchmarks", "compare.py"),
+    proc = subprocess.run([sys.executable, "-m", "benchmarks.compare",
                            "--preset", "smoke", "--out-dir", str(tmp_path),
                            "--work-dir", str(tmp_path / "work")],
                           cwd=ROOT, capture_output=True, text=True, timeout=1800)

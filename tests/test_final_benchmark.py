@@ -1,4 +1,4 @@
-"""benchmarks/final.py: each recipe keeps its own checkpoints; bad flags exit before any training."""
+"""`python -m benchmarks.final`: each recipe keeps its own checkpoints; bad flags exit before any training."""
 
 import pytest
 

@@ -71,7 +71,7 @@ def test_a_search_keeps_no_finished_trial_graphs(tiny_splits, tmp_path):
 
 
 def test_memory_benchmark_measures_another_backend_and_keeps_the_saved_rows(tmp_path):
-    """benchmarks/memory.py on PyTorch: a section of its own, TensorFlow's rows untouched."""
+    """`python -m benchmarks.memory` on PyTorch: a section of its own, TensorFlow's rows untouched."""
     import json
     import os
     import shutil
@@ -85,7 +85,7 @@ def test_memory_benchmark_measures_another_backend_and_keeps_the_saved_rows(tmp_
     saved = tmp_path / "memory.json"
     shutil.copy(os.path.join(root, "reports", "memory.json"), saved)
     before = json.loads(saved.read_text())
-    subprocess.run([sys.executable, os.path.join(root, "benchmarks", "memory.py"), "--backends",
+    subprocess.run([sys.executable, "-m", "benchmarks.memory", "--backends",
                     "torch", "--trials", "2", "--train-size", "64", "--out",
                     str(tmp_path / "memory.md")], check=True, cwd=root, capture_output=True)
     raw = json.loads(saved.read_text())

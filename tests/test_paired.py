@@ -1,4 +1,4 @@
-"""benchmarks/paired.py: the same architecture in Keras (kerasnas) and in PyTorch (NNI's space)."""
+"""`python -m benchmarks.paired`: the same architecture in Keras (kerasnas) and in PyTorch (NNI's space)."""
 
 import json
 import os
@@ -10,7 +10,7 @@ for module in ("nni", "torch"):
     pytest.importorskip(module, reason="the paired check needs the compare extra (nni, torch)")
 
 from benchmarks import paired  # noqa: E402
-from benchmarks.frameworks import paired_models as pm  # noqa: E402
+from benchmarks.comparison.frameworks import paired_models as pm  # noqa: E402
 from kerasnas.datasets import make_splits  # noqa: E402
 
 

@@ -66,7 +66,7 @@ CELL_OPS = {
     "max_pool_3x3": lambda c: nn.MaxPool2d(3, stride=1, padding=1),
     "avg_pool_3x3": lambda c: nn.AvgPool2d(3, stride=1, padding=1, count_include_pad=False),
     "identity": lambda c: nn.Identity(),
-    # Flexibility change 1 (benchmarks/compare_flex.py): not in CELL_OP_NAMES, the default list.
+    # Flexibility change 1 (benchmarks/comparison/flex.py): not in CELL_OP_NAMES, the default list.
     "fac_conv_7x1_1x7": lambda c: fac_conv_7x1_1x7(c),
 }
 

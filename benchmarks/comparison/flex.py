@@ -14,7 +14,7 @@ _NB201_NNI = [("pkg:nni.nas.hub.pytorch.nasbench201",
 _RESNET_KERASNAS = [("kerasnas/spaces/resnet.py", ["BLOCK_TYPES", "ResNetSpace"]),
                     ("kerasnas/layers.py", ["basic_block", "bottleneck_block", "_shortcut",
                                             "conv_bn_relu", "classifier_head"])]
-_HARNESS_KERASNAS = [("benchmarks/frameworks/kerasnas_runner.py", ["space_options"])]
+_HARNESS_KERASNAS = [("benchmarks/comparison/frameworks/kerasnas_runner.py", ["space_options"])]
 _NOT_EXPRESSED = ("not expressed: it would take an ak.Block re-implementing the cell and its "
                   "macro network (AutoKeras has no cell or mutable-op primitives)")
 
@@ -38,22 +38,22 @@ SPACE_CODE = {
     ("autokeras", "custom"): {"harness": None, "library": None, "how": _NOT_EXPRESSED},
     ("autokeras", "nasbench201"): {"harness": None, "library": None, "how": _NOT_EXPRESSED},
     ("autokeras", "resnet"): {
-        "harness": [("benchmarks/frameworks/autokeras_runner.py", ["resnet_block"])],
+        "harness": [("benchmarks/comparison/frameworks/autokeras_runner.py", ["resnet_block"])],
         "library": _RESNET_KERASNAS,
         "how": "an ak.Block written here around kerasnas' ResNetSpace body (same knobs and "
                "ranges); AutoKeras' head and optimizer choices are added to it"},
     ("nni", "custom"): {
-        "harness": [("benchmarks/frameworks/nni_spaces.py", ["CELL_OP_NAMES", "relu_conv_bn", "sep_conv",
-                                                             "CELL_OPS", "Cell", "CustomCellSpace"])],
+        "harness": [("benchmarks/comparison/frameworks/nni_spaces.py",
+                     ["CELL_OP_NAMES", "relu_conv_bn", "sep_conv", "CELL_OPS", "Cell", "CustomCellSpace"])],
         "library": [_NB201_NNI[0][:1] + (["ReLUConvBN", "ResNetBasicblock"],)],
         "how": "an NNI ModelSpace written here (nni.choice + ensure_frozen, a freeze()); "
                "the hub's residual reduction reused"},
     ("nni", "nasbench201"): {
-        "harness": [("benchmarks/frameworks/nni_spaces.py", ["OneChannelNasBench201"])],
+        "harness": [("benchmarks/comparison/frameworks/nni_spaces.py", ["OneChannelNasBench201"])],
         "library": _NB201_NNI,
         "how": "the hub space, subclassed here for a 1-channel stem"},
     ("nni", "resnet"): {
-        "harness": [("benchmarks/frameworks/nni_hpo_trial.py", ["space_for", "declared",
+        "harness": [("benchmarks/comparison/frameworks/nni_hpo_trial.py", ["space_for", "declared",
                                                                 "nni_search_space"])],
         "library": _RESNET_KERASNAS,
         "how": "NNI HPO search space converted here from kerasnas' Keras space "
@@ -113,10 +113,10 @@ FLEX_RUNS = {
     ("nni", "swap-strategy"): "custom-evolution",
     ("nni", "skeleton"): "custom-evolution",
 }
-_KR = "benchmarks/frameworks/kerasnas_runner.py"
-_AR = "benchmarks/frameworks/autokeras_runner.py"
-_NR = "benchmarks/frameworks/nni_runner.py"
-_NS = "benchmarks/frameworks/nni_spaces.py"
+_KR = "benchmarks/comparison/frameworks/kerasnas_runner.py"
+_AR = "benchmarks/comparison/frameworks/autokeras_runner.py"
+_NR = "benchmarks/comparison/frameworks/nni_runner.py"
+_NS = "benchmarks/comparison/frameworks/nni_spaces.py"
 # (framework, variant) -> code of the change [(path, [top-level names])], lines edited inside
 # existing definitions (counted by hand from the diff that added the change: kerasnas 1 = its
 # VARIANTS entry; NNI add-op 7 = CustomCellSpace's `operations` argument (4), the op's CELL_OPS

@@ -1,14 +1,13 @@
 """What every framework runner shares: the command line, threads, data, the result JSON.
 
-A runner is run as its own process by `benchmarks/compare.py`:
-`python -m benchmarks.frameworks.X --data splits.npz --experiment E --max-trials N
+A runner is run as its own process by `python -m benchmarks.compare`:
+`python -m benchmarks.comparison.frameworks.X --data splits.npz --experiment E --max-trials N
 --epochs E --batch-size B --threads T --seed S --workdir DIR --out result.json`.
 It writes one JSON result (see `make_result`), also when the experiment fails.
 """
 
 import argparse
 import importlib.metadata as md
-import json
 import os
 import platform
 import signal
@@ -19,6 +18,7 @@ import traceback
 import numpy as np
 
 from kerasnas.datasets.fashion_mnist import MEAN, STD  # the standardisation every framework shares
+from kerasnas.files import write_json
 
 PACKAGES = ("tensorflow-cpu", "keras", "keras-tuner", "autokeras", "nni", "torch",
             "pytorch-lightning", "optuna")
@@ -33,7 +33,7 @@ TINY = {
 # 2 epochs on 10k images fit the preset's time (NAS-Bench-201 N=2 as the c8n2 study; ResNet full).
 REDUCED = {"custom": {"cells_per_stage": 1}, "nasbench201": {"cells_per_stage": 2}, "resnet": {}}
 SCALES = {"tiny": TINY, "reduced": REDUCED, "full": {}}
-# The scripted flexibility changes (benchmarks/compare_flex.py); "" = none.
+# The scripted flexibility changes (benchmarks/comparison/flex.py); "" = none.
 VARIANTS = ("", "add-op", "swap-strategy", "skeleton")
 
 
@@ -53,7 +53,7 @@ def _on_sigterm(signum, frame):
 
 def parse_args(experiments, argv=None):
     p = argparse.ArgumentParser(description=__doc__)
-    p.add_argument("--data", required=True, help="npz written by kerasnas.data.Splits.save_npz")
+    p.add_argument("--data", required=True, help="npz written by kerasnas.datasets.Splits.save_npz")
     p.add_argument("--experiment", required=True, choices=sorted(experiments))
     p.add_argument("--max-trials", type=int, required=True)
     p.add_argument("--epochs", type=int, required=True)
@@ -63,7 +63,7 @@ def parse_args(experiments, argv=None):
     p.add_argument("--scale", default="full", choices=sorted(SCALES),
                    help="model size of the spaces: tiny (smoke), reduced (middle) or the study's")
     p.add_argument("--variant", default="", choices=VARIANTS,
-                   help="a scripted flexibility change (benchmarks/compare_flex.py)")
+                   help="a scripted flexibility change (benchmarks/comparison/flex.py)")
     p.add_argument("--population", type=int, help="evolution population (default: kerasnas' sizing)")
     p.add_argument("--sample", type=int, help="evolution tournament size")
     p.add_argument("--workdir", required=True)
@@ -105,7 +105,7 @@ def load_splits(path):
 
 
 def standardise(x):
-    """uint8 (N, 28, 28) -> float32 (N, 28, 28, 1), as kerasnas.data does."""
+    """uint8 (N, 28, 28) -> float32 (N, 28, 28, 1), as kerasnas.datasets does."""
     return ((x.astype("float32") / 255.0 - MEAN) / STD)[..., None]
 
 
@@ -188,13 +188,6 @@ def make_result(args, *, framework, space, strategy, trials, test_accuracy, wall
     }
 
 
-def write_json(path, obj):
-    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-    with open(path + ".tmp", "w") as f:
-        json.dump(obj, f, indent=2, default=str)
-    os.replace(path + ".tmp", path)
-
-
 def main(run, experiments, framework, argv=None, salvage=None):
     """Parses the arguments, runs `run(args, splits, started)` and writes its result.
 
@@ -225,5 +218,6 @@ def main(run, experiments, framework, argv=None, salvage=None):
                              test_accuracy=None, wall_seconds=time.time() - started,
                              notes=[f"run failed: {type(e).__name__}: {str(e)[:400]}"],
                              error=tb.strip().splitlines()[-6:])
-    write_json(args.out, result)
+    os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
+    write_json(args.out, result, indent=2, default=str)
     return 0 if "error" not in result else 1

@@ -1,6 +1,6 @@
 """One fixed architecture trained in Keras (kerasnas' space) and in PyTorch (NNI's space).
 
-Used by benchmarks/paired.py. Both sides get the same split, standardisation,
+Used by `python -m benchmarks.paired`. Both sides get the same split, standardisation,
 batch size, epochs, optimizer, learning rate and schedule (constant, or
 kerasnas' per-trial warm-up + cosine, step for step), and no augmentation.
 The PyTorch model is NNI's space (`nni_spaces`) frozen at the same choices and
@@ -147,7 +147,7 @@ def train_keras(arch, data, *, seed, epochs, batch_size, variant="", lr_schedule
 
 
 def build_torch(arch):
-    from benchmarks.frameworks import nni_spaces
+    from benchmarks.comparison.frameworks import nni_spaces
 
     spec = ARCHS[arch]
     if spec["space"] == "nasbench201":

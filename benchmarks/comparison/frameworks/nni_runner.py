@@ -17,13 +17,15 @@ is left of its process group.
 import glob
 import json
 import os
+import shlex
 import signal
 import socket
 import sqlite3
 import sys
 import time
 
-from benchmarks.frameworks import _common
+from benchmarks.comparison.frameworks import _common
+from benchmarks.launch import ROOT, child_env, module_command
 
 FRAMEWORK = "nni"
 EXPERIMENTS = {
@@ -50,7 +52,7 @@ def free_port():
 
 
 def nas_space(space, scale, variant=""):
-    from benchmarks.frameworks import nni_spaces
+    from benchmarks.comparison.frameworks import nni_spaces
 
     if space == "nasbench201":
         return nni_spaces.OneChannelNasBench201(
@@ -65,7 +67,7 @@ def nas_space(space, scale, variant=""):
 
 def add_op(kwargs):
     """Flexibility change 1: one more candidate op (defined in nni_spaces.CELL_OPS)."""
-    from benchmarks.frameworks.nni_spaces import CELL_OP_NAMES
+    from benchmarks.comparison.frameworks.nni_spaces import CELL_OP_NAMES
 
     return {**kwargs, "operations": CELL_OP_NAMES + ("fac_conv_7x1_1x7",)}
 
@@ -86,7 +88,7 @@ def nas_evaluator(args, space, records):
     import torch
     from nni.nas.evaluator.pytorch import Classification, DataLoader
 
-    from benchmarks.frameworks.nni_spaces import NesterovSGD, NpzImages, TrialRecorder
+    from benchmarks.comparison.frameworks.nni_spaces import NesterovSGD, NpzImages, TrialRecorder
 
     optim = {"optimizer": NesterovSGD, "learning_rate": 0.1} if space == "nasbench201" else \
         {"optimizer": torch.optim.Adam, "learning_rate": 1e-3}  # as the Keras spaces train
@@ -173,7 +175,7 @@ def test_nas_model(space_obj, records, records_dir, data_path, batch_size):
     """Loads the best trial's saved weights into its architecture; one pass on the test set."""
     import torch
 
-    from benchmarks.frameworks.nni_spaces import NpzImages
+    from benchmarks.comparison.frameworks.nni_spaces import NpzImages
 
     done = [r for r in records.values() if r.get("val_accuracy") is not None]
     if not done:
@@ -219,17 +221,18 @@ def run_nas(args, space, notes):
 def run_hpo(args, space, notes):
     from nni.experiment import Experiment
 
-    from benchmarks.frameworks import nni_hpo_trial
+    from benchmarks.comparison.frameworks import nni_hpo_trial
 
     records = os.path.join(args.workdir, "trials")
     exp = Experiment("local")
     exp.config.search_space = nni_hpo_trial.nni_search_space(space, args.scale)
-    exp.config.trial_command = " ".join([
-        sys.executable, "-m", "benchmarks.frameworks.nni_hpo_trial", "--data", args.data,
-        "--space", space, "--scale", args.scale, "--epochs", str(args.epochs),
-        "--batch-size", str(args.batch_size), "--seed", str(args.seed),
-        "--threads", str(args.threads), "--records", records])
-    exp.config.trial_code_directory = os.getcwd()
+    # NNI runs each trial as this shell command, in the trial code directory: the trial module
+    # of this repository, which the command puts first on PYTHONPATH.
+    exp.config.trial_command = shlex.join(["env", "PYTHONPATH=" + child_env()["PYTHONPATH"], *module_command(
+        "benchmarks.comparison.frameworks.nni_hpo_trial", "--data", args.data, "--space", space,
+        "--scale", args.scale, "--epochs", args.epochs, "--batch-size", args.batch_size,
+        "--seed", args.seed, "--threads", args.threads, "--records", records)])
+    exp.config.trial_code_directory = ROOT
     exp.config.tuner.name = "Evolution"
     exp.config.tuner.class_args = {"optimize_mode": "maximize", "population_size": args.population}
     notes.append(f"HPO Evolution tuner, population {args.population} (NNI default 32: random "

@@ -8,7 +8,7 @@ import os
 import sys
 import time
 
-from benchmarks.frameworks import _common
+from benchmarks.comparison.frameworks import _common
 
 FRAMEWORK = "kerasnas"
 # experiment -> (space, oracle)

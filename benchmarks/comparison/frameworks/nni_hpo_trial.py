@@ -15,7 +15,7 @@ import os
 
 
 def space_for(name, scale):
-    from benchmarks.frameworks.kerasnas_runner import space_options
+    from benchmarks.comparison.frameworks.kerasnas_runner import space_options
     from kerasnas.spaces import get_space
 
     return get_space(name, **space_options(name, scale))
@@ -64,7 +64,7 @@ def main():
     for flag in ("--epochs", "--batch-size", "--seed", "--threads"):
         p.add_argument(flag, type=int, required=True)
     args = p.parse_args()
-    from benchmarks.frameworks import _common
+    from benchmarks.comparison.frameworks import _common
 
     _common.set_threads(args.threads)
     import keras
@@ -102,7 +102,7 @@ def test_best(records, records_dir, data_path, batch_size):
     best = max(done, key=lambda r: r["val_accuracy"])
     import keras
 
-    from benchmarks.frameworks import _common
+    from benchmarks.comparison.frameworks import _common
     from kerasnas.datasets import Splits
 
     model = keras.models.load_model(os.path.join(records_dir, f"{best['trial']}.keras"))

@@ -20,7 +20,7 @@ import os
 import sys
 import time
 
-from benchmarks.frameworks import _common
+from benchmarks.comparison.frameworks import _common
 
 FRAMEWORK = "autokeras"
 EXPERIMENTS = {
@@ -109,7 +109,7 @@ def resnet_block(ak, fixed):
     AutoKeras adds its own head (with its dropout) and optimizer, so the space's
     dropout is pinned off here rather than searched twice.
     """
-    from kerasnas.spaces.resnet import ResNetSpace
+    from kerasnas.spaces import ResNetSpace
 
     space = ResNetSpace(**{"dropout": 0.0, **fixed})
 

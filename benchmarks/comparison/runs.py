@@ -1,4 +1,4 @@
-"""The run cache of benchmarks/compare.py: one folder per (framework, experiment, seed, variant).
+"""The run cache of `python -m benchmarks.compare`: one folder per (framework, experiment, seed, variant).
 
 A run's folder is named after what it is and a hash of every setting that
 produced it (`RunSpec.key`); `settings.json` beside the result says which.
@@ -15,11 +15,12 @@ import os
 import shutil
 import signal
 import subprocess
-import sys
 import time
 import uuid
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+from benchmarks.launch import ROOT, child_env, module_command
+from kerasnas.files import write_json
+
 GRACE_SECONDS = 60  # after SIGTERM, before SIGKILL of the group
 MARKER = "KERASNAS_COMPARE_TOKEN"
 RECORD, SETTINGS = "record.json", "settings.json"
@@ -30,7 +31,7 @@ class RunSpec:
     """Everything that decides one run's outcome (its hash keys the cache).
 
     Args:
-        framework: Runner module `benchmarks.frameworks.<framework>_runner`.
+        framework: Runner module `benchmarks.comparison.frameworks.<framework>_runner`.
         experiment: Name in the report (e.g. `plain-cnn-e12`).
         runner_experiment: Experiment the runner is given (e.g. `plain-cnn`).
         max_trials: Trial budget.
@@ -84,13 +85,6 @@ def read_json(path):
         return None
 
 
-def write_json(path, obj):
-    """Atomic: a reader (or a kill -9) never sees half a file."""
-    with open(path + ".tmp", "w") as f:
-        json.dump(obj, f, indent=2, default=str)
-    os.replace(path + ".tmp", path)
-
-
 def finished(work, spec):
     """The record of `spec` if that run has ended (completed or failed), else None."""
     return read_json(os.path.join(work, spec.key, RECORD))
@@ -108,14 +102,11 @@ def foreign_runs(work, specs):
 
 
 def run_env(token, home):
-    """The harness' environment without NNI_* (trials would inherit them), plus the run marker.
-
-    ROOT goes first on PYTHONPATH so that runners import this tree, not an installed copy.
-    """
+    """The harness' environment without NNI_* (trials would inherit them), plus the run marker,
+    the repository first on PYTHONPATH (`benchmarks.launch.child_env`)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("NNI_")}
-    env.update({MARKER: token, "HOME": home, "TF_CPP_MIN_LOG_LEVEL": "2", "PYTHONUNBUFFERED": "1",
-                "PYTHONPATH": os.pathsep.join(filter(None, [ROOT, os.environ.get("PYTHONPATH")]))})
-    return env
+    return child_env(env, **{MARKER: token, "HOME": home, "TF_CPP_MIN_LOG_LEVEL": "2",
+                             "PYTHONUNBUFFERED": "1"})
 
 
 def sweep(token):
@@ -138,11 +129,11 @@ def sweep(token):
 
 
 def command(spec, data_path, workdir):
-    cmd = [sys.executable, "-m", f"benchmarks.frameworks.{spec.framework}_runner", "--data", data_path,
-           "--experiment", spec.runner_experiment, "--max-trials", str(spec.max_trials),
-           "--epochs", str(spec.epochs), "--batch-size", str(spec.batch_size),
-           "--threads", str(spec.threads), "--seed", str(spec.seed), "--scale", spec.scale,
-           "--workdir", workdir, "--out", os.path.join(workdir, "result.json")]
+    cmd = module_command(f"benchmarks.comparison.frameworks.{spec.framework}_runner", "--data", data_path,
+                         "--experiment", spec.runner_experiment, "--max-trials", spec.max_trials,
+                         "--epochs", spec.epochs, "--batch-size", spec.batch_size,
+                         "--threads", spec.threads, "--seed", spec.seed, "--scale", spec.scale,
+                         "--workdir", workdir, "--out", os.path.join(workdir, "result.json"))
     if spec.population:
         cmd += ["--population", str(spec.population), "--sample", str(spec.sample)]
     if spec.variant:
@@ -172,7 +163,7 @@ def run_one(spec, data_path, work):
     shutil.rmtree(workdir, ignore_errors=True)  # redone from scratch
     os.makedirs(os.path.join(workdir, "home"))
     token = f"{uuid.uuid4().hex[:12]}-{spec.framework}-{spec.experiment}"
-    write_json(os.path.join(workdir, SETTINGS), {**spec.settings(), "token": token})
+    write_json(os.path.join(workdir, SETTINGS), {**spec.settings(), "token": token}, indent=2, default=str)
     start, timed_out = time.time(), False
     print(f"[compare] {spec.key}: {spec.max_trials} trials x {spec.epochs} epochs ...", flush=True)
     with open(os.path.join(workdir, "log.txt"), "w") as log:
@@ -200,7 +191,7 @@ def run_one(spec, data_path, work):
         result["notes"].append(f"time limit {spec.timeout} s reached: stopped (SIGTERM, then SIGKILL)")
     if leftovers:
         result["notes"].append(f"left behind and killed by the harness: {leftovers}")
-    write_json(os.path.join(workdir, RECORD), result)
+    write_json(os.path.join(workdir, RECORD), result, indent=2, default=str)
     print(f"[compare] {spec.key}: {result['completed']} completed, {result['failed']} failed, "
           f"best val {result['best_val_accuracy']}, test {result['test_accuracy']}, "
           f"{result['outer_seconds']:.0f} s", flush=True)

@@ -8,7 +8,7 @@ space, and every search beside the plain CNN given the same compute.
 
 import pandas as pd
 
-from benchmarks import compare_stats
+from benchmarks.comparison import stats
 
 WALL_GOAL = 0.8  # kerasnas' wall time over NNI's on the same space
 # kerasnas' headline experiment per space: the study's strategy (others are shown too).
@@ -22,7 +22,7 @@ def _points(a, b):
 
 def _p(df, a, b):
     """Paired t p on matched seeds, or why there is none."""
-    row = compare_stats.paired_tests(df, [(a, b)])
+    row = stats.paired_tests(df, [(a, b)])
     if not len(row):
         return "no matched seeds"
     row = row.iloc[0]

@@ -1,4 +1,4 @@
-"""Writes reports/compare.md (+ compare.csv, PNGs) from the runs of benchmarks/compare.py.
+"""Writes reports/compare.md (+ compare.csv, PNGs) from the runs of `python -m benchmarks.compare`.
 
 Every figure and sentence is computed from the results; nothing is hard-coded
 but the descriptions of what each framework lets a user change, whose
@@ -12,8 +12,10 @@ import shutil
 
 import pandas as pd
 
-from benchmarks import compare_stats, compare_verdict
-from benchmarks.compare_flex import CAPABILITIES, SPACE_CODE
+from benchmarks.comparison import stats, verdict
+from kerasnas.report import to_markdown
+from benchmarks.comparison.flex import CAPABILITIES, SPACE_CODE
+from benchmarks.launch import ROOT
 
 SECTIONS = ("## Setup", "## Results", "### Per seed", "### Paired comparisons", "### Missing runs",
             "## Best-so-far accuracy vs wall-clock", "## Best cells",
@@ -24,18 +26,18 @@ COLUMNS = ["framework", "experiment", "space", "strategy", "best_val_accuracy", 
            "completed", "failed", "wall_seconds", "mean_trial_seconds", "overhead_per_trial"]
 
 
+def number_text(v):
+    """How the report writes a cell: accuracies to 4 decimals, seconds to 1, counts whole."""
+    if isinstance(v, float) and v == v:
+        if v.is_integer() and v != 1.0:  # counts (means over seeds may be whole)
+            return f"{int(v):,}"
+        return f"{v:.4f}" if abs(v) <= 1 else f"{v:,.1f}"
+    return v
+
+
 def md_table(df):
-    def fmt(v):
-        if isinstance(v, float):
-            if v != v:
-                return ""
-            if v.is_integer() and v != 1.0:  # counts (means over seeds may be whole)
-                return f"{int(v):,}"
-            return f"{v:.4f}" if abs(v) <= 1 else f"{v:,.1f}"
-        return "" if v is None else str(v).replace("|", "\\|").replace("\n", " ")
-    lines = ["| " + " | ".join(df.columns) + " |", "|" + "---|" * len(df.columns)]
-    lines += ["| " + " | ".join(fmt(v) for v in row) + " |" for row in df.itertuples(index=False)]
-    return "\n".join(lines)
+    """`kerasnas.report.to_markdown` of `df` with the report's number formats."""
+    return to_markdown(df.astype(object).map(number_text))
 
 
 def summary(results):
@@ -73,14 +75,14 @@ def count_loc(path, names):
     missing = set(names) - found
     if missing:
         raise ValueError(f"{path} has no top-level {sorted(missing)}; "
-                         "update benchmarks/compare_flex.py.")
+                         "update benchmarks/comparison/flex.py.")
     return total
 
 
 def source_path(ref):
     """A repository path, or `pkg:module` of an installed package (located without importing it)."""
     if not ref.startswith("pkg:"):
-        return os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), ref)
+        return os.path.join(ROOT, ref)
     top, *rest = ref[4:].split(".")
     spec = importlib.util.find_spec(top)  # a top-level find_spec imports nothing
     if spec is None or not spec.submodule_search_locations:
@@ -308,22 +310,22 @@ def results_section(df, meta, missing):
     if not len(df):
         return ["- nothing has finished yet", "", SECTIONS[2], "", "- none", "", SECTIONS[3], "",
                 "- none", "", SECTIONS[4], "", *_missing_lines(missing), ""]
-    agg = compare_stats.aggregate(df, len(seeds))
+    agg = stats.aggregate(df, len(seeds))
     shown = agg[["framework", "experiment", "space", "strategy", "seeds"]].copy()
-    shown["best val (mean ± std)"] = [compare_stats.mean_std(m, s) for m, s in
+    shown["best val (mean ± std)"] = [stats.mean_std(m, s) for m, s in
                                       zip(agg.best_val_accuracy, agg.best_val_accuracy_std)]
-    shown["test (mean ± std)"] = [compare_stats.mean_std(m, s) for m, s in
+    shown["test (mean ± std)"] = [stats.mean_std(m, s) for m, s in
                                   zip(agg.test_accuracy, agg.test_accuracy_std)]
     for c in ("completed", "failed"):  # means of counts: 1, not 1.0000
         shown[c] = [f"{v:.3g}" for v in agg[c]]
     for c in ("wall_seconds", "mean_trial_seconds", "overhead_per_trial"):
         shown[c] = agg[c]
-    per = compare_stats.per_seed(df).reindex(columns=seeds).reset_index()
+    per = stats.per_seed(df).reindex(columns=seeds).reset_index()
     per.columns = ["framework", "experiment"] + [f"seed {s} test" for s in seeds]
-    tests = compare_stats.paired_tests(df, compare_stats.comparison_pairs(
+    tests = stats.paired_tests(df, stats.comparison_pairs(
         df, meta.get("matched_epochs", [])))
     return [md_table(shown), "", SECTIONS[2], "", md_table(per), "", SECTIONS[3], "",
-            f"Test accuracy on matched seeds (a minus b); tests need >= {compare_stats.MIN_SEEDS} "
+            f"Test accuracy on matched seeds (a minus b); tests need >= {stats.MIN_SEEDS} "
             "matched seeds (with 3-5 seeds Wilcoxon's two-sided p cannot go below 0.0625).", "",
             md_table(tests) if len(tests) else "- no pair", "", SECTIONS[4], "",
             *_missing_lines(missing), ""], agg
@@ -403,13 +405,13 @@ def write(pairs, meta, out_dir):
     notes = run_notes(all_results)
     body = results_section(df, meta, missing)
     lines, agg = (body, None) if isinstance(body, list) else body
-    verdict = (compare_verdict.lines(agg, df, loc, meta.get("matched_epochs", []), md_table)
-               if agg is not None else [SECTIONS[12], "", "- nothing finished", ""])
+    conclusions = (verdict.lines(agg, df, loc, meta.get("matched_epochs", []), md_table)
+                   if agg is not None else [SECTIONS[12], "", "- nothing finished", ""])
     text = [
         "# kerasnas vs AutoKeras vs NNI: the study's experiments, measured", "",
         f"Generated by `{meta['command']}` on {meta['date']}. Regenerate it with the same command "
         "(finished runs are cached and kept; missing ones are run).", "",
-        *verdict,
+        *conclusions,
         SECTIONS[0], "", *setup_lines(meta, versions), *commits_line(all_results), "",
         SECTIONS[1], "",
         "Mean ± sample std over the finished seeds. Wall time counts from each run's process start "
@@ -424,7 +426,7 @@ def write(pairs, meta, out_dir):
         SECTIONS[6], "", f"Seed {first}.", "", *(cells or ["- none recorded"]), "",
         SECTIONS[7], "", SECTIONS[8], "",
         "Non-blank, non-comment, non-docstring lines, counted from the source by "
-        "`benchmarks/compare_report.py`: **harness** = what this comparison had to write to express "
+        "`benchmarks/comparison/report.py`: **harness** = what this comparison had to write to express "
         "the space in that framework; **library** = the framework's own definition it builds on. "
         "The changes made by doing are in compare_flex.md (`--flex`).", "",
         md_table(loc), "",

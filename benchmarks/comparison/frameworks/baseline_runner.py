@@ -3,7 +3,7 @@
 import sys
 import time
 
-from benchmarks.frameworks import _common
+from benchmarks.comparison.frameworks import _common
 
 FRAMEWORK = "baseline"
 EXPERIMENTS = {"plain-cnn": ("plain CNN (fixed)", "none")}

@@ -2,7 +2,7 @@
 
 For each (framework, change): the lines the change took (counted from the
 source by name, plus lines edited inside existing definitions, stated in
-benchmarks/compare_flex.py), whether a fork or workaround was needed, and
+benchmarks/comparison/flex.py), whether a fork or workaround was needed, and
 whether the changed run completed at least one trial.
 """
 
@@ -10,8 +10,8 @@ import os
 
 import pandas as pd
 
-from benchmarks.compare_flex import FLEX_CODE, FLEX_RUNS, VARIANTS
-from benchmarks.compare_report import commits_line, count_loc, md_table, source_path
+from benchmarks.comparison.flex import FLEX_CODE, FLEX_RUNS, VARIANTS
+from benchmarks.comparison.report import commits_line, count_loc, md_table, source_path
 
 
 def lines_changed(code, edited):
@@ -67,7 +67,7 @@ def write(pairs, meta, out_dir):
         "The changes:", "", *[f"- **{k}**: {v}" for k, v in VARIANTS.items()], "",
         "**lines** = non-blank, non-comment, non-docstring lines of the change's own definitions "
         "(counted from the source by name) plus the lines edited inside existing definitions "
-        "(stated in benchmarks/compare_flex.py `FLEX_CODE`). Each change runs through the harness "
+        "(stated in benchmarks/comparison/flex.py `FLEX_CODE`). Each change runs through the harness "
         "(`--variant` of the framework's runner) from the named experiment.", "",
         md_table(table), "",
         "## What could not be done", "",

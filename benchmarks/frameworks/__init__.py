@@ -1,1 +1,0 @@
-"""One runner module per framework, each run as its own process by benchmarks/compare.py."""
