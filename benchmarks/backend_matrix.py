@@ -23,7 +23,7 @@ def main(argv=None):
     select(backend)  # before Keras is imported (by the imports below)
     from kerasnas.datasets import make_splits
     from kerasnas.oracles import ORACLES
-    from kerasnas.reporter import Reporter
+    from kerasnas.progress import Reporter
     from kerasnas.search import search
 
     data = make_splits(train_size=200, val_size=100, seed=0)

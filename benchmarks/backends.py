@@ -56,7 +56,7 @@ def measure(backend, *, train_size, val_size, epochs, trials, batch_size, thread
     import keras_tuner
 
     from kerasnas.datasets import make_splits
-    from kerasnas.reporter import Reporter
+    from kerasnas.progress import Reporter
     from kerasnas.search import search
     from kerasnas.settings import SearchSettings
     from kerasnas.spaces import get_space
@@ -95,7 +95,7 @@ def measure(backend, *, train_size, val_size, epochs, trials, batch_size, thread
 
 
 def versions():
-    from kerasnas.search import versions as kerasnas_versions
+    from kerasnas.provenance import versions as kerasnas_versions
 
     return kerasnas_versions()
 

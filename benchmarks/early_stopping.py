@@ -24,7 +24,7 @@ from benchmarks.launch import command_text
 
 def run_one(args, policy, seed):
     from kerasnas.datasets import make_splits
-    from kerasnas.reporter import Reporter
+    from kerasnas.progress import Reporter
     from kerasnas.search import search
 
     directory = os.path.join(args.work, f"{policy}-seed{seed}")
@@ -71,7 +71,7 @@ def main():
 
 
 def write(args, df):
-    from kerasnas.search import versions
+    from kerasnas.provenance import versions
     from kerasnas.report import to_markdown
 
     per_seed = to_markdown(df.astype(object).map(lambda v: f"{v:.4f}" if isinstance(v, float) else v))

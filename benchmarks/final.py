@@ -58,7 +58,7 @@ def main(argv=None):
     out = args.out or os.path.join(ROOT, "reports", "final" + recipe.replace("_", "-") + ".md")
     from kerasnas.datasets import make_splits
     from kerasnas.final import retrain
-    from kerasnas.search import machine, versions
+    from kerasnas.provenance import machine, versions
     from kerasnas.spaces import get_space
 
     with open(os.path.join(args.run_dir, "summary.json")) as f:

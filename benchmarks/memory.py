@@ -37,7 +37,7 @@ def measure(args):
 
     import kerasnas.strategy
     from kerasnas.datasets import make_splits
-    from kerasnas.reporter import ConsoleReporter
+    from kerasnas.progress import ConsoleReporter
     from kerasnas.search import search
     from kerasnas.spaces import ResNetSpace
 
@@ -121,7 +121,7 @@ def run_variant(args, variant, backend):
 
 def measure_backends(args, backends, saved):
     """TensorFlow's two variants at the top level (as before), the others under "backends"."""
-    from kerasnas.search import machine, versions
+    from kerasnas.provenance import machine, versions
 
     def header(backend):
         flag = "" if backend == "tensorflow" else f" --backends {backend}"

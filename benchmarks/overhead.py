@@ -28,7 +28,7 @@ def measure(mode, train_size, val_size, epochs, batch_size, workdir):
     import keras
 
     from kerasnas.datasets import make_splits, to_dataset
-    from kerasnas.reporter import Reporter
+    from kerasnas.progress import Reporter
     from kerasnas.search import search
     from kerasnas.spaces import ResNetSpace
 
@@ -75,7 +75,7 @@ def main():
             print(mode, f"{times[mode][-1]:.1f} s", flush=True)
     plain, nas = statistics.median(times["plain"]), statistics.median(times["kerasnas"])
     ratio = nas / plain
-    from kerasnas.search import machine, versions
+    from kerasnas.provenance import machine, versions
 
     verdict = "meets" if ratio <= 1.05 else "MISSES"
     command = command_text("benchmarks.overhead", [

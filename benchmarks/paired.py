@@ -134,7 +134,7 @@ def report(args, rows):
     import pandas as pd
     from scipy import stats
 
-    from kerasnas.search import versions
+    from kerasnas.provenance import versions
     from kerasnas.report import to_markdown
 
     df = pd.DataFrame(rows)

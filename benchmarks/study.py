@@ -48,7 +48,7 @@ def main():
     p.add_argument("--note", default=None,
                    help="how the run shared the machine (threads, what ran beside it), for the report")
     args = p.parse_args()
-    from kerasnas.run import parse_options
+    from kerasnas.cli import parse_options
 
     space, oracle, trials, epochs = STUDY[args.experiment][:4]
     out = args.output_dir or os.path.join(ROOT, "runs", f"study-{args.experiment}")
@@ -171,7 +171,7 @@ Best: trial {s['best_trial']}, `{s['best_architecture']}`.
 def sitting_reporter(out, args, write=print):
     """A console reporter that records this sitting (`record_sitting`) once the search has
     prepared its folder (emptied it for a fresh run, kept it for `--resume`)."""
-    from kerasnas.reporter import ConsoleReporter
+    from kerasnas.progress import ConsoleReporter
 
     class SittingReporter(ConsoleReporter):
         def on_search_begin(self, run):
@@ -245,7 +245,7 @@ def one_clock(out, s, table):
     """
     if "resumed_after_seconds" in s or not (table.end_seconds < 0).any():
         return table, s["wall_seconds"], s.get("resumed_after_seconds", 0.0)
-    from kerasnas.results import earlier_end_seconds
+    from kerasnas.trials_table import earlier_end_seconds
 
     trials = load_trials(out)
     ended_at = {i: t.metrics.get_last_value("ended_at") for i, t in trials.items()
@@ -287,7 +287,7 @@ def render_unfinished(args, out):
     import pandas as pd
 
     from kerasnas.report import to_markdown
-    from kerasnas.search import machine, versions
+    from kerasnas.provenance import machine, versions
 
     space, oracle, trials, epochs, study_seconds, study_acc = STUDY[args.experiment]
     with open(os.path.join(out, "run.json")) as f:
@@ -337,7 +337,7 @@ def table_from_trials(out, settings):
     import pandas as pd
 
     from kerasnas.spaces import get_space
-    from kerasnas.results import earlier_end_seconds, trial_row
+    from kerasnas.trials_table import earlier_end_seconds, trial_row
 
     with open(os.path.join(out, "search", "oracle.json")) as f:
         notes = json.load(f).get("notes", {})

@@ -20,12 +20,12 @@ import time
 import keras_tuner
 import pandas as pd
 
-from kerasnas import distributed, results
+from kerasnas import distributed, trials_table
 from kerasnas._config import class_path, get_config, to_json
 from kerasnas.files import write_csv, write_json
 from kerasnas.lock import LOCK_FILE, FolderLock
 from kerasnas.methods import BudgetedSearch, SearchMethod, TrialSearch
-from kerasnas.reporter import ConsoleReporter, Reporter
+from kerasnas.progress import ConsoleReporter, Reporter
 from kerasnas.settings import SearchSettings
 
 OBJECTIVE = keras_tuner.Objective("val_accuracy", direction="max")
@@ -74,7 +74,7 @@ class Run:
         resume: Continue the run in `directory`; its settings, space and oracle
             configurations must match. A lock left by a killed process is taken over.
         overwrite: Delete an earlier kerasnas run in `directory` first.
-        reporter: A `kerasnas.reporter.Reporter` (default: `ConsoleReporter`).
+        reporter: A `kerasnas.progress.Reporter` (default: `ConsoleReporter`).
         method: How the budget is spent and which model is returned, a
             `kerasnas.methods.SearchMethod` (default: `BudgetedSearch` when
             `settings.budget_epochs` is set, else `TrialSearch()`).
@@ -244,7 +244,7 @@ class Run:
         self.strategy_text = describe(self.strategy)
         self.oracle = self.tuner.oracle  # a worker's is a client of the chief's
         if self.role != "worker":  # the clock goes on from the earlier run's last finished trial
-            self.earlier_end = results.earlier_end_seconds(self.oracle.trials, self.results_path)
+            self.earlier_end = trials_table.earlier_end_seconds(self.oracle.trials, self.results_path)
             self.resumed_after = max(self.earlier_end.values(), default=0.0)
         self.started = time.time() - self.resumed_after
         if self.lock.stale is not None:
@@ -262,7 +262,7 @@ class Run:
         return self._finish(stopped)
 
     def _finish(self, stopped):
-        from kerasnas.exports import export_best
+        from kerasnas.summary import export_best
 
         table = self.table()
         write_csv(self.results_path, table)
@@ -287,7 +287,7 @@ class Run:
     def on_trial_ending(self, trial) -> None:
         if trial.message:  # kept beside the trial: the message does not cross gRPC
             with open(os.path.join(self.tuner.get_trial_dir(trial.trial_id),
-                                   results.ERROR_FILE), "w") as f:
+                                   trials_table.ERROR_FILE), "w") as f:
                 f.write(trial.message)
 
     def on_trial_ended(self, trial) -> None:
@@ -303,7 +303,7 @@ class Run:
 
     @property
     def results_path(self) -> str:
-        return os.path.join(self.directory, results.RESULTS_FILE)
+        return os.path.join(self.directory, trials_table.RESULTS_FILE)
 
     @property
     def tuner_id(self) -> str:
@@ -311,7 +311,7 @@ class Run:
 
     def table(self) -> pd.DataFrame:
         """The trials table (results.csv)."""
-        return results.results_table(self.oracle, self.describe, self.started, self.earlier_end,
+        return trials_table.results_table(self.oracle, self.describe, self.started, self.earlier_end,
                                      self.tuner.project_dir)
 
     def describe(self, values: dict) -> str:
@@ -319,10 +319,10 @@ class Run:
         from kerasnas.spaces import Describable
 
         described = self.hypermodel.describe(values) if isinstance(self.hypermodel, Describable) else ""
-        return described or results.short_values(values)
+        return described or trials_table.short_values(values)
 
     def failure_reason(self, trial) -> str:
-        return results.failure_reason(trial, self.tuner.project_dir)
+        return trials_table.failure_reason(trial, self.tuner.project_dir)
 
     def elapsed(self) -> float:
         """Seconds on the search clock (earlier runs up to their last finished trial included)."""

@@ -6,14 +6,12 @@ from typing import Any
 
 import keras_tuner
 
-from kerasnas.exports import machine, versions
 from kerasnas.methods import SearchMethod
-from kerasnas.reporter import Reporter
+from kerasnas.progress import Reporter
 from kerasnas.run_folder import OBJECTIVE, PROJECT, Run, SearchResult, SearchStopped
 from kerasnas.settings import SearchSettings
 
-__all__ = ["OBJECTIVE", "PROJECT", "SearchResult", "SearchSettings", "SearchStopped", "machine",
-           "search", "versions"]
+__all__ = ["OBJECTIVE", "PROJECT", "SearchResult", "SearchSettings", "SearchStopped", "search"]
 
 
 def search(space: str | keras_tuner.HyperModel, oracle: str | keras_tuner.Oracle, data=None,
@@ -33,7 +31,7 @@ def search(space: str | keras_tuner.HyperModel, oracle: str | keras_tuner.Oracle
         resume: Continue the run in `directory` (same settings, space and oracle
             configurations required); the clock goes on.
         overwrite: Delete an earlier kerasnas run in `directory` first.
-        reporter: Shows progress (`kerasnas.reporter`; default: one line per
+        reporter: Shows progress (`kerasnas.progress`; default: one line per
             trial on stdout; `Reporter()` is silent).
         method: How the budget is spent and which model is returned
             (`kerasnas.methods`; default: `TrialSearch()`, trial by trial).

@@ -10,7 +10,7 @@ import keras_tuner
 
 from kerasnas import distributed
 from kerasnas.datasets import make_splits
-from kerasnas.reporter import ConsoleReporter
+from kerasnas.progress import ConsoleReporter
 from kerasnas.search import SearchStopped, search
 from kerasnas.spaces.resnet import ResNetSpace
 

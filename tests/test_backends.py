@@ -71,7 +71,7 @@ def _searches(backend, tmp_path, dataset):
     calls = [["--backend", backend, "--space", space, "--oracle", oracle, *TINY, *extra,
               "--dataset", dataset,
               "--output-dir", str(tmp_path / space)] for space, oracle, extra in RUNS]
-    code = ("import sys; from kerasnas.run import main; "
+    code = ("import sys; from kerasnas.cli import main; "
             f"sys.exit(max(main(args) for args in {calls!r}))")
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", "PYTHONPATH": ROOT}
     env.pop("KERAS_BACKEND", None)  # --backend alone must choose it

@@ -5,7 +5,7 @@ import json
 import pandas as pd
 import pytest
 
-from kerasnas.run import main
+from kerasnas.cli import main
 from tests.test_cli import cli
 
 TINY = ["--epochs", "1", "--train-size", "200", "--val-size", "100", "--batch-size", "50"]

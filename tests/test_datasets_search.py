@@ -12,7 +12,7 @@ import pytest
 
 from _images import images, write_folder
 
-from kerasnas.reporter import Reporter
+from kerasnas.progress import Reporter
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 NB201_TINY = ["--space-option", "channels=4", "--space-option", "cells_per_stage=1"]

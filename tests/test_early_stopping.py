@@ -15,7 +15,7 @@ import pytest
 from kerasnas.early_stopping import (STOPPERS, MedianStopping, MedianStoppingRule, NoStopping,
                                      Stopper, as_stopper)
 from kerasnas.oracles import ORACLES
-from kerasnas.reporter import Reporter
+from kerasnas.progress import Reporter
 from kerasnas.search import search
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))

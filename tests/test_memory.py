@@ -57,7 +57,7 @@ def test_entries_made_before_the_block_are_kept():
 
 
 def test_a_search_keeps_no_finished_trial_graphs(tiny_splits, tmp_path):
-    from kerasnas.reporter import Reporter
+    from kerasnas.progress import Reporter
     from kerasnas.search import search
     from kerasnas.spaces.resnet import ResNetSpace
 

@@ -5,7 +5,7 @@ import json
 import pytest
 
 from kerasnas.methods import ReturnedModel, SearchMethod, TrialSearch
-from kerasnas.reporter import Reporter
+from kerasnas.progress import Reporter
 from kerasnas.run_folder import Run
 from kerasnas.settings import SearchSettings
 from kerasnas.spaces import ResNetSpace

@@ -8,7 +8,7 @@ import pytest
 
 from kerasnas.final import retrain
 from kerasnas.precision import dtype_policy
-from kerasnas.reporter import Reporter
+from kerasnas.progress import Reporter
 from kerasnas.search import search
 from kerasnas.spaces.resnet import ResNetSpace
 

@@ -131,7 +131,7 @@ def test_to_markdown_aligns_numbers_and_escapes_pipes():
 
 
 def test_report_of_a_real_evolution_run(tmp_path, tiny_splits):
-    from kerasnas.reporter import Reporter
+    from kerasnas.progress import Reporter
     from kerasnas.search import search
 
     options = dict(stem_width=4, cells_per_stage=1, reductions=1, dropout=0.0, nodes=2)

@@ -16,7 +16,7 @@ from keras_tuner.engine.trial import Trial
 
 from kerasnas.files import write_json as _atomic_save_json
 from kerasnas.lock import LOCK_FILE
-from kerasnas.results import earlier_end_seconds
+from kerasnas.trials_table import earlier_end_seconds
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SCRIPT = os.path.join(ROOT, "tests", "_search_script.py")

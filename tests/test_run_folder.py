@@ -11,7 +11,7 @@ import pytest
 
 from kerasnas.lock import LOCK_FILE, FolderBusy
 from kerasnas.oracles import AgingEvolutionOracle
-from kerasnas.reporter import Reporter
+from kerasnas.progress import Reporter
 from kerasnas.run_folder import OBJECTIVE, Run
 from kerasnas.settings import SearchSettings
 from kerasnas.spaces import ResNetSpace

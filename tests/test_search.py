@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from kerasnas.datasets import to_dataset
-from kerasnas.reporter import ConsoleReporter, Reporter
+from kerasnas.progress import ConsoleReporter, Reporter
 from kerasnas.search import search
 from kerasnas.spaces.resnet import ResNetSpace
 

@@ -132,6 +132,21 @@ class SuccessiveHalvingOracle(keras_tuner.Oracle):
     def _is_asynchronous(self):
         return self.asynchronous if self.asynchronous is not None else len(self.tuner_ids) > 1
 
+    @property
+    def notes(self) -> dict[str, dict]:
+        """How each trial was chosen: a candidate's proposer note, or the rung it was promoted to."""
+        proposer_notes = getattr(self.proposer, "notes", {})
+        last = len(self.plan.rungs) - 1
+        out = {}
+        for trial_id, rung in self.rung_of.items():
+            if rung == 0:
+                out[trial_id] = dict(proposer_notes.get(self.proposer_trial[trial_id], {}))
+            else:
+                parent = self.trials[trial_id].hyperparameters.values.get("tuner/trial_id")
+                out[trial_id] = {"phase": "final" if rung == last else f"rung {rung}",
+                                 "parent": parent, "mutation": "promoted"}
+        return out
+
     # -- KerasTuner's trial life cycle ------------------------------------------------
 
     def create_trial(self, tuner_id: str) -> keras_tuner.engine.trial.Trial:

@@ -35,7 +35,7 @@ def space_options(space, scale):
 def run(args, arrays, started):
     import kerasnas
     from kerasnas.datasets import Splits
-    from kerasnas.reporter import ConsoleReporter
+    from kerasnas.progress import ConsoleReporter
 
     space, oracle = EXPERIMENTS[args.experiment]
     data = Splits.load_npz(args.data)

@@ -1,8 +1,7 @@
-"""What a finished search exports: the best model tested once, its cell, a final
-retraining if asked, summary.json and report.md."""
+"""What a finished search leaves: the returned model tested once (best_model.keras),
+its cell, a final retraining if asked, summary.json and report.md."""
 
 import os
-import platform
 import shutil
 import time
 
@@ -10,6 +9,7 @@ import keras
 
 from kerasnas._config import to_json
 from kerasnas.files import write_json
+from kerasnas.provenance import machine, versions
 from kerasnas.spaces import CellSpace
 
 def export_best(run, table, returned, final_epochs):
@@ -85,20 +85,3 @@ def _retrain(run, values, trial_id, epochs):
     model.save(os.path.join(run.directory, "final_model.keras"))
     return {"final_epochs": epochs, "final_test_accuracy": accuracy,
             "final_seconds": time.time() - start}
-
-
-def machine():
-    return f"{platform.node()}: {platform.machine()}, {os.cpu_count()} cores, {platform.platform()}"
-
-
-def versions():
-    import importlib.metadata as md
-
-    out = {"python": platform.python_version()}
-    for pkg in ("kerasnas", "tensorflow-cpu", "tensorflow", "keras", "keras-tuner", "optuna", "jax",
-                "jaxlib", "torch"):
-        try:
-            out[pkg] = md.version(pkg)
-        except md.PackageNotFoundError:
-            pass
-    return out
