@@ -38,11 +38,14 @@ class BudgetedSearch(TrialSearch):
         warmup_fraction: Share of rung 0 spent warming the learning rate up.
         asynchronous: ASHA promotion (True), a rung at a time (False), or ASHA
             when several workers ask (None).
+        hand_designed: Whether the space's hand-designed members
+            (`kerasnas.spaces.HandDesigned`) enter the first rung before any
+            proposal (at most a third of it), so the search starts no worse.
     """
 
     def __init__(self, *, budget_epochs: float, eta: int = 3, selection_fraction: float = 0.25,
                  min_epochs: float = 0.25, warmup_fraction: float = 0.5,
-                 asynchronous: bool | None = None):
+                 asynchronous: bool | None = None, hand_designed: bool = True):
         if not 0 <= warmup_fraction <= 1:
             raise ValueError("`warmup_fraction` must be in [0, 1]. "
                              f"Received: warmup_fraction={warmup_fraction!r}")
@@ -51,7 +54,7 @@ class BudgetedSearch(TrialSearch):
                                           min_epochs=min_epochs)
         self.options = {"budget_epochs": budget_epochs, "eta": eta,
                         "selection_fraction": selection_fraction, "min_epochs": min_epochs,
-                        "warmup_fraction": warmup_fraction}
+                        "warmup_fraction": warmup_fraction, "hand_designed": hand_designed}
         self.asynchronous = asynchronous
 
     def get_config(self) -> dict[str, Any]:
@@ -59,6 +62,14 @@ class BudgetedSearch(TrialSearch):
 
     def describe(self, settings: SearchSettings) -> str:
         return self.plan.describe()
+
+    def starts(self, run: Run) -> list[dict[str, Any]]:
+        """The space's hand-designed members that enter the first rung (a third of it at most)."""
+        from kerasnas.spaces import HandDesigned
+
+        if not self.options["hand_designed"] or not isinstance(run.hypermodel, HandDesigned):
+            return []
+        return run.hypermodel.hand_designed()[:max(1, self.plan.candidates // 3)]
 
     def steps_per_epoch(self, run: Run) -> int:
         return math.ceil(len(run.data.y_train) / run.settings.batch_size)
@@ -75,7 +86,8 @@ class BudgetedSearch(TrialSearch):
                              "use early_stopping='none' with budget_epochs.")
         steps = self.steps_per_epoch(run)
         oracle = SuccessiveHalvingOracle(run.oracle, plan, asynchronous=self.asynchronous,
-                                         seed=s.seed, max_consecutive_failed_trials=s.max_failures)
+                                         starts=self.starts(run), seed=s.seed,
+                                         max_consecutive_failed_trials=s.max_failures)
         schedule = WarmupStableDecay(
             warmup_steps=int(self.options["warmup_fraction"] * plan.rungs[0].epochs * steps),
             decay_from=round(plan.rungs[-2].epochs * steps),

@@ -21,6 +21,7 @@ where all candidates are compared). It keeps its own files in `proposer/`.
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from typing import Any
 
 import keras_tuner
@@ -42,20 +43,27 @@ class SuccessiveHalvingOracle(keras_tuner.Oracle):
         plan: A `kerasnas.budget_plan.BudgetPlan`.
         asynchronous: Promote as in ASHA (True), only once a rung has ended
             (False), or ASHA when more than one tuner asks (None).
+        starts: Values of known-good members (e.g. a space's `hand_designed()`)
+            that enter rung 0 before any proposal; the proposer fills the rest
+            and does not hear of them.
         **kwargs: Passed to `keras_tuner.Oracle` (seed, max_retries_per_trial, ...).
     """
 
     def __init__(self, proposer: keras_tuner.Oracle, plan: BudgetPlan, *,
-                 asynchronous: bool | None = None, **kwargs: Any):
+                 asynchronous: bool | None = None, starts: Sequence[dict] = (), **kwargs: Any):
         if not isinstance(proposer, keras_tuner.Oracle):
             raise ValueError("`proposer` must be a keras_tuner.Oracle. "
                              f"Received: proposer={type(proposer).__name__}")
         if not isinstance(plan, BudgetPlan):
             raise ValueError(f"`plan` must be a BudgetPlan. Received: plan={type(plan).__name__}")
+        if len(starts) >= plan.candidates:
+            raise ValueError(f"{len(starts)} starts leave no room for proposals among the plan's "
+                             f"{plan.candidates} candidates; give fewer, or a larger budget.")
         kwargs.setdefault("max_consecutive_failed_trials", proposer.max_consecutive_failed_trials)
         super().__init__(objective=proposer.objective, max_trials=plan.trials,
                          hyperparameters=proposer.hyperparameters, **kwargs)
-        proposer.max_trials = plan.candidates
+        self.starts = [dict(values) for values in starts]
+        proposer.max_trials = plan.candidates - len(self.starts)
         # Failures in a row are this oracle's to count (promotions fail too): the
         # proposer, which sees candidates only, must not stop the search on its own.
         proposer.max_consecutive_failed_trials = plan.candidates + 1
@@ -78,6 +86,10 @@ class SuccessiveHalvingOracle(keras_tuner.Oracle):
         return {"status": "STOPPED"}
 
     def _candidate(self, trial_id):
+        started = self._started(0)
+        if started < len(self.starts):  # the known-good members first
+            self.rung_of[trial_id] = 0
+            return {"status": "RUNNING", "values": {**self.starts[started], **self._fidelity(0, None)}}
         # The proposer's own create/end, under a tuner id of ours: it keeps its state its way.
         trial = self.proposer.create_trial(f"candidate-{trial_id}")
         if trial.status != "RUNNING":
@@ -139,7 +151,9 @@ class SuccessiveHalvingOracle(keras_tuner.Oracle):
         last = len(self.plan.rungs) - 1
         out = {}
         for trial_id, rung in self.rung_of.items():
-            if rung == 0:
+            if rung == 0 and trial_id not in self.proposer_trial:
+                out[trial_id] = {"phase": "start"}
+            elif rung == 0:
                 out[trial_id] = dict(proposer_notes.get(self.proposer_trial[trial_id], {}))
             else:
                 parent = self.trials[trial_id].hyperparameters.values.get("tuner/trial_id")

@@ -1,13 +1,15 @@
 """Search spaces: KerasTuner HyperModels, looked up by name.
 
-`Space` is what every space is; `DataAware`, `Describable`, `CellSpace` and
-`Configurable` are the optional capabilities kerasnas uses (`protocol`).
+`Space` is what every space is; `DataAware`, `Describable`, `CellSpace`,
+`Configurable` and `HandDesigned` are the optional capabilities kerasnas uses
+(`protocol`).
 """
 
 from kerasnas.spaces._ops import CELL_OPS, NB201_OPS
 from kerasnas.spaces.custom import CustomCellSpace
 from kerasnas.spaces.nasbench201 import NasBench201Space, from_arch_string, to_arch_string
-from kerasnas.spaces.protocol import CellSpace, Configurable, DataAware, Describable, Space
+from kerasnas.spaces.protocol import (CellSpace, Configurable, DataAware, Describable, HandDesigned,
+                                      Space)
 from kerasnas.spaces.resnet import ResNetSpace
 
 SPACES = {
@@ -17,7 +19,7 @@ SPACES = {
 }
 
 __all__ = ["CELL_OPS", "NB201_OPS", "SPACES", "CellSpace", "Configurable", "CustomCellSpace",
-           "DataAware", "Describable", "NasBench201Space", "ResNetSpace", "Space",
+           "DataAware", "Describable", "HandDesigned", "NasBench201Space", "ResNetSpace", "Space",
            "from_arch_string", "get_space", "to_arch_string"]
 
 

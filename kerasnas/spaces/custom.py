@@ -152,6 +152,17 @@ class CustomCellSpace(SpaceBase, keras_tuner.HyperModel):
         outputs = self.skeleton(self.preprocess(inputs), cell, width, cells, reductions, dropout)
         return self.compile(hp, keras.Model(inputs, outputs, name=self.name))
 
+    def hand_designed(self):
+        """A plain cell: each node a 3x3 conv of the node before it plus the one before
+        that (a residual chain), with the space's default macro settings and Adam."""
+        if not {"conv_3x3", "identity"} <= set(self.operations):
+            return []
+        cell = {}
+        for k in range(2, 2 + self.nodes):
+            cell.update({_hp(k, "in", 0): k - 1, _hp(k, "op", 0): "conv_3x3",
+                         _hp(k, "in", 1): k - 2, _hp(k, "op", 1): "identity"})
+        return [{**cell, **self.hand_designed_training()}]
+
     def max_reductions(self):
         return upper(self.reductions, self.default_reductions())
 

@@ -179,6 +179,13 @@ class NasBench201Space(SpaceBase, keras_tuner.HyperModel):
         model = keras.Model(inputs, outputs, name=self.name)
         return self.compile(hp, model)
 
+    def hand_designed(self):
+        """The benchmark's own ResNet cell (Dong & Yang 2020): conv-conv with a skip."""
+        resnet = "|nor_conv_3x3~0|+|none~0|nor_conv_3x3~1|+|skip_connect~0|none~1|none~2|"
+        if not {"nor_conv_3x3", "none", "skip_connect"} <= set(self.operations):
+            return []
+        return [from_arch_string(resnet, self.operations)]
+
     def max_reductions(self):
         return 2  # the skeleton's two residual reductions
 

@@ -95,3 +95,17 @@ class Configurable(Protocol):
 
     def get_config(self) -> dict[str, Any]:
         """The constructor's arguments, JSON-serialisable."""
+
+
+@runtime_checkable
+class HandDesigned(Protocol):
+    """A space that names hand-designed members, the designs a search should start from.
+
+    A budgeted search (`kerasnas.methods.BudgetedSearch`) puts them in its first
+    rung before any proposal, so it starts no worse than the hand design. Values
+    of hyperparameters the space does not search (pinned knobs) are left out.
+    """
+
+    def hand_designed(self) -> list[dict[str, Any]]:
+        """Hyperparameter values of each hand-designed member, best known first."""
+

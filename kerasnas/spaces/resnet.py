@@ -102,6 +102,15 @@ class ResNetSpace(SpaceBase, keras_tuner.HyperModel):
                 x = block(x, stem * 2**stage, strides=strides, kernel_size=kernel)
         return x, dropout
 
+    def hand_designed(self):
+        """A ResNet as one would write it for 28x28 images: a 32-wide pooled stem,
+        2 stages of 2 basic 3x3 blocks (ResNet-10-like), light dropout, Adam."""
+        design = {"stem_width": 32, "stem_pool": True, "stages": 2, "blocks_per_stage": 2,
+                  "block_type": "basic", "kernel_size": 3, "dropout": 0.1}
+        searched = {k: v for k, v in design.items() if getattr(self, k) is None
+                    or isinstance(getattr(self, k), hp_types.HyperParameter)}
+        return [{**searched, **self.hand_designed_training()}]
+
     def max_reductions(self):
         pooled = self.stem_pool is not False  # the default pools after the stem
         return upper(self.stages, hp_types.Int("s", 2, 3)) - 1 + pooled

@@ -1,0 +1,100 @@
+"""`BudgetedSearch`: one budget of epochs for the selection and the returned model."""
+
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+
+import keras
+import pandas as pd
+import pytest
+
+from kerasnas.methods import BudgetedSearch
+from kerasnas.progress import Reporter
+from kerasnas.search import search
+from kerasnas.spaces import ResNetSpace
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def small_space():
+    return ResNetSpace(stem_width=8, stages=1, kernel_size=3)
+
+
+def test_a_budgeted_run_spends_its_budget_and_returns_the_model_trained_to_its_end(tmp_path,
+                                                                                    tiny_splits):
+    result = search(small_space(), "random", tiny_splits, budget_epochs=5, batch_size=32, seed=0,
+                    directory=str(tmp_path), reporter=Reporter())
+    table = pd.read_csv(tmp_path / "results.csv", dtype={"trial_id": str, "promoted_from": str})
+    # 5 epochs: 3 candidates x 0.25, the best x 0.75, then it to 4.5 epochs.
+    assert table.rung.tolist() == [0, 0, 0, 1, 2]
+    assert table.epochs_to.tolist() == [0.25, 0.25, 0.25, 0.75, 4.5]
+    assert table.epochs_from.tolist() == [0, 0, 0, 0.25, 0.75]
+    rung0 = table[table.rung == 0]
+    assert table.promoted_from[3] == rung0.trial_id[rung0.val_accuracy.idxmax()]
+    assert table.promoted_from[4] == "3"
+    assert table.phase[0] == "start"  # the space's hand-designed member first
+    budget = result.summary["budget"]
+    assert budget["epochs_used"] == budget["selection_epochs"] + budget["final_epochs"] == 5.0
+    assert (budget["selection_epochs"], budget["final_epochs"]) == (1.25, 3.75)
+    assert result.summary["best_trial"] == "4"  # the model trained to the end of the budget
+    model = keras.models.load_model(tmp_path / "best_model.keras")
+    test = tiny_splits.dataset("test", batch_size=32)
+    assert model.evaluate(test, verbose=0, return_dict=True)["accuracy"] == \
+        pytest.approx(result.test_accuracy)
+    # Continued, not restarted: the optimizer's step count goes on from the parent's.
+    chunk = max(1, round(-(-len(tiny_splits.y_train) // 32) / 8))
+    assert int(keras.ops.convert_to_numpy(model.optimizer.iterations)) == 36 * chunk  # 4.5 epochs
+
+
+def test_a_budget_too_small_is_refused_before_anything_is_written(tmp_path, tiny_splits):
+    with pytest.raises(ValueError, match=r"A budget of 2 epochs is too small .* give at least 5"):
+        search(small_space(), "random", tiny_splits, budget_epochs=2, directory=str(tmp_path),
+               reporter=Reporter())
+    assert not tmp_path.exists() or not any(tmp_path.iterdir())
+
+
+def test_a_method_and_budget_epochs_together_are_refused(tmp_path, tiny_splits):
+    with pytest.raises(ValueError, match=r"pass either it or a `method`, not both"):
+        search(small_space(), "random", tiny_splits, budget_epochs=5, directory=str(tmp_path),
+               method=BudgetedSearch(budget_epochs=5), reporter=Reporter())
+
+
+def launch(directory, log, oracle="evolution", budget="5"):
+    env = {**os.environ, "PYTHONPATH": ROOT, "TF_CPP_MIN_LOG_LEVEL": "2",
+           "TF_NUM_INTRAOP_THREADS": "1", "TF_NUM_INTEROP_THREADS": "1"}
+    return subprocess.Popen([sys.executable, os.path.join(ROOT, "tests", "_budget_script.py"),
+                             str(directory), oracle, budget],
+                            stdout=open(log, "a"), stderr=subprocess.STDOUT, env=env,
+                            start_new_session=True)
+
+
+def trials(directory):
+    table = pd.read_csv(directory / "results.csv", dtype={"trial_id": str, "promoted_from": str})
+    columns = ["trial_id", "status", "rung", "epochs_from", "epochs_to", "promoted_from",
+               *sorted(c for c in table if c.startswith("hp."))]
+    return table[columns].to_dict("records")
+
+
+@pytest.mark.slow
+def test_kill_9_then_resume_ends_with_the_trials_of_an_uninterrupted_run(tmp_path):
+    whole, cut, log = tmp_path / "whole", tmp_path / "cut", tmp_path / "log.txt"
+    assert launch(whole, log).wait(timeout=600) == 0, log.read_text()[-3000:]
+    rng = random.Random(3)
+    for _ in range(2):  # killed at a random moment after it got going, twice
+        p = launch(cut, log)
+        try:
+            deadline = time.time() + 120
+            while not (cut / "results.csv").is_file() and p.poll() is None and time.time() < deadline:
+                time.sleep(0.2)
+            time.sleep(rng.uniform(0.0, 6.0))
+        finally:
+            os.killpg(p.pid, signal.SIGKILL)
+            p.wait()
+    assert launch(cut, log).wait(timeout=600) == 0, log.read_text()[-3000:]
+    assert trials(cut) == trials(whole)
+    summary = json.loads((cut / "summary.json").read_text())
+    assert summary["budget"]["epochs_used"] == 5.0
