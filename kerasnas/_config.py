@@ -5,17 +5,32 @@ oracle's configuration in run.json and refuse a resume with another one.
 No Keras import at module level: `kerasnas.settings` (read by the CLI) uses it.
 """
 
+from __future__ import annotations
+
 import inspect
 import json
+from typing import Any, Protocol, runtime_checkable
 
 SKIPPED = ("self", "hyperparameters")  # an oracle's space comes from the hypermodel
 PLAIN = (str, int, float, bool, type(None))
 
 
+@runtime_checkable
+class Configurable(Protocol):
+    """An object that returns its configuration (as Keras layers and AutoKeras blocks do).
+
+    kerasnas records a space's `get_config()` in run.json (`space_config`) and
+    refuses a resume with another one; without it, it records the constructor's
+    arguments kept as attributes (`kerasnas._config.config_of`). A class with a
+    `from_config(config)` class method should rebuild an equal object from it.
+    """
+
+    def get_config(self) -> dict[str, Any]:
+        """The constructor's arguments, JSON-serialisable."""
+
+
 def get_config(obj):
     """An object's `get_config()`, else its constructor arguments (`config_of`), JSON-safe."""
-    from kerasnas.spaces.protocol import Configurable  # imports Keras: not at module level
-
     config = obj.get_config() if isinstance(obj, Configurable) else config_of(obj)
     return json.loads(json.dumps(config, default=str))
 
@@ -54,8 +69,6 @@ def to_json(value):
     if isinstance(value, (list, tuple)):
         return [to_json(v) for v in value]
     from keras_tuner.engine import hyperparameters as hp_module  # only for an object
-
-    from kerasnas.spaces.protocol import Configurable
 
     if isinstance(value, hp_module.HyperParameter):
         return {"class_name": type(value).__name__, "config": to_json(value.get_config())}

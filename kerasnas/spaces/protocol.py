@@ -12,11 +12,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
+from kerasnas._config import Configurable  # what every configurable object is, spaces included
+
 if TYPE_CHECKING:
     import keras
     import keras_tuner
 
-__all__ = ["CellSpace", "Configurable", "DataAware", "Describable", "Space"]
+__all__ = ["CellSpace", "Configurable", "DataAware", "Describable", "HandDesigned", "Space"]
 
 
 @runtime_checkable
@@ -81,20 +83,6 @@ class CellSpace(Protocol):
 
     def cell_graph(self, values: dict[str, Any]) -> dict[str, list]:
         """The cell's DAG for the values of a trial."""
-
-
-@runtime_checkable
-class Configurable(Protocol):
-    """An object that returns its configuration (as Keras layers and AutoKeras blocks do).
-
-    kerasnas records a space's `get_config()` in run.json (`space_config`) and
-    refuses a resume with another one; without it, it records the constructor's
-    arguments kept as attributes (`kerasnas._config.config_of`). A class with a
-    `from_config(config)` class method should rebuild an equal object from it.
-    """
-
-    def get_config(self) -> dict[str, Any]:
-        """The constructor's arguments, JSON-serialisable."""
 
 
 @runtime_checkable

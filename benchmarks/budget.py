@@ -1,0 +1,192 @@
+"""Budget-first search: is the returned model worth the compute? (issue #27)
+
+For each space with its default oracle, budget B (epochs of the training split,
+every model counted) and seed, four ways to spend B on the same split:
+
+- budgeted: `search(..., budget_epochs=B)`: successive halving from the space's
+  hand-designed member and the oracle's proposals, the winner trained on to B;
+- cnn: the plain 2-conv CNN (Adam 1e-3) trained B epochs on the same images;
+- hand: the space's hand-designed member trained B epochs (kerasnas' per-trial
+  warm-up + cosine), no search;
+- trials: today's trial-by-trial search, B/2 trials x 2 epochs, best trial.
+
+    python -m benchmarks.budget --spaces resnet --budgets 12 --seeds 0,1,2
+    python -m benchmarks.budget --report-only          # -> reports/budget.md
+
+Each (space, budget, seed, arm) is kept in RUN_DIR/results.jsonl as it ends, so
+a rerun skips what finished and a killed harness loses only the run in flight.
+"""
+
+import argparse
+import json
+import os
+import statistics
+import time
+
+from benchmarks.launch import command_text
+
+DEFAULT_ORACLES = {"resnet": "bayes", "custom": "evolution", "nasbench201": "evolution"}
+ARMS = ("budgeted", "cnn", "hand", "trials")
+
+
+def key(space, budget, seed, arm):
+    return f"{space}|{budget:g}|{seed}|{arm}"
+
+
+def load_results(path):
+    if not os.path.isfile(path):
+        return {}
+    with open(path) as f:
+        rows = [json.loads(line) for line in f if line.strip()]
+    return {key(r["space"], r["budget"], r["seed"], r["arm"]): r for r in rows}
+
+
+def run_arm(args, space, budget, seed, arm, data):
+    """Spends `budget` epochs one way; returns the test accuracy, wall seconds and details."""
+    from kerasnas.progress import Reporter
+    from kerasnas.search import search
+    from kerasnas.spaces import get_space
+
+    directory = os.path.join(args.run_dir, f"{space}-B{budget:g}-s{seed}-{arm}")
+    oracle = DEFAULT_ORACLES[space]
+    common = dict(batch_size=args.batch_size, seed=seed, directory=directory, overwrite=True,
+                  reporter=Reporter())
+    started = time.time()
+    if arm == "cnn":
+        from benchmarks.comparison.frameworks.baseline_runner import train
+
+        _, _, _, _, accuracy = train(data, epochs=int(budget), batch_size=args.batch_size, seed=seed)
+        return {"test_accuracy": accuracy, "seconds": time.time() - started}
+    if arm == "budgeted":
+        result = search(space, oracle, data, budget_epochs=budget, **common)
+        return {"test_accuracy": result.test_accuracy, "seconds": time.time() - started,
+                "budget": result.summary["budget"], "best": result.summary["best_architecture"]}
+    if arm == "hand":
+        hand = get_space(space).hand_designed()[0]
+        result = search(space, "evolution", data, max_trials=1, epochs=int(budget),
+                        oracle_options={"seeded_values": [hand], "population_size": 1,
+                                        "sample_size": 1}, **common)
+        return {"test_accuracy": result.test_accuracy, "seconds": time.time() - started,
+                "best": result.summary["best_architecture"]}
+    trials = max(1, int(budget) // 2)
+    result = search(space, oracle, data, max_trials=trials, epochs=2, **common)
+    return {"test_accuracy": result.test_accuracy, "seconds": time.time() - started,
+            "best": result.summary["best_architecture"], "trials": trials}
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--spaces", default="resnet,nasbench201,custom")
+    parser.add_argument("--budgets", default="12", help="comma-separated budgets in epochs")
+    parser.add_argument("--seeds", default="0,1,2")
+    parser.add_argument("--arms", default=",".join(ARMS))
+    parser.add_argument("--train-size", type=int, default=10000)
+    parser.add_argument("--val-size", type=int, default=2000)
+    parser.add_argument("--batch-size", type=int, default=32)
+    parser.add_argument("--run-dir", default="runs/budget")
+    parser.add_argument("--out", default="reports/budget.md")
+    parser.add_argument("--note", default="", help="run conditions (what else ran, threads)")
+    parser.add_argument("--report-only", action="store_true")
+    args = parser.parse_args(argv)
+    os.makedirs(args.run_dir, exist_ok=True)
+    path = os.path.join(args.run_dir, "results.jsonl")
+    done = load_results(path)
+    if not args.report_only:
+        from kerasnas.datasets import make_splits
+
+        for seed in [int(s) for s in args.seeds.split(",")]:
+            data = make_splits("fashion_mnist", train_size=args.train_size, val_size=args.val_size,
+                               seed=seed)
+            for budget in [float(b) for b in args.budgets.split(",")]:
+                for space in args.spaces.split(","):
+                    for arm in args.arms.split(","):
+                        if key(space, budget, seed, arm) in done:
+                            continue
+                        row = {"space": space, "budget": budget, "seed": seed, "arm": arm,
+                               "oracle": DEFAULT_ORACLES[space], "train_size": args.train_size,
+                               "val_size": args.val_size, "note": args.note,
+                               **run_arm(args, space, budget, seed, arm, data)}
+                        with open(path, "a") as f:
+                            f.write(json.dumps(row, default=float) + "\n")
+                        done[key(space, budget, seed, arm)] = row
+                        print(json.dumps(row, default=float), flush=True)
+    write_report(args, list(done.values()))
+
+
+def mean_std(values, scale=100.0):
+    values = [v * scale for v in values]
+    if not values:
+        return "-"
+    std = statistics.stdev(values) if len(values) > 1 else 0.0
+    return f"{statistics.mean(values):.2f} ± {std:.2f}"
+
+
+def paired(a, b):
+    """Mean margin (points) and the paired t-test's two-sided p over the seeds both have."""
+    from scipy import stats
+
+    margins = [(x - y) * 100 for x, y in zip(a, b)]
+    if len(margins) < 2:
+        return (margins[0] if margins else float("nan")), float("nan")
+    return statistics.mean(margins), float(stats.ttest_rel(a, b).pvalue)
+
+
+def write_report(args, rows):
+    import pandas as pd
+
+    from kerasnas.provenance import machine, versions
+    from kerasnas.report import to_markdown
+
+    lines = ["# Budget-first search against the same compute spent without search", "",
+             f"Command: `{command_text('benchmarks.budget', _argv(args))}`", "",
+             f"Machine: {machine()}; date {time.strftime('%Y-%m-%d')}; versions: "
+             f"{json.dumps(versions())}", ""]
+    notes = sorted({r.get("note", "") for r in rows} - {""})
+    lines += [f"Run conditions: {'; '.join(notes) or 'not stated'}", "",
+              f"Data: Fashion-MNIST, {rows[0]['train_size'] if rows else '?'} training / "
+              f"{rows[0]['val_size'] if rows else '?'} validation images (seeded stratified split "
+              "per seed), tested once on the 10,000 test images. Batch 32.", ""]
+    groups = sorted({(r["space"], r["budget"]) for r in rows})
+    summary = []
+    for space, budget in groups:
+        by_arm = {arm: {r["seed"]: r for r in rows if (r["space"], r["budget"], r["arm"])
+                        == (space, budget, arm)} for arm in ARMS}
+        seeds = sorted(set(by_arm["budgeted"]))
+        row = {"space x oracle": f"{space} x {DEFAULT_ORACLES[space]}", "B": f"{budget:g}",
+               "seeds": ",".join(map(str, seeds))}
+        for arm in ARMS:
+            accs = [by_arm[arm][s]["test_accuracy"] for s in seeds if s in by_arm[arm]]
+            row[arm] = mean_std(accs)
+        for other in ("cnn", "hand", "trials"):
+            both = [s for s in seeds if s in by_arm[other]]
+            margin, p = paired([by_arm["budgeted"][s]["test_accuracy"] for s in both],
+                               [by_arm[other][s]["test_accuracy"] for s in both])
+            row[f"vs {other}"] = f"{margin:+.2f} (p {p:.3f})" if both else "-"
+        walls = [by_arm["budgeted"][s]["seconds"] for s in seeds]
+        row["budgeted s"] = f"{statistics.mean(walls):.0f}" if walls else "-"
+        summary.append(row)
+    lines += ["## Test accuracy (%), mean ± std over seeds; margins of the budgeted search in "
+              "points, paired t-test p", "", to_markdown(pd.DataFrame(summary)) if summary else "(no runs yet)", ""]
+    per_seed = [{"space": r["space"], "B": f"{r['budget']:g}", "seed": r["seed"], "arm": r["arm"],
+                 "test %": f"{100 * r['test_accuracy']:.2f}", "seconds": f"{r['seconds']:.0f}",
+                 "model": r.get("best", "plain CNN"),
+                 "split (selection / final epochs)": (
+                     f"{r['budget']['selection_epochs']:g} / {r['budget']['final_epochs']:g}"
+                     if isinstance(r.get("budget"), dict) else "")}
+                for r in sorted(rows, key=lambda r: (r["space"], r["budget"], r["seed"], r["arm"]))]
+    lines += ["## Per seed", "", to_markdown(pd.DataFrame(per_seed)) if per_seed else "", ""]
+    os.makedirs(os.path.dirname(args.out) or ".", exist_ok=True)
+    with open(args.out, "w") as f:
+        f.write("\n".join(lines))
+    print(f"wrote {args.out}")
+
+
+def _argv(args):
+    out = ["--spaces", args.spaces, "--budgets", args.budgets, "--seeds", args.seeds]
+    if (args.train_size, args.val_size) != (10000, 2000):
+        out += ["--train-size", args.train_size, "--val-size", args.val_size]
+    return out
+
+
+if __name__ == "__main__":
+    main()
