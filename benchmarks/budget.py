@@ -8,7 +8,11 @@ every model counted) and seed, four ways to spend B on the same split:
 - cnn: the plain 2-conv CNN (Adam 1e-3) trained B epochs on the same images;
 - hand: the space's hand-designed member trained B epochs (kerasnas' per-trial
   warm-up + cosine), no search;
-- trials: today's trial-by-trial search, B/2 trials x 2 epochs, best trial.
+- trials: today's trial-by-trial search, B/2 trials x 2 epochs, best trial;
+- hyperband: KerasTuner's own `Hyperband` tuner on the space, as a KerasTuner
+  user would run it, with the largest `max_epochs` whose one iteration fits in
+  B (its total is a step function of `max_epochs`: it cannot spend B exactly),
+  the best trial's model.
 
     python -m benchmarks.budget --spaces resnet --budgets 12 --seeds 0,1,2
     python -m benchmarks.budget --report-only          # -> reports/budget.md
@@ -19,6 +23,7 @@ a rerun skips what finished and a killed harness loses only the run in flight.
 
 import argparse
 import json
+import math
 import os
 import statistics
 import time
@@ -26,7 +31,37 @@ import time
 from benchmarks.launch import command_text
 
 DEFAULT_ORACLES = {"resnet": "bayes", "custom": "evolution", "nasbench201": "evolution"}
-ARMS = ("budgeted", "cnn", "hand", "trials")
+ARMS = ("budgeted", "cnn", "hand", "trials", "hyperband")
+
+
+def hyperband_epochs(max_epochs, factor=3):
+    """(epochs, trials) of one iteration of KerasTuner's Hyperband (its oracle's own formulas:
+    `_get_num_brackets`, `_get_size`, `_get_epochs`; a promoted trial trains only its new epochs)."""
+    brackets, epochs = 0, max_epochs
+    while epochs >= 1:
+        epochs, brackets = epochs / factor, brackets + 1
+    end_size = math.ceil(1 + math.log(max_epochs, factor))
+    total = trials = 0
+    for bracket in range(brackets):
+        def size(r, b=bracket):
+            return math.ceil(end_size / (b + 1) * factor ** (b - r))
+
+        def until(r, b=bracket):
+            return math.ceil(max_epochs / factor ** (b - r))
+
+        for r in range(bracket + 1):
+            total += size(r) * (until(r) - (until(r - 1) if r else 0))
+            trials += size(r)
+    return total, trials
+
+
+def hyperband_max_epochs(budget, factor=3):
+    """The largest `max_epochs` whose one Hyperband iteration trains at most `budget` epochs."""
+    best = None
+    for max_epochs in range(1, int(budget) + 1):
+        if hyperband_epochs(max_epochs, factor)[0] <= budget:
+            best = max_epochs
+    return best
 
 
 def key(space, budget, seed, arm):
@@ -38,6 +73,10 @@ def load_results(path):
         return {}
     with open(path) as f:
         rows = [json.loads(line) for line in f if line.strip()]
+    for r in rows:  # rows of the first runs kept the summary's budget under "budget"
+        if isinstance(r["budget"], dict):
+            r["split"] = r["budget"]
+            r["budget"] = r["split"]["epochs"]
     return {key(r["space"], r["budget"], r["seed"], r["arm"]): r for r in rows}
 
 
@@ -60,7 +99,7 @@ def run_arm(args, space, budget, seed, arm, data):
     if arm == "budgeted":
         result = search(space, oracle, data, budget_epochs=budget, **common)
         return {"test_accuracy": result.test_accuracy, "seconds": time.time() - started,
-                "budget": result.summary["budget"], "best": result.summary["best_architecture"]}
+                "split": result.summary["budget"], "best": result.summary["best_architecture"]}
     if arm == "hand":
         hand = get_space(space).hand_designed()[0]
         result = search(space, "evolution", data, max_trials=1, epochs=int(budget),
@@ -68,10 +107,39 @@ def run_arm(args, space, budget, seed, arm, data):
                                         "sample_size": 1}, **common)
         return {"test_accuracy": result.test_accuracy, "seconds": time.time() - started,
                 "best": result.summary["best_architecture"]}
+    if arm == "hyperband":
+        return run_hyperband(args, space, budget, seed, data, directory)
     trials = max(1, int(budget) // 2)
     result = search(space, oracle, data, max_trials=trials, epochs=2, **common)
     return {"test_accuracy": result.test_accuracy, "seconds": time.time() - started,
             "best": result.summary["best_architecture"], "trials": trials}
+
+
+def run_hyperband(args, space, budget, seed, data, directory):
+    import keras
+    import keras_tuner
+
+    from kerasnas.spaces import get_space
+
+    started = time.time()
+    max_epochs = hyperband_max_epochs(budget)
+    hypermodel = get_space(space)
+    hypermodel.for_data(input_shape=data.input_shape, num_classes=data.num_classes,
+                        mean=data.mean, variance=data.variance)
+    keras.utils.set_random_seed(seed)
+    tuner = keras_tuner.Hyperband(hypermodel, objective="val_accuracy", max_epochs=max_epochs,
+                                  factor=3, seed=seed, directory=directory, project_name="hyperband",
+                                  overwrite=True)
+    tuner.search(data.dataset("train", batch_size=args.batch_size, shuffle=True, seed=seed),
+                 validation_data=data.dataset("val", batch_size=args.batch_size), verbose=0)
+    model = tuner.get_best_models(1)[0]
+    test = data.dataset("test", batch_size=args.batch_size)
+    accuracy = float(model.evaluate(test, verbose=0, return_dict=True)["accuracy"])
+    values = [t.hyperparameters.values for t in tuner.oracle.trials.values()]
+    used = sum(v["tuner/epochs"] - v["tuner/initial_epoch"] for v in values)
+    return {"test_accuracy": accuracy, "seconds": time.time() - started, "trials": len(values),
+            "max_epochs": max_epochs, "epochs_used": used,
+            "best": hypermodel.describe(tuner.get_best_hyperparameters(1)[0].values)}
 
 
 def main(argv=None):
@@ -157,7 +225,7 @@ def write_report(args, rows):
         for arm in ARMS:
             accs = [by_arm[arm][s]["test_accuracy"] for s in seeds if s in by_arm[arm]]
             row[arm] = mean_std(accs)
-        for other in ("cnn", "hand", "trials"):
+        for other in ARMS[1:]:
             both = [s for s in seeds if s in by_arm[other]]
             margin, p = paired([by_arm["budgeted"][s]["test_accuracy"] for s in both],
                                [by_arm[other][s]["test_accuracy"] for s in both])
@@ -171,8 +239,8 @@ def write_report(args, rows):
                  "test %": f"{100 * r['test_accuracy']:.2f}", "seconds": f"{r['seconds']:.0f}",
                  "model": r.get("best", "plain CNN"),
                  "split (selection / final epochs)": (
-                     f"{r['budget']['selection_epochs']:g} / {r['budget']['final_epochs']:g}"
-                     if isinstance(r.get("budget"), dict) else "")}
+                     f"{r['split']['selection_epochs']:g} / {r['split']['final_epochs']:g}"
+                     if r.get("split") else "")}
                 for r in sorted(rows, key=lambda r: (r["space"], r["budget"], r["seed"], r["arm"]))]
     lines += ["## Per seed", "", to_markdown(pd.DataFrame(per_seed)) if per_seed else "", ""]
     os.makedirs(os.path.dirname(args.out) or ".", exist_ok=True)
