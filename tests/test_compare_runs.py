@@ -116,7 +116,31 @@ def test_report_shows_means_missing_runs_and_paired_tests(tmp_path):
     # The opening verdict: kerasnas' study experiment against each peer on the shared space.
     assert "kerasnas >= the peer in 1 of 1 pairings" in text
     assert ("| custom | custom-evolution 0.8200 (3/3) | nni/custom-evolution 0.7200 (3/3) | +10.00 "
-            "| 0.003 (3 seeds) | met | 10 / 10 s = 1.00x | MISSED | 1.0 / 1.0 |") in text
+            "| 0.003 (3 seeds) | met | 10 / 10 s = 1.00x | not reached (0/3 seeds) | MISSED "
+            "| 1.0 / 1.0 |") in text  # the records have no trial rows: nothing reaches the peer
+
+
+def test_verdict_says_when_kerasnas_reaches_each_peers_best_val(tmp_path):
+    trials = [{"end_seconds": 3.0, "val_accuracy": 0.70, "status": "COMPLETED"},
+              {"end_seconds": 5.0, "val_accuracy": 0.75, "status": "COMPLETED"},
+              {"end_seconds": 8.0, "val_accuracy": 0.72, "status": "COMPLETED"}]
+    pairs = []
+    for seed, peer_val in zip([0, 1, 2], [0.70, 0.75, 0.76]):  # reached at 3 s, 5 s, never
+        pairs.append((spec(seed=seed), {**record("kerasnas", "custom-evolution", 0.8),
+                                        "trials": trials}))
+        pairs.append((spec(framework="nni", seed=seed),
+                      {**record("nni", "custom-evolution", 0.7), "best_val_accuracy": peer_val,
+                       "wall_seconds": 20.0}))
+    meta = {"preset": "smoke", "settings": compare.PRESETS["smoke"], "seeds": [0, 1, 2],
+            "threads": 1, "batch_size": 128, "data": {"train_size": 800, "val_size": 200,
+                                                      "test_size": 500, "split_seed": 0,
+                                                      "source": "test"},
+            "date": "d", "machine": "m", "command": "c", "work": "w", "total_seconds": 1.0,
+            "matched_epochs": []}
+    text = open(compare_report.write(pairs, meta, str(tmp_path))).read()
+    # (3 + 5) / 2 = 4 s on the 2 seeds that reach it, over NNI's 20 s there.
+    assert "| 10 / 20 s = 0.50x | 4 s (2/3 seeds) = 0.20x peer wall | met |" in text
+    assert "| kerasnas to peer's best val |" in text
 
 
 def _harness(out, work, seeds):

@@ -12,7 +12,7 @@ import shutil
 
 import pandas as pd
 
-from benchmarks.comparison import stats, verdict
+from benchmarks.comparison import reach, stats, verdict
 from kerasnas.report import to_markdown
 from benchmarks.comparison.flex import CAPABILITIES, SPACE_CODE
 from benchmarks.launch import ROOT
@@ -114,18 +114,6 @@ COLORS = {"kerasnas": "tab:blue", "autokeras": "tab:green", "nni": "tab:red", "b
 PANELS = ("custom", "nasbench201", "resnet")  # the study's spaces; anything else goes to "other"
 
 
-def _curve(run):
-    """(end seconds, best val accuracy so far) at each completed trial of one run."""
-    pts = sorted((t["end_seconds"], t["val_accuracy"]) for t in run.get("trials", [])
-                 if t["status"] == "COMPLETED" and t["end_seconds"] is not None
-                 and t["val_accuracy"] is not None)
-    best, out = -1.0, []
-    for x, y in pts:
-        best = max(best, y)
-        out.append((x, best))
-    return out
-
-
 def mean_band(curves, grid):
     """Mean, min and max over seeds of best-so-far step curves on `grid` (NaN before a seed's
     first trial; a finished search holds its best)."""
@@ -163,7 +151,7 @@ def best_so_far_plot(results, path):
     for ax, panel in zip(axes[0], panels):
         styles = iter(["-", "--", ":", "-."] * 4)
         for (p, framework, _, strategy), group in runs.items():  # _: the experiment
-            curves = [c for c in map(_curve, group) if c]
+            curves = [c for c in (reach.best_so_far(r.get("trials", [])) for r in group) if c]
             if p != panel or not curves:
                 continue
             color = COLORS.get(framework)
@@ -405,7 +393,8 @@ def write(pairs, meta, out_dir):
     notes = run_notes(all_results)
     body = results_section(df, meta, missing)
     lines, agg = (body, None) if isinstance(body, list) else body
-    conclusions = (verdict.lines(agg, df, loc, meta.get("matched_epochs", []), md_table)
+    conclusions = (verdict.lines(agg, df, loc, meta.get("matched_epochs", []), md_table,
+                                 all_results)
                    if agg is not None else [SECTIONS[12], "", "- nothing finished", ""])
     text = [
         "# kerasnas vs AutoKeras vs NNI: the study's experiments, measured", "",
