@@ -1,0 +1,34 @@
+"""Training-free proxies: score an untrained model, to pre-screen a space before training.
+
+Every proxy is called as `score(name, model, images)` with a Keras model built by a
+space and a minibatch of raw training images; a higher score is meant to predict a
+higher trained accuracy. `params` and `flops` are the controls a proxy must beat
+(ZiCo, ICLR 2023: few proxies beat the parameter count consistently).
+`benchmarks/proxies.py` measures each one's rank correlation with trained accuracy.
+"""
+
+from kerasnas.proxies._counts import flops, params
+from kerasnas.proxies._naswot import naswot
+from kerasnas.proxies._prescreen import Candidate, prescreen, sample_values
+from kerasnas.proxies._synflow import synflow
+
+__all__ = ["PROXIES", "Candidate", "flops", "naswot", "params", "prescreen", "sample_values",
+           "score", "synflow"]
+
+PROXIES = {
+    "naswot": lambda model, images: naswot(model, images),
+    "synflow": lambda model, images: synflow(model, images.shape[1:]),
+    "params": lambda model, images: params(model),
+    "flops": lambda model, images: flops(model),
+}
+
+
+def score(name: str, model, images) -> float:
+    """The proxy `name` of the untrained `model`, given a minibatch of its input `images`.
+
+    Raises:
+        ValueError: for an unknown proxy name.
+    """
+    if name not in PROXIES:
+        raise ValueError(f"Received: proxy={name!r}; allowed: {', '.join(PROXIES)}.")
+    return float(PROXIES[name](model, images))

@@ -1,0 +1,120 @@
+"""Training-free pre-screening: many candidates of a space, scored at initialisation, ranked."""
+
+import dataclasses
+import math
+import tempfile
+import time
+
+import numpy as np
+
+
+@dataclasses.dataclass
+class Candidate:
+    """One screened hyperparameter set: its values, proxy score and cost.
+
+    `seconds` is the build plus the scoring, what screening it cost.
+    """
+
+    values: dict
+    score: float
+    seconds: float
+    description: str = ""
+
+
+def sample_values(space, count, *, seed=0):
+    """`count` distinct hyperparameter sets of `space`, drawn by KerasTuner's random search.
+
+    A `keras_tuner.Tuner` declares the space (building the model until every conditional
+    scope has been active, as a search does), then the random oracle draws the sets.
+    Draws are seeded and prefix-stable: the first k of `count` are those of k.
+
+    Args:
+        space: A `keras_tuner.HyperModel` (e.g. `kerasnas.spaces.get_space(name)`).
+        count: How many sets; fewer come back if the space has fewer distinct ones.
+        seed: The oracle's seed.
+
+    Raises:
+        ValueError: for `count` < 1.
+    """
+    import keras_tuner
+
+    from kerasnas.oracles import RandomOracle
+
+    if not isinstance(count, int) or count < 1:
+        raise ValueError(f"Received: count={count!r}; allowed: an int >= 1.")
+    oracle = RandomOracle(objective="val_accuracy", max_trials=count, seed=seed)
+    oracle.verbose = 0
+    draws = []
+    with tempfile.TemporaryDirectory() as directory:
+        keras_tuner.Tuner(oracle=oracle, hypermodel=space, directory=directory,
+                          project_name="prescreen", overwrite=True)
+        while len(draws) < count:
+            # One tuner id per draw: an oracle hands a tuner its running trial again.
+            trial = oracle.create_trial(f"prescreen-{len(draws)}")
+            if trial.status != "RUNNING":
+                break
+            draws.append(dict(trial.hyperparameters.values))
+    return draws
+
+
+def first_images(data, count):
+    """The first `count` training images of kerasnas splits, float32 raw pixels (n, h, w, c)."""
+    images, _ = next(iter(data.dataset("train", batch_size=count)))
+    return np.asarray(images, dtype="float32")
+
+
+def build(space, values, *, seed=0):
+    """The model of `values` in `space`, from a fresh Keras session seeded with `seed`.
+
+    The score of a candidate then depends on its values and the seed only, not on
+    what was built before it.
+    """
+    import keras
+    import keras_tuner
+
+    keras.backend.clear_session()
+    keras.utils.set_random_seed(seed)
+    hp = keras_tuner.HyperParameters()
+    hp.values.update(values)  # the declared hyperparameters take these, not their defaults
+    return space.build(hp)
+
+
+def prescreen(space, data, *, proxy="naswot", candidates=100, images=64, seed=0):
+    """Scores `candidates` random hyperparameter sets of `space` at initialisation and ranks them.
+
+    Args:
+        space: A space name (`kerasnas.spaces.get_space`) or a `keras_tuner.HyperModel`;
+            a kerasnas space takes its input shape, classes and normalisation from `data`.
+        data: kerasnas splits (`kerasnas.datasets.make_splits`): the first `images`
+            training images score every candidate.
+        proxy: A name in `kerasnas.proxies.PROXIES`.
+        candidates: How many sets to draw (`sample_values`).
+        images: The minibatch the proxy sees.
+        seed: Seed of the draws and of every candidate's initial weights.
+
+    Returns:
+        A list of `Candidate`, best (highest score) first; NaN scores last.
+
+    Raises:
+        ValueError: for an unknown proxy or space name.
+    """
+    from kerasnas.proxies import PROXIES, score
+    from kerasnas.spaces import get_space
+
+    if proxy not in PROXIES:
+        raise ValueError(f"Received: proxy={proxy!r}; allowed: {', '.join(PROXIES)}.")
+    if isinstance(space, str):
+        space = get_space(space)
+    if hasattr(space, "for_data"):
+        space.for_data(input_shape=data.input_shape, num_classes=data.num_classes,
+                       mean=data.mean, variance=data.variance)
+    batch = first_images(data, images)
+    screened = []
+    for values in sample_values(space, candidates, seed=seed):
+        start = time.perf_counter()
+        model = build(space, values, seed=seed)
+        value = score(proxy, model, batch)
+        describe = getattr(space, "describe", None)
+        screened.append(Candidate(values, value, time.perf_counter() - start,
+                                  describe(values) if describe else ""))
+    return sorted(screened, key=lambda c: (math.isnan(c.score), -c.score))
