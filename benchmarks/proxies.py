@@ -81,7 +81,7 @@ def parse_args(argv=None):
 
 def space_options(parser, items):
     """`SPACE:KEY=VALUE` flags to {space: {key: value}} (values as `python -m kerasnas.run` reads them)."""
-    from kerasnas.run import parse_options
+    from kerasnas.cli import parse_options
 
     options = {space: {} for space in SPACES}
     for item in items:

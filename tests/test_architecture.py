@@ -24,7 +24,7 @@ LAYERS = (
     ("entry", ("search", "cli", "run", "__init__")),
 )
 # Beside the layers: what they may use.
-SIDE = {"testing": "run", "proxies": "models"}
+SIDE = {"testing": "run", "proxies": "oracles"}
 
 
 def modules():

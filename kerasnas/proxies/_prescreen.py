@@ -98,7 +98,7 @@ def prescreen(space, data, *, proxy="naswot", candidates=100, images=64, seed=0)
     Raises:
         ValueError: for an unknown proxy or space name.
     """
-    from kerasnas.proxies import PROXIES, score
+    from kerasnas.proxies._registry import PROXIES, score
     from kerasnas.spaces import get_space
 
     if proxy not in PROXIES:
