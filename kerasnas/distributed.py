@@ -19,6 +19,7 @@ import os
 import threading
 import time
 from concurrent import futures
+from typing import TYPE_CHECKING
 
 from keras_tuner import synchronized
 from keras_tuner.engine import trial as trial_module
@@ -150,7 +151,12 @@ def serve(oracle, *, worker_timeout=120.0, log=print, on_trial_end=None):
 
 
 def _make_servicer(oracle, on_trial_end):
-    class Servicer(internals.oracle_servicer_class()):
+    if TYPE_CHECKING:  # mypy cannot follow a base class found at run time
+        from kerasnas.keras_tuner_internals import OracleServicer
+    else:
+        OracleServicer = internals.oracle_servicer_class()
+
+    class Servicer(OracleServicer):
         def __init__(self, oracle):
             super().__init__(oracle)
             self.last_seen = {}  # trial id -> time of the last call about it

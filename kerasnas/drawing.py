@@ -21,7 +21,7 @@ def _arc_heights(edges, index, spacing):
     the others take, shortest first, the lowest level (from span - 1) above
     or below whose label interval is still free (a greedy track assignment).
     """
-    taken = {}  # (side, level) -> [(x0, x1), ...]
+    taken: dict[tuple[int, int], list[tuple[float, float]]] = {}  # (side, level) -> [(x0, x1), ...]
     heights = [0.0] * len(edges)
     order = sorted(range(len(edges)), key=lambda e: (abs(index[edges[e][1]] - index[edges[e][0]]),
                                                     index[edges[e][0]]))

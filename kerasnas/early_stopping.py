@@ -19,20 +19,28 @@ CLI's names map to them through `STOPPERS`.
 from __future__ import annotations
 
 import statistics
+from typing import TYPE_CHECKING, Any
 
 import keras
 
 from kerasnas._config import config_of
 
+if TYPE_CHECKING:
+    import keras_tuner
+    from keras_tuner.engine.trial import Trial
+
+__all__ = ["MIN_TRIALS", "STOPPERS", "MedianStopping", "MedianStoppingRule", "NoStopping", "Stopper",
+           "as_stopper", "best_finished", "curves", "epoch_metric"]
+
 MIN_TRIALS = 3  # trials that reached epoch k before the rule judges at k
 
 
-def epoch_metric(epoch):
+def epoch_metric(epoch: int) -> str:
     """The metric name of the validation accuracy after `epoch` (1-based)."""
     return f"val_accuracy@{epoch}"
 
 
-def curves(trials, exclude=None):
+def curves(trials: dict[str, Trial], exclude: str | None = None) -> dict[str, list[float]]:
     """Per-epoch validation accuracy of finished trials: `{trial_id: [acc@1, acc@2, ...]}`.
 
     Args:
@@ -43,7 +51,8 @@ def curves(trials, exclude=None):
     for trial_id, trial in trials.items():
         if trial_id == exclude or trial.status != "COMPLETED":
             continue
-        curve, epoch = [], 1
+        curve: list[float] = []
+        epoch = 1
         while trial.metrics.exists(epoch_metric(epoch)):
             curve.append(trial.metrics.get_last_value(epoch_metric(epoch)))
             epoch += 1
@@ -60,16 +69,16 @@ class MedianStoppingRule(keras.callbacks.Callback):
         min_trials: Trials that must have reached an epoch before it is judged.
     """
 
-    def __init__(self, history, *, min_trials=MIN_TRIALS):
+    def __init__(self, history: dict[str, list[float]], *, min_trials: int = MIN_TRIALS):
         super().__init__()
         if not isinstance(min_trials, int) or min_trials < 1:
             raise ValueError(f"`min_trials` must be an int >= 1; got {min_trials!r}.")
         self.history = history
         self.min_trials = min_trials
-        self.stopped_at = None  # the 1-based epoch after which the trial stopped
-        self.reason = None
+        self.stopped_at: int | None = None  # the 1-based epoch after which the trial stopped
+        self.reason: str | None = None
 
-    def on_epoch_end(self, epoch, logs=None):
+    def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
         if epoch + 1 >= self.params["epochs"]:
             return  # the last epoch: stopping saves nothing
         accuracy = (logs or {}).get("val_accuracy")
@@ -84,7 +93,7 @@ class MedianStoppingRule(keras.callbacks.Callback):
                            f"median {median:.4f} of {len(others)} earlier trials")
 
 
-def best_finished(oracle):
+def best_finished(oracle: keras_tuner.Oracle) -> Trial | None:
     """The best completed trial that was not stopped early (None if there is none).
 
     A stopped trial's score is its accuracy after fewer epochs: it is not
@@ -111,7 +120,7 @@ class Stopper:
     #: such a stopper (a worker does not see the other trials).
     needs_other_trials = True
 
-    def callback(self, trials: dict, trial_id: str) -> keras.callbacks.Callback | None:
+    def callback(self, trials: dict[str, Trial], trial_id: str) -> keras.callbacks.Callback | None:
         """The callback for trial `trial_id`.
 
         Args:
@@ -121,11 +130,11 @@ class Stopper:
         """
         raise NotImplementedError
 
-    def get_config(self) -> dict:
+    def get_config(self) -> dict[str, Any]:
         """The constructor's arguments (recorded in run.json)."""
         return config_of(self)
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items())
         return f"{type(self).__name__}({args})"
 
@@ -135,7 +144,7 @@ class NoStopping(Stopper):
 
     needs_other_trials = False
 
-    def callback(self, trials, trial_id):
+    def callback(self, trials: dict[str, Trial], trial_id: str) -> None:
         return None
 
 
@@ -151,7 +160,7 @@ class MedianStopping(Stopper):
             raise ValueError(f"Received: min_trials={min_trials!r}; allowed: an int >= 1.")
         self.min_trials = min_trials
 
-    def callback(self, trials, trial_id):
+    def callback(self, trials: dict[str, Trial], trial_id: str) -> MedianStoppingRule:
         return MedianStoppingRule(curves(trials, exclude=trial_id), min_trials=self.min_trials)
 
 

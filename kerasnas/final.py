@@ -60,7 +60,7 @@ def augmented_dataset(x, y, *, batch_size, seed=0, pad=PAD, flip=True, erase=0.0
         raise ValueError(f"`pad` must be an int >= 0; got {pad!r}.")
     if not isinstance(batch_size, int) or batch_size < 1:
         raise ValueError(f"`batch_size` must be an int >= 1; got {batch_size!r}.")
-    if isinstance(erase, bool) or not isinstance(erase, numbers.Real) or not 0 <= erase <= 1:
+    if isinstance(erase, bool) or not isinstance(erase, numbers.Real) or not 0 <= float(erase) <= 1:
         raise ValueError(f"`erase` must be a probability in [0, 1]; got {erase!r}.")
     ds = x
     if y is not None:

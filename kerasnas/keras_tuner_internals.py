@@ -13,6 +13,8 @@ or changes one fails naming it. `undeclared_overrides` and
 private name without saying so (an override by accident).
 """
 
+from __future__ import annotations
+
 import ast
 import contextlib
 import dataclasses
@@ -21,9 +23,24 @@ import inspect
 import io
 import textwrap
 import threading
+from typing import TYPE_CHECKING, Any, Callable, Iterator, NoReturn
 
 import keras_tuner
 import numpy as np
+
+if TYPE_CHECKING:
+    import keras
+    from keras_tuner.engine.trial import Trial
+    # kerasnas.distributed's base class, named for mypy (`oracle_servicer_class()` at run time)
+    from keras_tuner.src.distribute.oracle_chief import OracleServicer as OracleServicer
+
+__all__ = ["KerasTunerInternalsError", "PRIVATE_NAMES", "PrivateName", "TESTED_VERSION", "add_servicer_to_server",
+           "add_trial_tensorboard", "base_set_project_dir", "build_model", "check", "create_trial_response",
+           "distribution_scope", "end_trial_response", "gp_random_response", "gp_random_state", "is_tried",
+           "is_worker", "max_collisions", "oracle_file", "oracle_servicer_class", "project_dir", "random_values",
+           "release_oracle_lock", "retry_queue", "save_trial", "set_gp_random_state", "set_project_dir",
+           "set_seed_state", "silenced_condition_to_proto", "trial_dir", "tried_keys", "tuner_file",
+           "undeclared_attributes", "undeclared_overrides", "values_key"]
 
 TESTED_VERSION = "1.4.8"  # the version the table was written against (setup.py pins it)
 
@@ -51,12 +68,12 @@ class PrivateName:
     owner: str
     name: str
     kind: str
-    params: tuple = None
-    by: str = None
-    value_type: type = None
+    params: tuple[str, ...] | None = None
+    by: str | None = None
+    value_type: type | None = None
 
     @property
-    def id(self):
+    def id(self) -> str:
         return f"{self.owner}.{self.name}"
 
 
@@ -116,110 +133,111 @@ PRIVATE_NAMES = (
 
 # -- Oracle -------------------------------------------------------------------------------
 
-def retry_queue(oracle):
+def retry_queue(oracle: keras_tuner.Oracle) -> list[str]:
     """The oracle's list of trial ids waiting to be re-run (the live list: append to re-queue)."""
     return oracle._retry_queue
 
 
-def save_trial(oracle, trial):
+def save_trial(oracle: keras_tuner.Oracle, trial: Trial) -> None:
     """Writes `trial` to its trial.json (through the oracle's own `_save_trial`)."""
     oracle._save_trial(trial)
 
 
-def trial_dir(oracle, trial_id):
+def trial_dir(oracle: keras_tuner.Oracle, trial_id: str) -> str:
     """The folder of trial `trial_id` in the oracle's project, created if missing."""
     return oracle._get_trial_dir(trial_id)
 
 
-def oracle_file(oracle):
+def oracle_file(oracle: keras_tuner.Oracle) -> str:
     """The path of the oracle's state file (oracle.json)."""
     return oracle._get_oracle_fname()
 
 
-def project_dir(oracle):
+def project_dir(oracle: keras_tuner.Oracle) -> str:
     """The oracle's project folder, created if missing."""
     return oracle._project_dir
 
 
-def set_project_dir(oracle, directory, project_name):
+def set_project_dir(oracle: keras_tuner.Oracle, directory: str, project_name: str) -> None:
     """Points the oracle at `directory/project_name`, as a tuner does when it is built."""
     oracle._set_project_dir(directory, project_name)
 
 
-def base_set_project_dir(oracle, directory, project_name):
+def base_set_project_dir(oracle: keras_tuner.Oracle, directory: str, project_name: str) -> None:
     """`keras_tuner.Oracle`'s own `_set_project_dir`, for an override that adds to it."""
     keras_tuner.Oracle._set_project_dir(oracle, directory, project_name)
 
 
-def is_tried(oracle, values):
+def is_tried(oracle: keras_tuner.Oracle, values: dict[str, Any]) -> bool:
     """Whether `values` were already given to a trial (running, finished or failed)."""
     return oracle._duplicate(values)
 
 
-def values_key(oracle, values):
+def values_key(oracle: keras_tuner.Oracle, values: dict[str, Any]) -> str:
     """The key under which the oracle records tried `values` (see `tried_keys`)."""
     return oracle._compute_values_hash(values)
 
 
-def tried_keys(oracle):
+def tried_keys(oracle: keras_tuner.Oracle) -> set[str]:
     """The keys (`values_key`) of every tried set of values."""
     return oracle._tried_so_far
 
 
-def max_collisions(oracle):
+def max_collisions(oracle: keras_tuner.Oracle) -> int:
     """How many tried values a random draw may hit before the space counts as exhausted."""
     return oracle._max_collisions
 
 
-def set_seed_state(oracle, seed):
+def set_seed_state(oracle: keras_tuner.Oracle, seed: int) -> None:
     """Sets the seed KerasTuner's random draws (`random_values`) continue from."""
     oracle._seed_state = seed
 
 
-def random_values(oracle):
+def random_values(oracle: keras_tuner.Oracle) -> dict[str, Any] | None:
     """KerasTuner's random draw of untried active values, or None when it finds none."""
     return oracle._random_values()
 
 
 # -- KerasTuner's Gaussian-process oracle ---------------------------------------------------
 
-def gp_random_state(oracle):
+def gp_random_state(oracle: keras_tuner.Oracle) -> np.random.RandomState:
     """The `numpy.random.RandomState` seeding the GP's acquisition optimiser."""
     return oracle._random_state
 
 
-def set_gp_random_state(oracle, random_state):
+def set_gp_random_state(oracle: keras_tuner.Oracle, random_state: np.random.RandomState) -> None:
     oracle._random_state = random_state
 
 
-def gp_random_response(oracle):
+def gp_random_response(oracle: keras_tuner.Oracle) -> dict[str, Any]:
     """The GP oracle's random proposal (its `populate_space` response)."""
     return oracle._random_populate_space()
 
 
 # -- Tuner --------------------------------------------------------------------------------
 
-def is_worker(tuner):
+def is_worker(tuner: keras_tuner.Tuner) -> bool:
     """Whether `tuner` is a worker of chief/worker mode (its oracle lives on the chief)."""
     return tuner._is_worker()
 
 
-def tuner_file(tuner):
+def tuner_file(tuner: keras_tuner.Tuner) -> str:
     """The path of the tuner's state file (<tuner id>.json)."""
     return tuner._get_tuner_fname()
 
 
-def build_model(tuner, hp):
+def build_model(tuner: keras_tuner.Tuner, hp: keras_tuner.HyperParameters) -> keras.Model:
     """Builds the trial's model as KerasTuner does: clears the session, checks the result."""
     return tuner._try_build(hp)
 
 
-def add_trial_tensorboard(tuner, callbacks, trial):
+def add_trial_tensorboard(tuner: keras_tuner.Tuner, callbacks: list[keras.callbacks.Callback],
+                          trial: Trial) -> None:
     """Moves each TensorBoard callback to a folder per trial and adds KerasTuner's HParams one."""
     tuner._configure_tensorboard_dir(callbacks, trial)
 
 
-def distribution_scope(strategy):
+def distribution_scope(strategy: Any) -> contextlib.AbstractContextManager:
     """`strategy.scope()`, or a block doing nothing when `strategy` is None."""
     return keras_tuner.engine.tuner.maybe_distribute(strategy)
 
@@ -227,7 +245,7 @@ def distribution_scope(strategy):
 # -- Chief/worker mode ----------------------------------------------------------------------
 
 @contextlib.contextmanager
-def silenced_condition_to_proto():
+def silenced_condition_to_proto() -> Iterator[None]:
     """Inside the block, conditions convert to protos with their stdout swallowed.
 
     KerasTuner 1.4.8 left a `print` in `Parent.to_proto`. The patch is undone
@@ -237,7 +255,7 @@ def silenced_condition_to_proto():
 
     original = conditions.Parent.__dict__["to_proto"]
 
-    def to_proto(self):
+    def to_proto(self: Any) -> Any:
         with contextlib.redirect_stdout(io.StringIO()):
             return original(self)
 
@@ -248,7 +266,7 @@ def silenced_condition_to_proto():
         conditions.Parent.to_proto = original
 
 
-def release_oracle_lock(oracle):
+def release_oracle_lock(oracle: keras_tuner.Oracle) -> None:
     """Frees the oracle's `synchronized` lock if this thread holds it (after an exception)."""
     from keras_tuner.src.engine import oracle as oracle_module
 
@@ -257,26 +275,26 @@ def release_oracle_lock(oracle):
         oracle_module.LOCKS[oracle].release()
 
 
-def oracle_servicer_class():
+def oracle_servicer_class() -> type[Any]:
     """KerasTuner's gRPC servicer of the oracle (built with the oracle, which it keeps as `.oracle`)."""
     from keras_tuner.src.distribute.oracle_chief import OracleServicer
 
     return OracleServicer
 
 
-def add_servicer_to_server(servicer, server):
+def add_servicer_to_server(servicer: Any, server: Any) -> None:
     from keras_tuner.src import protos
 
     protos.get_service_grpc().add_OracleServicer_to_server(servicer, server)
 
 
-def create_trial_response(trial):
+def create_trial_response(trial: Trial) -> Any:
     from keras_tuner.src import protos
 
     return protos.get_service().CreateTrialResponse(trial=trial.to_proto())
 
 
-def end_trial_response():
+def end_trial_response() -> Any:
     from keras_tuner.src import protos
 
     return protos.get_service().EndTrialResponse()
@@ -288,7 +306,7 @@ class KerasTunerInternalsError(AssertionError):
     """A private KerasTuner name kerasnas relies on is gone or has changed."""
 
 
-def check(entry):
+def check(entry: PrivateName) -> None:
     """Verifies one `PrivateName` against the installed KerasTuner.
 
     Raises:
@@ -302,9 +320,9 @@ def check(entry):
         example = _example(owner)
         if not hasattr(example, entry.name):
             _fail(entry, f"builds {owner.__name__} without it")
-        value = getattr(example, entry.name)
-        if not isinstance(value, entry.value_type):
-            _fail(entry, f"makes it a {type(value).__name__}, not a {entry.value_type.__name__}")
+        value, expected = getattr(example, entry.name), _value_type(entry)
+        if not isinstance(value, expected):
+            _fail(entry, f"makes it a {type(value).__name__}, not a {expected.__name__}")
         return
     if not hasattr(owner, entry.name):
         _fail(entry, "does not define it")
@@ -313,11 +331,12 @@ def check(entry):
         if not isinstance(member, property):
             _fail(entry, "no longer makes it a property")
     elif entry.kind == "module attribute":
-        if not isinstance(member, entry.value_type):
-            _fail(entry, f"makes it a {type(member).__name__}, not a {entry.value_type.__name__}")
+        expected = _value_type(entry)
+        if not isinstance(member, expected):
+            _fail(entry, f"makes it a {type(member).__name__}, not a {expected.__name__}")
     elif entry.kind == "message":
         fields = set(getattr(owner, entry.name).DESCRIPTOR.fields_by_name)
-        if not set(entry.params) <= fields:
+        if not set(entry.params or ()) <= fields:
             _fail(entry, f"gives it the fields {sorted(fields)}")
     elif entry.kind == "subclass":
         if not inspect.isclass(member):
@@ -327,7 +346,7 @@ def check(entry):
         _check_params(entry, _parameters(getattr(owner, entry.name)), exact=True)
         if entry.by is not None:
             mine = [p.name for p in _parameters(getattr(_resolve(entry.by), entry.name))]
-            if mine != list(entry.params):
+            if mine != list(entry.params or ()):
                 _fail(entry, f"is overridden by {entry.by} taking ({', '.join(mine)})")
     elif entry.kind == "call":
         _check_params(entry, _parameters(getattr(owner, entry.name)), exact=False)
@@ -335,7 +354,7 @@ def check(entry):
         raise ValueError(f"Unknown kind {entry.kind!r} of {entry.id}.")
 
 
-def undeclared_overrides(cls):
+def undeclared_overrides(cls: type) -> list[str]:
     """Private names a kerasnas class defines that a KerasTuner class it extends also defines.
 
     Each is an override, and must be declared in `PRIVATE_NAMES` (kind
@@ -355,7 +374,7 @@ def undeclared_overrides(cls):
     return found
 
 
-def undeclared_attributes(cls):
+def undeclared_attributes(cls: type) -> list[str]:
     """Private attributes a kerasnas class sets on `self` that its KerasTuner base also sets.
 
     Each must be declared in `PRIVATE_NAMES` (kind "attribute") and set through
@@ -375,12 +394,12 @@ def undeclared_attributes(cls):
                   if name.startswith("_") and name in theirs and name not in declared)
 
 
-def _resolve(path):
+def _resolve(path: str) -> Any:
     call = path.endswith("()")
     parts = path.removesuffix("()").split(".")
     for split in range(len(parts), 0, -1):
         try:
-            obj = importlib.import_module(".".join(parts[:split]))
+            obj: Any = importlib.import_module(".".join(parts[:split]))
         except ImportError:
             continue
         for part in parts[split:]:
@@ -389,7 +408,7 @@ def _resolve(path):
     raise ImportError(f"No module named {parts[0]!r}")
 
 
-def _example(cls):
+def _example(cls: type[Any]) -> Any:
     """An instance of a KerasTuner class, for the attributes its constructor sets."""
     if issubclass(cls, keras_tuner.Oracle):
         return cls(objective="val_loss", max_trials=1)
@@ -398,29 +417,36 @@ def _example(cls):
     raise ValueError(f"No example of {cls.__qualname__}: add one to _example.")
 
 
-def _parameters(function):
+def _parameters(function: Callable[..., Any]) -> list[inspect.Parameter]:
     """The parameters of a function or method, `self` left out."""
     parameters = list(inspect.signature(function).parameters.values())
     return parameters[1:] if parameters[:1] and parameters[0].name == "self" else parameters
 
 
-def _check_params(entry, parameters, *, exact):
+def _check_params(entry: PrivateName, parameters: list[inspect.Parameter], *, exact: bool) -> None:
     """`exact`: KerasTuner calls it, with exactly `entry.params`; else kerasnas calls it with them."""
-    names = [p.name for p in parameters]
+    names, params = [p.name for p in parameters], entry.params or ()
     shown = f"takes ({', '.join(names)})"
-    if names[:len(entry.params)] != list(entry.params):
+    if names[:len(params)] != list(params):
         _fail(entry, shown)
     if any(p.kind not in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)
-           for p in parameters[:len(entry.params)]):
+           for p in parameters[:len(params)]):
         _fail(entry, f"{shown}, not all positional")
-    rest = parameters[len(entry.params):]
+    rest = parameters[len(params):]
     if exact and rest:
         _fail(entry, shown)
     if any(p.default is p.empty and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD) for p in rest):
         _fail(entry, f"{shown}, more than kerasnas passes")
 
 
-def _fail(entry, problem):
+def _value_type(entry: PrivateName) -> type:
+    """The type an "attribute" or "module attribute" entry expects."""
+    if entry.value_type is None:
+        raise ValueError(f"{entry.id}: an entry of kind {entry.kind!r} needs a `value_type`.")
+    return entry.value_type
+
+
+def _fail(entry: PrivateName, problem: str) -> NoReturn:
     params = "" if entry.params is None else f"({', '.join(entry.params)})"
     raise KerasTunerInternalsError(
         f"{entry.id}{params}: keras-tuner {keras_tuner.__version__} {problem}. kerasnas relies "

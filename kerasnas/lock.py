@@ -60,7 +60,7 @@ class FolderLock:
 
     def __init__(self, directory: str):
         self.path = os.path.join(directory, LOCK_FILE)
-        self._fd = None
+        self._fd: int | None = None
         self.stale: Holder | None = None  # the dead holder taken over, if any
 
     def holder(self) -> Holder | None:

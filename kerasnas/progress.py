@@ -5,9 +5,21 @@ messages and at the end; a notebook, the CLI and the benchmarks each pass
 their own. `Reporter` shows nothing; `ConsoleReporter` writes one line per trial.
 """
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Callable
+
 from keras_tuner.engine import trial as trial_module
 
 from kerasnas.early_stopping import best_finished
+
+if TYPE_CHECKING:
+    import pandas as pd
+    from keras_tuner.engine.trial import Trial
+
+    from kerasnas.run_folder import Run, SearchResult
+
+__all__ = ["ConsoleReporter", "Reporter", "summary_text", "trial_line"]
 
 _ENDED = (trial_module.TrialStatus.COMPLETED, trial_module.TrialStatus.FAILED)
 
@@ -15,16 +27,16 @@ _ENDED = (trial_module.TrialStatus.COMPLETED, trial_module.TrialStatus.FAILED)
 class Reporter:
     """Receives a search's events; this base class shows nothing (subclass what you need)."""
 
-    def on_search_begin(self, run):
+    def on_search_begin(self, run: Run) -> None:
         """Called once the run is set up; `run.headline()` says what it searches."""
 
-    def on_trial_end(self, run, trial):
+    def on_trial_end(self, run: Run, trial: Trial) -> None:
         """Called after each trial ended and results.csv was rewritten."""
 
-    def on_message(self, text):
+    def on_message(self, text: str) -> None:
         """A free-form message (chief/worker events, final training)."""
 
-    def on_search_end(self, run, result):
+    def on_search_end(self, run: Run, result: SearchResult) -> None:
         """Called with the `SearchResult` once everything is exported."""
 
 
@@ -35,23 +47,23 @@ class ConsoleReporter(Reporter):
         write: A function taking one line of text (default: `print`).
     """
 
-    def __init__(self, write=print):
+    def __init__(self, write: Callable[[str], Any] = print):
         self.write = write
 
-    def on_search_begin(self, run):
+    def on_search_begin(self, run: Run) -> None:
         self.write(run.headline())
 
-    def on_trial_end(self, run, trial):
+    def on_trial_end(self, run: Run, trial: Trial) -> None:
         self.write(trial_line(run, trial))
 
-    def on_message(self, text):
+    def on_message(self, text: str) -> None:
         self.write(text)
 
-    def on_search_end(self, run, result):
+    def on_search_end(self, run: Run, result: SearchResult) -> None:
         self.write(summary_text(result.trials, result.summary))
 
 
-def trial_line(run, trial):
+def trial_line(run: Run, trial: Trial) -> str:
     """`[i/N] #id phase values | val_acc seconds | best so far | elapsed` (a worker: its own part)."""
     notes = getattr(run.oracle, "notes", {}).get(trial.trial_id, {})
     phase = notes.get("phase", "")
@@ -75,7 +87,7 @@ def trial_line(run, trial):
             f"{run.elapsed() / 60:.1f} min")
 
 
-def summary_text(table, summary):
+def summary_text(table: pd.DataFrame, summary: dict[str, Any]) -> str:
     """The trials sorted by accuracy and the headline numbers."""
     cols = [c for c in ("trial_id", "status", "phase", "arch", "val_accuracy", "params",
                         "train_seconds") if c in table]

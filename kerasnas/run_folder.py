@@ -16,6 +16,7 @@ import json
 import os
 import shutil
 import time
+from typing import TYPE_CHECKING, Any
 
 import keras_tuner
 import pandas as pd
@@ -27,6 +28,13 @@ from kerasnas.lock import LOCK_FILE, FolderLock
 from kerasnas.methods import BudgetedSearch, SearchMethod, TrialSearch
 from kerasnas.progress import ConsoleReporter, Reporter
 from kerasnas.settings import SearchSettings
+
+if TYPE_CHECKING:
+    from keras_tuner.engine.trial import Trial
+
+    from kerasnas.datasets import Splits, StreamedSplits
+
+__all__ = ["OBJECTIVE", "PROJECT", "Run", "SearchResult", "SearchStopped", "differences"]
 
 OBJECTIVE = keras_tuner.Objective("val_accuracy", direction="max")
 PROJECT = "search"  # the KerasTuner project folder inside the output directory
@@ -54,12 +62,12 @@ class SearchResult:
     """What a search leaves: the trials table, the best trial, its test accuracy, files."""
 
     trials: pd.DataFrame
-    best: dict
+    best: dict[str, Any]
     test_accuracy: float
     model_path: str
     directory: str
     wall_seconds: float
-    summary: dict
+    summary: dict[str, Any]
 
 
 class Run:
@@ -89,7 +97,7 @@ class Run:
 
     def __init__(self, directory: str, space: str | keras_tuner.HyperModel,
                  oracle: str | keras_tuner.Oracle, settings: SearchSettings | None = None, *,
-                 data=None, resume: bool = False, overwrite: bool = False,
+                 data: Any = None, resume: bool = False, overwrite: bool = False,
                  reporter: Reporter | None = None, method: SearchMethod | None = None):
         settings = SearchSettings() if settings is None else settings
         if method is None:
@@ -128,9 +136,9 @@ class Run:
                                test_size=settings.test_size, seed=settings.seed,
                                image_size=settings.image_size, data_dir=settings.data_dir,
                                memory_limit_mb=settings.memory_limit_mb)
-        self.data = data
-        self.hypermodel = (get_space(space, **settings.space_options) if isinstance(space, str)
-                           else space)
+        self.data: Splits | StreamedSplits = data
+        self.hypermodel: keras_tuner.HyperModel = (
+            get_space(space, **settings.space_options) if isinstance(space, str) else space)
         # Shape, classes and normalisation come from the data; a shape outside the
         # space's limits is refused here, before anything is written.
         if isinstance(self.hypermodel, DataAware):
@@ -142,8 +150,8 @@ class Run:
                                  seed=settings.seed,
                                  max_consecutive_failed_trials=settings.max_failures,
                                  **settings.oracle_options)
-        self.oracle = oracle
-        self.record = {
+        self.oracle: keras_tuner.Oracle = oracle
+        self.record: dict[str, Any] = {
             **settings.to_dict(),
             "space": space if isinstance(space, str) else type(space).__name__,
             "oracle": oracle_name,
@@ -154,9 +162,11 @@ class Run:
             "dataset": to_json(data.identity),  # a resume on other data refuses
         }
         self.lock = FolderLock(self.directory)
-        self.tuner = self.strategy = None
+        self._tuner: keras_tuner.Tuner | None = None
+        self.strategy: Any = None  # the tuner's distribution strategy, once the search began
         self.strategy_text = ""
-        self.earlier_end, self.resumed_after, self.started = {}, 0.0, time.time()
+        self.earlier_end: dict[str, float] = {}
+        self.resumed_after, self.started = 0.0, time.time()
         if self.role == "worker":  # workers join the chief's run: no lock, no folder changes
             self._wait_for_chief()
         else:
@@ -164,7 +174,7 @@ class Run:
 
     # -- the folder -----------------------------------------------------------------------
 
-    def _open(self, *, resume, overwrite):
+    def _open(self, *, resume: bool, overwrite: bool) -> None:
         d, run_file = self.directory, os.path.join(self.directory, RUN_FILE)
         entries = os.listdir(d) if os.path.isdir(d) else []
         if entries and not ({RUN_FILE, LOCK_FILE} & set(entries)):
@@ -180,7 +190,7 @@ class Run:
             self.lock.release()
             raise
 
-    def _prepare(self, run_file, *, resume, overwrite):
+    def _prepare(self, run_file: str, *, resume: bool, overwrite: bool) -> None:
         d = self.directory
         exists = any(name != LOCK_FILE for name in os.listdir(d))
         if exists and resume and os.path.isfile(run_file):
@@ -202,7 +212,7 @@ class Run:
                     shutil.rmtree(path) if os.path.isdir(path) else os.remove(path)
         write_json(run_file, self.record, indent=2, default=str)
 
-    def _wait_for_chief(self):
+    def _wait_for_chief(self) -> None:
         run_file = os.path.join(self.directory, RUN_FILE)
         timeout = self.settings.worker_timeout
         deadline = time.time() + timeout
@@ -223,7 +233,7 @@ class Run:
     def __enter__(self) -> Run:
         return self
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.close()
 
     # -- the search -----------------------------------------------------------------------
@@ -239,10 +249,10 @@ class Run:
         """
         from kerasnas.strategy import describe
 
-        self.tuner = self.method.prepare(self)
-        self.strategy = self.tuner.distribution_strategy
+        self._tuner = tuner = self.method.prepare(self)
+        self.strategy = tuner.distribution_strategy
         self.strategy_text = describe(self.strategy)
-        self.oracle = self.tuner.oracle  # a worker's is a client of the chief's
+        self.oracle = tuner.oracle  # a worker's is a client of the chief's
         if self.role != "worker":  # the clock goes on from the earlier run's last finished trial
             self.earlier_end = trials_table.earlier_end_seconds(self.oracle.trials, self.results_path)
             self.resumed_after = max(self.earlier_end.values(), default=0.0)
@@ -261,7 +271,7 @@ class Run:
             stopped = e
         return self._finish(stopped)
 
-    def _finish(self, stopped):
+    def _finish(self, stopped: RuntimeError | None) -> SearchResult | None:
         from kerasnas.summary import export_best
 
         table = self.table()
@@ -284,16 +294,18 @@ class Run:
 
     # -- the tuner's listener ---------------------------------------------------------------
 
-    def on_trial_ending(self, trial) -> None:
+    def on_trial_ending(self, trial: Trial) -> None:
+        """Before the tuner ends a trial: its error message, if any, beside it."""
         if trial.message:  # kept beside the trial: the message does not cross gRPC
             with open(os.path.join(self.tuner.get_trial_dir(trial.trial_id),
                                    trials_table.ERROR_FILE), "w") as f:
                 f.write(trial.message)
 
-    def on_trial_ended(self, trial) -> None:
+    def on_trial_ended(self, trial: Trial) -> None:
+        """After the tuner ended a trial: `record_trial`."""
         self.record_trial(trial)
 
-    def record_trial(self, trial) -> None:
+    def record_trial(self, trial: Trial) -> None:
         """After a trial ends: the table on disk (the chief's or a lone process's), then report."""
         if self.role != "worker":
             write_csv(self.results_path, self.table())
@@ -302,26 +314,39 @@ class Run:
     # -- for reporters ---------------------------------------------------------------------
 
     @property
+    def tuner(self) -> keras_tuner.Tuner:
+        """The tuner the method trains with (`SearchMethod.prepare`), once `search()` began.
+
+        Raises:
+            RuntimeError: before `search()`.
+        """
+        if self._tuner is None:
+            raise RuntimeError("The run has no tuner before `run.search()` (its method's "
+                               "`prepare(run)` makes it); read `run.tuner` from then on.")
+        return self._tuner
+
+    @property
     def results_path(self) -> str:
         return os.path.join(self.directory, trials_table.RESULTS_FILE)
 
     @property
     def tuner_id(self) -> str:
-        return self.tuner.tuner_id if self.tuner is not None else ""
+        return self._tuner.tuner_id if self._tuner is not None else ""
 
     def table(self) -> pd.DataFrame:
         """The trials table (results.csv)."""
         return trials_table.results_table(self.oracle, self.describe, self.started, self.earlier_end,
                                      self.tuner.project_dir)
 
-    def describe(self, values: dict) -> str:
+    def describe(self, values: dict[str, Any]) -> str:
         """The space's short text for `values`, else the values themselves."""
         from kerasnas.spaces import Describable
 
         described = self.hypermodel.describe(values) if isinstance(self.hypermodel, Describable) else ""
         return described or trials_table.short_values(values)
 
-    def failure_reason(self, trial) -> str:
+    def failure_reason(self, trial: Trial) -> str:
+        """Why `trial` failed: the last line of its error message."""
         return trials_table.failure_reason(trial, self.tuner.project_dir)
 
     def elapsed(self) -> float:
@@ -329,6 +354,7 @@ class Run:
         return time.time() - self.started
 
     def headline(self) -> str:
+        """What the run searches, in one line (the reporters' first line)."""
         r = self.record
         resumed = (f"; resumed after {self.resumed_after:.0f} s" if self.resumed_after else "")
         return (f"kerasnas: {r['space']} x {r['oracle']}, {self.method.describe(self.settings)}, "
@@ -336,7 +362,7 @@ class Run:
                 f"data: {self.data.source}{resumed}")
 
 
-def differences(previous: dict, now: dict) -> list[str]:
+def differences(previous: dict[str, Any], now: dict[str, Any]) -> list[str]:
     """What a resume would change: `key: then, now` for the keys it must keep.
 
     Keys absent from an older run.json are not compared; configurations are

@@ -9,10 +9,14 @@ them through `SCHEDULES`.
 from __future__ import annotations
 
 import math
+from typing import Any, Callable
 
 import keras
 
 from kerasnas._config import config_of
+
+__all__ = ["SCHEDULES", "Constant", "Cosine", "Schedule", "StepScheduled", "WarmupCosine",
+           "WarmupStableDecay", "as_schedule", "make_schedule"]
 
 
 class WarmupCosine(keras.callbacks.Callback):
@@ -30,13 +34,13 @@ class WarmupCosine(keras.callbacks.Callback):
         warmup_fraction: Share of the steps spent warming up linearly from 0.
     """
 
-    def __init__(self, *, warmup_fraction=0.1):
+    def __init__(self, *, warmup_fraction: float = 0.1):
         super().__init__()
         if not 0 <= warmup_fraction < 1:
             raise ValueError(f"`warmup_fraction` must be in [0, 1); got {warmup_fraction}.")
         self.warmup_fraction = warmup_fraction
 
-    def on_train_begin(self, logs=None):
+    def on_train_begin(self, logs: dict[str, Any] | None = None) -> None:
         steps = self.params.get("steps")
         if not steps:
             raise ValueError("WarmupCosine needs data of known length (steps per epoch); "
@@ -45,23 +49,23 @@ class WarmupCosine(keras.callbacks.Callback):
         self.peak = float(keras.ops.convert_to_numpy(self.model.optimizer.learning_rate))
         self.step = 0
 
-    def set_span(self, total_steps):
+    def set_span(self, total_steps: int) -> None:
         """Spreads the schedule over `total_steps` (`fit` sets it from its epochs x steps)."""
         self.total = total_steps
         self.warmup = max(1, int(total_steps * self.warmup_fraction))
 
-    def factor(self, step):
+    def factor(self, step: int) -> float:
         """The share of the peak rate at `step` (0-based), in [0, 1]."""
         if step < self.warmup:
             return (step + 1) / self.warmup
         progress = (step - self.warmup) / max(1, self.total - self.warmup)
         return 0.5 * (1 + math.cos(math.pi * min(1.0, progress)))
 
-    def on_train_batch_begin(self, batch, logs=None):
+    def on_train_batch_begin(self, batch: int, logs: dict[str, Any] | None = None) -> None:
         self.model.optimizer.learning_rate = self.peak * self.factor(self.step)
         self.step += 1
 
-    def on_train_end(self, logs=None):
+    def on_train_end(self, logs: dict[str, Any] | None = None) -> None:
         # The saved model keeps the peak, as compiled: a later fit starts the same way.
         self.model.optimizer.learning_rate = self.peak
 
@@ -79,11 +83,11 @@ class Schedule:
         """A new callback for one trial's `fit`, or None."""
         raise NotImplementedError
 
-    def get_config(self) -> dict:
+    def get_config(self) -> dict[str, Any]:
         """The constructor's arguments (recorded in run.json)."""
         return config_of(self)
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items())
         return f"{type(self).__name__}({args})"
 
@@ -91,7 +95,7 @@ class Schedule:
 class Constant(Schedule):
     """The trial's learning rate all along ("constant")."""
 
-    def callback(self):
+    def callback(self) -> None:
         return None
 
 
@@ -106,7 +110,7 @@ class Cosine(Schedule):
         WarmupCosine(warmup_fraction=warmup_fraction)  # validates it, naming the fix
         self.warmup_fraction = warmup_fraction
 
-    def callback(self):
+    def callback(self) -> WarmupCosine:
         return WarmupCosine(warmup_fraction=self.warmup_fraction)
 
 
@@ -117,18 +121,18 @@ class StepScheduled(keras.callbacks.Callback):
         factor: Function from the step (0-based) to a share of the compiled rate.
     """
 
-    def __init__(self, factor):
+    def __init__(self, factor: Callable[[int], float]):
         super().__init__()
         self.factor = factor
 
-    def on_train_begin(self, logs=None):
+    def on_train_begin(self, logs: dict[str, Any] | None = None) -> None:
         self.peak = float(keras.ops.convert_to_numpy(self.model.optimizer.learning_rate))
 
-    def on_train_batch_begin(self, batch, logs=None):
+    def on_train_batch_begin(self, batch: int, logs: dict[str, Any] | None = None) -> None:
         step = int(keras.ops.convert_to_numpy(self.model.optimizer.iterations))
         self.model.optimizer.learning_rate = self.peak * self.factor(step)
 
-    def on_epoch_end(self, epoch, logs=None):
+    def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
         # A checkpoint saved after this keeps the compiled rate: a continuation starts the same.
         self.model.optimizer.learning_rate = self.peak
 
@@ -166,7 +170,7 @@ class WarmupStableDecay(Schedule):
         progress = (step - self.decay_from) / (self.decay_to - self.decay_from)
         return 0.5 * (1 + math.cos(math.pi * min(1.0, progress)))
 
-    def callback(self):
+    def callback(self) -> StepScheduled:
         return StepScheduled(self.factor)
 
 

@@ -14,7 +14,7 @@ from kerasnas.settings import SearchSettings
 __all__ = ["OBJECTIVE", "PROJECT", "SearchResult", "SearchSettings", "SearchStopped", "search"]
 
 
-def search(space: str | keras_tuner.HyperModel, oracle: str | keras_tuner.Oracle, data=None,
+def search(space: str | keras_tuner.HyperModel, oracle: str | keras_tuner.Oracle, data: Any = None,
            settings: SearchSettings | None = None, *, directory: str, resume: bool = False,
            overwrite: bool = False, reporter: Reporter | None = None,
            method: SearchMethod | None = None, **changes: Any) -> SearchResult | None:

@@ -13,13 +13,16 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Callable
 
 from kerasnas._config import to_json  # json and inspect only
 
 if TYPE_CHECKING:  # Keras behind them: never imported here at run time
     from kerasnas.early_stopping import Stopper
     from kerasnas.schedules import Schedule
+
+__all__ = ["BACKENDS", "PRECISIONS", "SCHEDULES", "STOPPING", "STRATEGIES", "SearchSettings",
+           "non_negative_int", "positive_float", "positive_int"]
 
 BACKENDS = ("tensorflow", "jax", "torch")  # kerasnas.backends (no Keras import here either)
 # The names each option takes, used here (the CLI must not import Keras) and by
@@ -51,7 +54,7 @@ def non_negative_int(text: str) -> int:
     return _int_at_least(text, 0)
 
 
-def _int_at_least(text, low):
+def _int_at_least(text: str, low: int) -> int:
     try:
         value = int(text)
     except ValueError:
@@ -61,7 +64,7 @@ def _int_at_least(text, low):
     return value
 
 
-def _check_choice(field, value):
+def _check_choice(field: dataclasses.Field, value: Any) -> None:
     """Refuses a value that is not one of the field's `choices` (nor an `accepts` object)."""
     choices, accepts = field.metadata["choices"], field.metadata.get("accepts")
     if isinstance(value, str) or accepts is None:
@@ -75,7 +78,8 @@ def _check_choice(field, value):
                          f"got {value!r}.")
 
 
-def _field(default, help, *, flag=True, type=None, resume=False, low=None, **extra):
+def _field(default: Any, help: str, *, flag: bool = True, type: Callable[[str], Any] | None = None,
+           resume: bool = False, low: int | None = None, **extra: Any) -> Any:
     """A settings field; `flag=False` keeps it out of the generic CLI flags."""
     metadata = {"help": help, "flag": flag, "type": type, "resume": resume, "low": low, **extra}
     if isinstance(default, dict):
@@ -156,8 +160,8 @@ class SearchSettings:
     # Kept by a resume: the same seed gives other initial weights on another backend.
     backend: str | None = _field(None, "Keras backend (default: KERAS_BACKEND, else tensorflow)",
                                  type=str, choices=BACKENDS, resume=True)
-    space_options: dict = _field({}, "knob values of a space given by name", flag=False, resume=True)
-    oracle_options: dict = _field({}, "options of an oracle given by name", flag=False, resume=True)
+    space_options: dict[str, Any] = _field({}, "knob values of a space given by name", flag=False, resume=True)
+    oracle_options: dict[str, Any] = _field({}, "options of an oracle given by name", flag=False, resume=True)
     max_failures: int = _field(3, "stop after this many failed trials in a row", type=positive_int,
                                low=1)
     final_epochs: int = _field(0, "then train the best architecture from scratch on all 60k "
@@ -186,7 +190,7 @@ class SearchSettings:
     data_dir: str | None = _field(None, "Fashion-MNIST: folder holding the four official .gz "
                                   "files; tfds: TFDS' data folder")
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         self.validate()
 
     def validate(self) -> None:
@@ -229,7 +233,7 @@ class SearchSettings:
             raise ValueError(f"Unknown setting(s) {unknown}; valid: {', '.join(sorted(names))}.")
         return dataclasses.replace(self, **changes)
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         """The settings as JSON-safe values (for run.json and summary.json).
 
         An object (a schedule, a stopper) is recorded by class path and config,
@@ -243,13 +247,14 @@ class SearchSettings:
         return tuple(f.name for f in dataclasses.fields(cls) if f.metadata["resume"])
 
     @classmethod
-    def add_arguments(cls, parser: argparse.ArgumentParser, groups: dict | None = None) -> None:
+    def add_arguments(cls, parser: argparse.ArgumentParser,
+                      groups: dict[str, argparse._ArgumentGroup] | None = None) -> None:
         """Adds one `--flag` per field (a field's `group` picks an argument group)."""
         groups = groups or {}
         for f in dataclasses.fields(cls):
             if not f.metadata["flag"]:
                 continue
-            target = groups.get(f.metadata.get("group"), parser)
+            target = groups.get(f.metadata.get("group", ""), parser)
             flag = "--" + f.name.replace("_", "-")
             default = f.default
             if isinstance(default, bool):

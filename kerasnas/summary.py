@@ -1,9 +1,12 @@
 """What a finished search leaves: the returned model tested once (best_model.keras),
 its cell, a final retraining if asked, summary.json and report.md."""
 
+from __future__ import annotations
+
 import os
 import shutil
 import time
+from typing import TYPE_CHECKING, Any
 
 import keras
 
@@ -12,7 +15,17 @@ from kerasnas.files import write_json
 from kerasnas.provenance import machine, versions
 from kerasnas.spaces import CellSpace
 
-def export_best(run, table, returned, final_epochs):
+if TYPE_CHECKING:
+    import pandas as pd
+    from keras_tuner.engine.trial import Trial
+
+    from kerasnas.methods import ReturnedModel
+    from kerasnas.run_folder import Run
+
+__all__ = ["export_best"]
+
+def export_best(run: Run, table: pd.DataFrame, returned: ReturnedModel | None,
+                final_epochs: int) -> tuple[dict[str, Any], Trial, float, str]:
     """Tests the returned model once, retrains it if asked, writes summary and report.
 
     Args:
@@ -70,7 +83,7 @@ def export_best(run, table, returned, final_epochs):
     return summary, best, test_accuracy, model_path
 
 
-def _retrain(run, values, trial_id, epochs):
+def _retrain(run: Run, values: dict[str, Any], trial_id: str, epochs: int) -> dict[str, Any]:
     from kerasnas.final import retrain
 
     data = run.data

@@ -5,4 +5,5 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh cpu,tpe,tfds,compare,jax,torch,test
 .venv/bin/ruff check .
+.venv/bin/mypy kerasnas
 exec .venv/bin/python -m pytest -q -p no:cacheprovider "$@" tests

@@ -1,6 +1,11 @@
 """Checks that refuse bad data with one clear message, before anything is written."""
 
+from __future__ import annotations
+
+from typing import Any
+
 import numpy as np
+from numpy.typing import ArrayLike
 
 CHANNELS = (1, 3)  # grayscale or RGB
 
@@ -9,7 +14,7 @@ class DataError(RuntimeError):
     """The data is missing, unreadable or not usable for image classification."""
 
 
-def parse_image_size(value):
+def parse_image_size(value: Any) -> tuple[int, int] | None:
     """`image_size` as (height, width): an int N (N x N), "N", "HxW" or a pair; None stays None.
 
     Raises:
@@ -28,10 +33,10 @@ def parse_image_size(value):
     if (not isinstance(value, (tuple, list)) or len(value) != 2
             or not all(isinstance(v, (int, np.integer)) and v >= 1 for v in value)):
         raise ValueError(f"`image_size` must be N or (height, width) with sides >= 1; got {value!r}.")
-    return tuple(int(v) for v in value)
+    return int(value[0]), int(value[1])
 
 
-def check_images(x, what):
+def check_images(x: ArrayLike, what: str) -> np.ndarray:
     """Images as (n, h, w) or (n, h, w, c) with c in 1, 3 and a numeric type.
 
     Raises:
@@ -50,7 +55,7 @@ def check_images(x, what):
     return x
 
 
-def check_labels(y, n, what):
+def check_labels(y: ArrayLike, n: int, what: str) -> np.ndarray:
     """Integer class labels (n,) (an (n, 1) column is flattened).
 
     Raises:
@@ -70,7 +75,7 @@ def check_labels(y, n, what):
     return y.astype(np.int64)
 
 
-def check_classes(y, num_classes, y_test=None):
+def check_classes(y: np.ndarray, num_classes: int | None, y_test: np.ndarray | None = None) -> int:
     """At least 2 classes, every class present in the training data, test labels in range.
 
     Args:
@@ -101,7 +106,7 @@ def check_classes(y, num_classes, y_test=None):
     return k
 
 
-def check_same_shape(shape, other, what):
+def check_same_shape(shape: tuple[int, ...], other: tuple[int, ...], what: str) -> None:
     """The test images' shape must be the training images' (no silent resize)."""
     if tuple(shape) != tuple(other):
         raise DataError(f"mixed image shapes: training images are {tuple(shape)}, {what} "

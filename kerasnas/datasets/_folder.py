@@ -9,19 +9,25 @@ decoded into one uint8 array; above it only paths and labels are kept and the
 images are decoded per batch (`StreamedSplits`).
 """
 
+from __future__ import annotations
+
 import hashlib
 import os
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from kerasnas.datasets._checks import DataError
 from kerasnas.datasets._images import resize
 
+if TYPE_CHECKING:
+    from PIL.Image import Image
+
 EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".gif")
 GRAY_MODES = ("1", "L", "LA", "I", "I;16", "F")
 
 
-def scan(folder):
+def scan(folder: str) -> tuple[np.ndarray, np.ndarray, list[str]]:
     """(paths, labels, class names) of a folder of class subfolders.
 
     Raises:
@@ -32,7 +38,8 @@ def scan(folder):
     if not classes:
         raise DataError(f"{folder}: no class subfolders; expected one folder of images per class "
                         "(as keras.utils.image_dataset_from_directory reads).")
-    paths, labels = [], []
+    paths: list[str] = []
+    labels: list[int] = []
     for label, name in enumerate(classes):
         sub = os.path.join(folder, name)
         files = sorted(f for f in os.listdir(sub) if f.lower().endswith(EXTENSIONS)
@@ -44,7 +51,7 @@ def scan(folder):
     return np.array(paths), np.array(labels, dtype=np.int64), classes
 
 
-def _open(path):
+def _open(path: str) -> Image:
     from PIL import Image
 
     try:
@@ -55,13 +62,14 @@ def _open(path):
         raise DataError(f"{path}: not a readable image ({type(e).__name__}: {e}).") from None
 
 
-def probe(paths, image_size):
+def probe(paths: np.ndarray, image_size: tuple[int, int] | None) -> tuple[int, int, int]:
     """Opens every file: (height, width, channels) of the images.
 
     Raises:
         DataError: naming an unreadable file, or two files of different sizes.
     """
-    sizes, gray = {}, True
+    sizes: dict[tuple[int, int], str] = {}
+    gray = True
     for path in paths:
         image = _open(path)
         sizes.setdefault(image.size, path)
@@ -75,7 +83,7 @@ def probe(paths, image_size):
     return height, width, 1 if gray else 3
 
 
-def read(path, channels, image_size=None):
+def read(path: str, channels: int, image_size: tuple[int, int] | None = None) -> np.ndarray:
     """One image as uint8 (h, w, channels), resized like tf.image.resize if asked.
 
     Raises:
@@ -92,7 +100,8 @@ def read(path, channels, image_size=None):
     return array
 
 
-def read_all(paths, shape, image_size=None):
+def read_all(paths: np.ndarray, shape: tuple[int, int, int],
+             image_size: tuple[int, int] | None = None) -> np.ndarray:
     """Every image into one uint8 array (n, h, w, c)."""
     out = np.empty((len(paths), *shape), dtype=np.uint8)
     for i, path in enumerate(paths):
@@ -100,7 +109,7 @@ def read_all(paths, shape, image_size=None):
     return out
 
 
-def identity(folder, paths):
+def identity(folder: str, paths: np.ndarray) -> dict[str, Any]:
     """The folder's identity for run.json: its path, file count, and a hash of names and sizes."""
     digest = hashlib.sha256()
     for path in paths:

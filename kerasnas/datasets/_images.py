@@ -3,7 +3,7 @@
 import numpy as np
 
 
-def resize(x, image_size):
+def resize(x: np.ndarray, image_size: tuple[int, int]) -> np.ndarray:
     """uint8 images (n, h, w, c) resized (bilinear, as tf.image.resize), rounded back to uint8."""
     import tensorflow as tf
 

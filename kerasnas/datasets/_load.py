@@ -1,6 +1,9 @@
 """`load(dataset)`: what `dataset` may be, each kind sent to its loader (see the package doc)."""
 
+from __future__ import annotations
+
 import os
+from typing import Any
 
 from kerasnas.datasets import _sources
 from kerasnas.datasets._checks import DataError, parse_image_size
@@ -11,7 +14,8 @@ FASHION_MNIST = "fashion_mnist"
 MEMORY_LIMIT_MB = 2048  # a folder whose uint8 images exceed this streams
 
 
-def load(dataset=FASHION_MNIST, *, data_dir: str | None = None, image_size=None,
+def load(dataset: Any = FASHION_MNIST, *, data_dir: str | None = None,
+         image_size: int | str | tuple[int, int] | None = None,
          memory_limit_mb: float = MEMORY_LIMIT_MB) -> Loaded:
     """Loads and checks a dataset (see the package doc for what `dataset` may be).
 
@@ -47,7 +51,10 @@ def load(dataset=FASHION_MNIST, *, data_dir: str | None = None, image_size=None,
         raise DataError(f"{text!r} is no dataset: not {FASHION_MNIST}, not tfds:NAME, and no such "
                         "folder or .npz file.")
     if isinstance(dataset, dict):
-        return _sources.from_arrays(dataset.get("x"), dataset.get("y"), dataset.get("x_test"),
+        if "x" not in dataset or "y" not in dataset:
+            raise DataError("a dataset dict holds arrays x, y (and optionally x_test, y_test); it "
+                            f"has {sorted(dataset)}.")
+        return _sources.from_arrays(dataset["x"], dataset["y"], dataset.get("x_test"),
                                     dataset.get("y_test"), image_size=image_size)
     if _is_tf_data(dataset):
         return _sources.from_tf_data(dataset, image_size=image_size)
@@ -59,5 +66,5 @@ def load(dataset=FASHION_MNIST, *, data_dir: str | None = None, image_size=None,
                      f"(x, y[, x_test, y_test]) or a tf.data.Dataset; got {type(dataset).__name__}.")
 
 
-def _is_tf_data(obj):
+def _is_tf_data(obj: Any) -> bool:
     return type(obj).__module__.startswith("tensorflow") and hasattr(obj, "element_spec")

@@ -6,6 +6,10 @@ without a test split gets one held out (stratified, always with seed 0, so
 every search on it tests on the same images), recorded in summary.json.
 """
 
+from __future__ import annotations
+
+from typing import Any
+
 import numpy as np
 
 from kerasnas.datasets import _folder
@@ -17,15 +21,15 @@ from kerasnas.datasets._splits import Splits, StreamedSplits, pixel_stats, strat
 STATS_IMAGES = 2000  # a streamed folder's normalisation is measured on this many training images
 
 
-def _check_sizes(**sizes):
+def _check_sizes(**sizes: int | None) -> None:
     for name, value in sizes.items():
         if value is not None and (not isinstance(value, (int, np.integer)) or value < 1):
             raise ValueError(f"`{name}` must be a positive integer; got {value!r}.")
 
 
-def make_splits(dataset=FASHION_MNIST, *, train_size: int | None = None,
+def make_splits(dataset: Any = FASHION_MNIST, *, train_size: int | None = None,
                 val_size: int | None = None, test_size: int | None = None, seed: int = 0,
-                image_size=None, data_dir: str | None = None,
+                image_size: int | str | tuple[int, int] | None = None, data_dir: str | None = None,
                 memory_limit_mb: float = MEMORY_LIMIT_MB) -> Splits | StreamedSplits:
     """Loads `dataset` and splits it into train, validation and test (`load`, then `split`).
 
@@ -80,14 +84,14 @@ def split(loaded: Loaded, *, train_size: int | None = None, val_size: int | None
         raise ValueError(f"{loaded.source} has its own test split; test_size (--test-size) is "
                          "only for data without one.")
     pool = np.arange(len(y))
-    test_idx = None
+    test_idx, held_out = np.arange(0), 0
     if not given:
-        test_size = test_size or max(k, len(y) // 6)
+        held_out = test_size or max(k, len(y) // 6)
         order = stratified_order(y, 0)  # seed 0: the same test images whatever the search seed
-        test_idx, pool = order[:test_size], order[test_size:]
+        test_idx, pool = order[:held_out], order[held_out:]
     val_size = val_size or max(k, len(pool) // 6)
     train_size = train_size or max(len(pool) - val_size, 0)
-    wanted = train_size + val_size + (0 if given else test_size)
+    wanted = train_size + val_size + held_out
     if train_size + val_size > len(pool) or train_size < 1:
         parts = "train_size + val_size" + ("" if given else " + test_size")
         raise ValueError(f"{parts} = {wanted} is more than the {len(y)} training images of "
@@ -100,13 +104,20 @@ def split(loaded: Loaded, *, train_size: int | None = None, val_size: int | None
         raise DataError(f"after the split, classes {missing[:10]} have no training image; "
                         "give more images per class or a larger --train-size.")
     how = ("given" if given else
-           f"held out: {test_size} images, stratified, seed 0, before the train/validation split")
-    common = dict(source=loaded.source, seed=seed, num_classes=k, class_names=loaded.class_names,
-                  identity=loaded.identity, test_split=how)
+           f"held out: {held_out} images, stratified, seed 0, before the train/validation split")
+    common: dict[str, Any] = dict(source=loaded.source, seed=seed, num_classes=k,
+                                  class_names=loaded.class_names, identity=loaded.identity,
+                                  test_split=how)
     if loaded.x is not None:
-        x_test, y_test = (loaded.x_test, loaded.y_test) if given else (loaded.x[test_idx], y[test_idx])
+        if loaded.x_test is not None and loaded.y_test is not None:  # given
+            x_test, y_test = loaded.x_test, loaded.y_test
+        else:
+            x_test, y_test = loaded.x[test_idx], y[test_idx]
         return Splits(loaded.x[train], y[train], loaded.x[val], y[val], x_test, y_test, **common)
     # A streamed folder: the normalisation is measured on a stratified sample of the training images.
+    if loaded.paths is None or loaded.shape is None:
+        raise ValueError(f"{loaded.source}: a `Loaded` holds images (`x`) or file paths and their "
+                         "`shape`; it has neither.")
     size = loaded.identity.get("image_size")
     sample = train[stratified_order(y[train], seed)[:STATS_IMAGES]]
     mean, variance = pixel_stats(_folder.read_all(loaded.paths[sample], loaded.shape, size))

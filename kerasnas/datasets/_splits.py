@@ -12,15 +12,22 @@ Pipelines feed raw pixel values as float32: the models normalise them in
 their first layer, so the exported models take raw images too.
 """
 
+from __future__ import annotations
+
+import abc
 import dataclasses
 import hashlib
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
+
+if TYPE_CHECKING:  # TensorFlow only when a pipeline is made
+    import tensorflow as tf
 
 PARTS = ("train", "val", "test")
 
 
-def stratified_order(labels, seed):
+def stratified_order(labels: np.ndarray, seed: int) -> np.ndarray:
     """A seeded permutation in which every prefix is as class-balanced as possible.
 
     Each class is shuffled, then the classes are interleaved round-robin (in a
@@ -36,12 +43,12 @@ def stratified_order(labels, seed):
     return np.lexsort((tiebreak, rank))
 
 
-def with_channels(x):
+def with_channels(x: np.ndarray) -> np.ndarray:
     """(n, h, w) images get a channel axis; (n, h, w, c) are returned as they are."""
     return x[..., None] if x.ndim == 3 else x
 
 
-def pixel_stats(x, chunk=4096):
+def pixel_stats(x: np.ndarray, chunk: int = 4096) -> tuple[list[float], list[float]]:
     """Per-channel mean and variance of images (n, h, w[, c]), in chunks (float64 sums)."""
     x = with_channels(x)
     total = np.zeros(x.shape[-1])
@@ -56,7 +63,7 @@ def pixel_stats(x, chunk=4096):
     return mean.tolist(), variance.tolist()
 
 
-def fingerprint(*arrays):
+def fingerprint(*arrays: np.ndarray | None) -> str:
     """A short sha256 of arrays' bytes (the dataset's identity in run.json)."""
     digest = hashlib.sha256()
     for a in arrays:
@@ -65,7 +72,8 @@ def fingerprint(*arrays):
     return digest.hexdigest()[:16]
 
 
-def to_dataset(x, y, *, batch_size, shuffle=False, seed=0):
+def to_dataset(x: np.ndarray, y: np.ndarray, *, batch_size: int, shuffle: bool = False,
+               seed: int = 0) -> tf.data.Dataset:
     """A tf.data pipeline of raw pixels (float32, with a channel axis) and int32 labels.
 
     Shuffled (seeded, a new order each epoch) if asked, batched, then cast, so
@@ -80,17 +88,45 @@ def to_dataset(x, y, *, batch_size, shuffle=False, seed=0):
     return ds.prefetch(tf.data.AUTOTUNE)
 
 
-class _Common:
-    """What both kinds of splits share; subclasses define `_part(name)` and `elements`."""
+class _Common(abc.ABC):
+    """What both kinds of splits share; subclasses define `_shape`, `dataset` and `elements`."""
+
+    y_train: np.ndarray
+    y_val: np.ndarray
+    y_test: np.ndarray
+    source: str
+    seed: int
+    num_classes: int
+    class_names: list[str] | None
+    mean: list[float]
+    variance: list[float]
+    identity: dict[str, Any]
+    test_split: str
+    in_memory: ClassVar[bool]
 
     @property
-    def input_shape(self):
+    @abc.abstractmethod
+    def _shape(self) -> tuple[int, ...]:
+        """(height, width, channels) of the images the pipelines give."""
+
+    @abc.abstractmethod
+    def dataset(self, part: str, *, batch_size: int, shuffle: bool = False,
+                seed: int = 0) -> tf.data.Dataset:
+        """The batched pipeline of `part` ("train", "val" or "test")."""
+
+    @abc.abstractmethod
+    def elements(self, *parts: str, shuffle: bool = False, seed: int = 0) -> tf.data.Dataset:
+        """Unbatched (float32 image, int32 label) of the parts concatenated, shuffled if asked."""
+
+    @property
+    def input_shape(self) -> tuple[int, ...]:
         return tuple(int(d) for d in self._shape)
 
-    def sizes(self):
+    def sizes(self) -> dict[str, int]:
         return {f"{p}_size": len(getattr(self, f"y_{p}")) for p in PARTS}
 
-    def stream(self, part, *, batch_size, seed=0, start_step=0):
+    def stream(self, part: str, *, batch_size: int, seed: int = 0,
+               start_step: int = 0) -> tf.data.Dataset:
         """`part` shuffled anew every epoch, endlessly, from batch `start_step` on.
 
         The order depends only on `seed` and TensorFlow's global seed when it is
@@ -100,7 +136,7 @@ class _Common:
         ds = self.dataset(part, batch_size=batch_size, shuffle=True, seed=seed)
         return ds.repeat().skip(start_step)
 
-    def describe(self):
+    def describe(self) -> dict[str, Any]:
         """The split and its source, as recorded in summary.json."""
         return {**self.sizes(), "source": self.source, "split_seed": self.seed,
                 "test_split": self.test_split, "input_shape": list(self.input_shape),
@@ -125,33 +161,34 @@ class Splits(_Common):
     y_test: np.ndarray
     source: str = ""
     seed: int = 0
-    num_classes: int = None
-    class_names: list = None
-    mean: list = None
-    variance: list = None
-    identity: dict = None
+    num_classes: int = 0  # 0, [], {}: measured
+    class_names: list[str] | None = None
+    mean: list[float] = dataclasses.field(default_factory=list)
+    variance: list[float] = dataclasses.field(default_factory=list)
+    identity: dict[str, Any] = dataclasses.field(default_factory=dict)
     test_split: str = "given"
-    in_memory = True
+    in_memory: ClassVar[bool] = True
 
-    def __post_init__(self):
-        if self.num_classes is None:
+    def __post_init__(self) -> None:
+        if not self.num_classes:
             self.num_classes = int(max(self.y_train.max(), self.y_val.max())) + 1
-        if self.mean is None or self.variance is None:
+        if not self.mean or not self.variance:
             self.mean, self.variance = pixel_stats(self.x_train)
-        if self.identity is None:
+        if not self.identity:
             self.identity = {"arrays": fingerprint(self.x_train, self.y_train, self.x_val,
                                                    self.y_val, self.x_test, self.y_test)}
 
     @property
-    def _shape(self):
+    def _shape(self) -> tuple[int, ...]:
         return with_channels(self.x_train[:1]).shape[1:]
 
-    def dataset(self, part, *, batch_size, shuffle=False, seed=0):
+    def dataset(self, part: str, *, batch_size: int, shuffle: bool = False,
+                seed: int = 0) -> tf.data.Dataset:
         """The batched pipeline of `part` ("train", "val" or "test")."""
         return to_dataset(getattr(self, f"x_{part}"), getattr(self, f"y_{part}"),
                           batch_size=batch_size, shuffle=shuffle, seed=seed)
 
-    def elements(self, *parts, shuffle=False, seed=0):
+    def elements(self, *parts: str, shuffle: bool = False, seed: int = 0) -> tf.data.Dataset:
         """Unbatched (float32 image, int32 label) of the parts concatenated, shuffled if asked."""
         import tensorflow as tf
 
@@ -162,13 +199,13 @@ class Splits(_Common):
             ds = ds.shuffle(len(y), seed=seed, reshuffle_each_iteration=True)
         return ds.map(lambda a, b: (tf.cast(a, tf.float32), b))
 
-    def save_npz(self, path):
+    def save_npz(self, path: str) -> None:
         arrays = {p: getattr(self, p) for p in
                   ("x_train", "y_train", "x_val", "y_val", "x_test", "y_test")}
         np.savez(path, source=self.source, seed=self.seed, **arrays)
 
     @classmethod
-    def load_npz(cls, path):
+    def load_npz(cls, path: str) -> Splits:
         with np.load(path) as z:
             return cls(**{k: z[k] for k in ("x_train", "y_train", "x_val", "y_val", "x_test", "y_test")},
                        source=str(z["source"]), seed=int(z["seed"]))
@@ -188,27 +225,27 @@ class StreamedSplits(_Common):
     y_val: np.ndarray
     paths_test: np.ndarray
     y_test: np.ndarray
-    shape: tuple
+    shape: tuple[int, int, int]
     num_classes: int
-    mean: list
-    variance: list
+    mean: list[float]
+    variance: list[float]
     source: str = ""
     seed: int = 0
-    class_names: list = None
-    identity: dict = None
+    class_names: list[str] | None = None
+    identity: dict[str, Any] = dataclasses.field(default_factory=dict)
     test_split: str = "held out"
-    image_size: tuple = None
+    image_size: tuple[int, int] | None = None
     stats_images: int = 0
-    in_memory = False
+    in_memory: ClassVar[bool] = False
 
     @property
-    def _shape(self):
+    def _shape(self) -> tuple[int, ...]:
         return self.shape
 
-    def describe(self):
+    def describe(self) -> dict[str, Any]:
         return {**super().describe(), "stats_images": self.stats_images}
 
-    def elements(self, *parts, shuffle=False, seed=0):
+    def elements(self, *parts: str, shuffle: bool = False, seed: int = 0) -> tf.data.Dataset:
         import tensorflow as tf
 
         paths = np.concatenate([getattr(self, f"paths_{p}") for p in parts])
@@ -229,7 +266,8 @@ class StreamedSplits(_Common):
 
         return ds.map(load, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
 
-    def dataset(self, part, *, batch_size, shuffle=False, seed=0):
+    def dataset(self, part: str, *, batch_size: int, shuffle: bool = False,
+                seed: int = 0) -> tf.data.Dataset:
         import tensorflow as tf
 
         ds = self.elements(part, shuffle=shuffle, seed=seed)

@@ -8,9 +8,12 @@ again, unless they changed. `MEAN` and `STD` are the one definition of its
 pixel statistics.
 """
 
+from __future__ import annotations
+
 import gzip
 import hashlib
 import os
+from typing import Callable
 
 import numpy as np
 
@@ -47,7 +50,7 @@ HOW_TO_FIX = (
 )
 
 
-def _read_idx(path):
+def _read_idx(path: str) -> np.ndarray:
     """Reads one gzipped IDX file into a numpy array (raises DataError)."""
     try:
         with gzip.open(path, "rb") as f:
@@ -64,7 +67,7 @@ def _read_idx(path):
     return np.frombuffer(raw, dtype=np.uint8, offset=header).reshape(shape)
 
 
-def verify(arrays: dict) -> None:
+def verify(arrays: dict[str, np.ndarray]) -> None:
     """Checks shapes, labels, class balance and the pinned checksums.
 
     Raises:
@@ -86,10 +89,10 @@ def verify(arrays: dict) -> None:
 
 
 # (folder, its files' sizes and times) -> its verified arrays; one entry at most (about 55 MB).
-_VERIFIED = {}
+_VERIFIED: dict[tuple, dict[str, np.ndarray]] = {}
 
 
-def _load_dir(folder):
+def _load_dir(folder: str) -> dict[str, np.ndarray]:
     """The verified arrays of a folder, read once per process while its files stay unchanged."""
     missing = [name for name in FILES.values() if not os.path.isfile(os.path.join(folder, name))]
     if missing:
@@ -105,12 +108,12 @@ def _load_dir(folder):
     return dict(_VERIFIED[signature])  # read-only arrays (np.frombuffer); a new dict per caller
 
 
-def _keras_cache_dir():
+def _keras_cache_dir() -> str:
     home = os.environ.get("KERAS_HOME") or os.path.join(os.path.expanduser("~"), ".keras")
     return os.path.join(home, "datasets", "fashion-mnist")
 
 
-def _load_keras_download():
+def _load_keras_download() -> dict[str, np.ndarray]:
     import keras
 
     (x_train, y_train), (x_test, y_test) = keras.datasets.fashion_mnist.load_data()
@@ -120,7 +123,7 @@ def _load_keras_download():
 
 
 def load_fashion_mnist(data_dir: str | None = None, *,
-                       allow_download: bool = True) -> tuple[dict, str]:
+                       allow_download: bool = True) -> tuple[dict[str, np.ndarray], str]:
     """Loads and verifies the official Fashion-MNIST.
 
     Args:
@@ -139,7 +142,8 @@ def load_fashion_mnist(data_dir: str | None = None, *,
     """
     data_dir = data_dir or os.environ.get("KERASNAS_DATA_DIR")
     if data_dir:
-        places = [("folder given", lambda: _load_dir(data_dir), data_dir)]
+        places: list[tuple[str, Callable[[], dict[str, np.ndarray]], str]] = [
+            ("folder given", lambda: _load_dir(data_dir), data_dir)]
     else:
         places = [
             ("Debian package dataset-fashion-mnist", lambda: _load_dir(DEBIAN_DIR), DEBIAN_DIR),

@@ -4,11 +4,18 @@ Every oracle here notes per trial how it chose the values (`oracle.notes`),
 honours its seed and sizes its random start to the budget.
 """
 
-from kerasnas.oracles._base import warmup_size
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from kerasnas.oracles._base import ObjectiveLike, warmup_size
 from kerasnas.oracles._evolution import AgingEvolution, AgingEvolutionOracle, evolution_sizes
 from kerasnas.oracles._gp import GaussianProcessOracle, GaussianProcessSearch
 from kerasnas.oracles._keras_tuner import KerasTunerGPOracle, RandomOracle
 from kerasnas.oracles._tpe import TPEOracle
+
+if TYPE_CHECKING:
+    import keras_tuner
 
 ORACLES = {
     "random": RandomOracle,
@@ -23,7 +30,8 @@ __all__ = ["ORACLES", "AgingEvolution", "AgingEvolutionOracle", "GaussianProcess
            "evolution_sizes", "make_oracle", "warmup_size"]
 
 
-def make_oracle(name, *, objective, max_trials, seed=None, **options):
+def make_oracle(name: str, *, objective: ObjectiveLike, max_trials: int | None,
+                seed: int | None = None, **options: Any) -> keras_tuner.Oracle:
     """Creates the oracle registered as `name`.
 
     Args:

@@ -1,8 +1,11 @@
 """Aging (regularized) evolution, Algorithm 1 of Real et al., AAAI 2019, as a KerasTuner oracle."""
 
+from __future__ import annotations
+
 import math
 import random
 import warnings
+from typing import Any, Callable
 
 import keras_tuner
 from keras_tuner.engine import hyperparameters as hp_module
@@ -10,13 +13,14 @@ from keras_tuner.engine.trial import TrialStatus
 
 from kerasnas import keras_tuner_internals as internals
 from kerasnas.oracles._base import (PHASE_MUTATION, PHASE_RANDOM, PHASE_SEEDED, PHASE_WARMUP,
-                                    NotesMixin, fill_values, warmup_size)
+                                    NotesMixin, ObjectiveLike, Values, fill_values, warmup_size)
 
 _MAX_MUTATION_TRIES = 20  # re-mutations of a parent whose child was already tried
 _MAX_STEP_TRIES = 20  # prob-space steps tried before a numeric value changes
 
 
-def evolution_sizes(max_trials, population_size=None, sample_size=None, n_seeded=0):
+def evolution_sizes(max_trials: int | None, population_size: int | None = None,
+                    sample_size: int | None = None, n_seeded: int = 0) -> tuple[int, int]:
     """The population size P and sample size S used for a budget.
 
     The paper uses P=100, S=25 for 20,000 trials. At the budgets of a Keras
@@ -90,8 +94,9 @@ class AgingEvolutionOracle(NotesMixin, keras_tuner.Oracle):
         **kwargs: Passed to `keras_tuner.Oracle`.
     """
 
-    def __init__(self, objective=None, max_trials=10, *, population_size=None, sample_size=None,
-                 seeded_values=None, seed=None, **kwargs):
+    def __init__(self, objective: ObjectiveLike = None, max_trials: int | None = 10, *,
+                 population_size: int | None = None, sample_size: int | None = None,
+                 seeded_values: list[Values] | None = None, seed: int | None = None, **kwargs: Any):
         seeded_values = list(seeded_values or [])
         if not all(isinstance(v, dict) for v in seeded_values):
             raise ValueError("`seeded_values` must be a list of dicts mapping hyperparameter "
@@ -105,12 +110,12 @@ class AgingEvolutionOracle(NotesMixin, keras_tuner.Oracle):
         self._seeds_used = 0
 
     @property
-    def in_warmup(self):
+    def in_warmup(self) -> bool:
         """Whether the next new trial is drawn at random (or seeded)."""
         alive = sum(t.status != TrialStatus.FAILED for t in self.trials.values())
         return alive < self.population_size
 
-    def population(self):
+    def population(self) -> list[str]:
         """Trial ids of the population: the last P completed trials, oldest first.
 
         Read from the oracle's trials, as the warm-up count is: every COMPLETED
@@ -127,7 +132,7 @@ class AgingEvolutionOracle(NotesMixin, keras_tuner.Oracle):
         by_end = sorted(completed, key=lambda trial_id: last_end.get(trial_id, -1))  # stable
         return by_end[max(0, len(by_end) - self.population_size):]
 
-    def populate_space(self, trial_id):
+    def populate_space(self, trial_id: str) -> dict[str, Any]:
         if self._seeds_used < len(self.seeded_values) and self.in_warmup:
             return self._seeded(trial_id)
         if self.in_warmup:
@@ -216,14 +221,14 @@ class AgingEvolutionOracle(NotesMixin, keras_tuner.Oracle):
             if new != old:
                 return new
 
-    def get_state(self):
+    def get_state(self) -> dict[str, Any]:
         state = super().get_state()
         version, internal, gauss_next = self._rng.getstate()
         state["evolution"] = {"rng": [version, list(internal), gauss_next],
                               "seeds_used": self._seeds_used}
         return state
 
-    def set_state(self, state):
+    def set_state(self, state: dict[str, Any]) -> None:
         super().set_state(state)
         version, internal, gauss_next = state["evolution"]["rng"]
         self._rng.setstate((version, tuple(internal), gauss_next))
@@ -264,10 +269,14 @@ class AgingEvolution(keras_tuner.Tuner):
         **kwargs: Passed to `keras_tuner.Tuner` (directory, project_name, overwrite, ...).
     """
 
-    def __init__(self, hypermodel=None, objective=None, max_trials=10, *, population_size=None,
-                 sample_size=None, seeded_values=None, seed=None, hyperparameters=None,
-                 tune_new_entries=True, allow_new_entries=True, max_retries_per_trial=0,
-                 max_consecutive_failed_trials=3, **kwargs):
+    def __init__(self, hypermodel: keras_tuner.HyperModel | Callable[..., Any] | None = None,
+                 objective: ObjectiveLike = None, max_trials: int | None = 10, *,
+                 population_size: int | None = None, sample_size: int | None = None,
+                 seeded_values: list[Values] | None = None, seed: int | None = None,
+                 hyperparameters: keras_tuner.HyperParameters | None = None,
+                 tune_new_entries: bool = True, allow_new_entries: bool = True,
+                 max_retries_per_trial: int = 0, max_consecutive_failed_trials: int = 3,
+                 **kwargs: Any):
         self.seed = seed
         oracle = AgingEvolutionOracle(
             objective=objective, max_trials=max_trials, population_size=population_size,

@@ -1,6 +1,9 @@
 """Bayesian optimisation for architecture spaces: a GP that models categories, searched discretely."""
 
+from __future__ import annotations
+
 import time
+from typing import Any, Callable
 
 import keras_tuner
 import numpy as np
@@ -8,8 +11,8 @@ from keras_tuner.engine import hyperparameters as hp_module
 from keras_tuner.engine.trial import TrialStatus
 
 from kerasnas import keras_tuner_internals as internals
-from kerasnas.oracles._base import (PHASE_MODEL, PHASE_RANDOM, PHASE_WARMUP, NotesMixin, fill_values,
-                                    warmup_size)
+from kerasnas.oracles._base import (PHASE_MODEL, PHASE_RANDOM, PHASE_WARMUP, NotesMixin,
+                                    ObjectiveLike, fill_values, warmup_size)
 from kerasnas.oracles._gp_model import GPRegressor
 
 _INACTIVE = -1.0  # code of a hyperparameter that is inactive in a trial (conditional space)
@@ -77,8 +80,8 @@ class GaussianProcessOracle(NotesMixin, keras_tuner.Oracle):
         **kwargs: Passed to `keras_tuner.Oracle`.
     """
 
-    def __init__(self, objective=None, max_trials=10, *, num_initial_points=None, seed=None,
-                 **kwargs):
+    def __init__(self, objective: ObjectiveLike = None, max_trials: int | None = 10, *,
+                 num_initial_points: int | None = None, seed: int | None = None, **kwargs: Any):
         if num_initial_points is not None and num_initial_points < 1:
             raise ValueError(f"`num_initial_points` must be >= 1; got {num_initial_points}.")
         super().__init__(objective=objective, max_trials=max_trials, seed=seed, **kwargs)
@@ -86,9 +89,9 @@ class GaussianProcessOracle(NotesMixin, keras_tuner.Oracle):
         self.num_initial_points = (warmup_size(max_trials) if num_initial_points is None
                                    else num_initial_points)
         self._rng = np.random.default_rng(self.seed)
-        self._theta = None  # last fitted GP hyperparameters: the next fit starts there
+        self._theta: list[float] | None = None  # last fitted GP hyperparameters: the next fit starts there
 
-    def populate_space(self, trial_id):
+    def populate_space(self, trial_id: str) -> dict[str, Any]:
         completed = [t for t in self.trials.values()
                      if t.status == TrialStatus.COMPLETED and t.score is not None]
         if len(completed) < self.num_initial_points:
@@ -203,13 +206,13 @@ class GaussianProcessOracle(NotesMixin, keras_tuner.Oracle):
 
     # -- state --------------------------------------------------------------------------
 
-    def get_state(self):
+    def get_state(self) -> dict[str, Any]:
         state = super().get_state()
         state["gp"] = {"num_initial_points": self.num_initial_points,
                        "rng": self._rng.bit_generator.state, "theta": self._theta}
         return state
 
-    def set_state(self, state):
+    def set_state(self, state: dict[str, Any]) -> None:
         super().set_state(state)
         gp_state = state["gp"]
         self.num_initial_points = gp_state["num_initial_points"]
@@ -235,9 +238,13 @@ class GaussianProcessSearch(keras_tuner.Tuner):
         **kwargs: Passed to `keras_tuner.Tuner` (directory, project_name, overwrite, ...).
     """
 
-    def __init__(self, hypermodel=None, objective=None, max_trials=10, *, num_initial_points=None,
-                 seed=None, hyperparameters=None, tune_new_entries=True, allow_new_entries=True,
-                 max_retries_per_trial=0, max_consecutive_failed_trials=3, **kwargs):
+    def __init__(self, hypermodel: keras_tuner.HyperModel | Callable[..., Any] | None = None,
+                 objective: ObjectiveLike = None, max_trials: int | None = 10, *,
+                 num_initial_points: int | None = None, seed: int | None = None,
+                 hyperparameters: keras_tuner.HyperParameters | None = None,
+                 tune_new_entries: bool = True, allow_new_entries: bool = True,
+                 max_retries_per_trial: int = 0, max_consecutive_failed_trials: int = 3,
+                 **kwargs: Any):
         self.seed = seed
         oracle = GaussianProcessOracle(
             objective=objective, max_trials=max_trials, num_initial_points=num_initial_points,

@@ -62,14 +62,10 @@ class GPRegressor:
         if theta is not None and len(theta) == dims + 2:
             starts.insert(0, np.asarray(theta, dtype=float))
         bounds = [_LOG_LENGTH] * dims + [_LOG_SIGNAL, _LOG_NOISE]
-        best = None
-        for start in starts:
-            result = optimize.minimize(self._objective, np.clip(start, *np.array(bounds).T),
-                                       jac=True, bounds=bounds, method="L-BFGS-B",
-                                       options={"maxiter": 200})
-            if best is None or result.fun < best.fun:
-                best = result
-        self.theta = best.x
+        fits = [optimize.minimize(self._objective, np.clip(start, *np.array(bounds).T), jac=True,
+                                  bounds=bounds, method="L-BFGS-B", options={"maxiter": 200})
+                for start in starts]
+        self.theta = min(fits, key=lambda result: result.fun).x  # the first of the best
         self._factorise(self.theta)
 
     def _split(self, theta):

@@ -1,6 +1,9 @@
 """KerasTuner's own random and Gaussian-process oracles, with notes and budget sizing."""
 
+from __future__ import annotations
+
 import warnings
+from typing import Any
 
 import numpy as np
 from sklearn.exceptions import ConvergenceWarning
@@ -8,7 +11,7 @@ from keras_tuner.oracles import BayesianOptimizationOracle, RandomSearchOracle
 
 from kerasnas import keras_tuner_internals as internals
 from kerasnas.oracles._base import (PHASE_MODEL, PHASE_RANDOM, PHASE_WARMUP, NotesMixin,
-                                    warmup_size)
+                                    ObjectiveLike, warmup_size)
 
 
 class RandomOracle(NotesMixin, RandomSearchOracle):
@@ -21,11 +24,12 @@ class RandomOracle(NotesMixin, RandomSearchOracle):
         **kwargs: Passed to `keras_tuner.oracles.RandomSearchOracle`.
     """
 
-    def __init__(self, objective=None, max_trials=10, *, seed=None, **kwargs):
+    def __init__(self, objective: ObjectiveLike = None, max_trials: int | None = 10, *,
+                 seed: int | None = None, **kwargs: Any):
         super().__init__(objective=objective, max_trials=max_trials, seed=seed, **kwargs)
         self._init_notes(seed)
 
-    def populate_space(self, trial_id):
+    def populate_space(self, trial_id: str) -> dict[str, Any]:
         response = super().populate_space(trial_id)
         self.note(trial_id, PHASE_RANDOM)
         return response
@@ -56,7 +60,8 @@ class KerasTunerGPOracle(NotesMixin, BayesianOptimizationOracle):
         **kwargs: Passed to `keras_tuner.oracles.BayesianOptimizationOracle`.
     """
 
-    def __init__(self, objective=None, max_trials=10, *, num_initial_points=None, seed=None, **kwargs):
+    def __init__(self, objective: ObjectiveLike = None, max_trials: int | None = 10, *,
+                 num_initial_points: int | None = None, seed: int | None = None, **kwargs: Any):
         if num_initial_points is not None and num_initial_points < 1:
             raise ValueError(f"`num_initial_points` must be >= 1; got {num_initial_points}.")
         if num_initial_points is None:
@@ -67,7 +72,7 @@ class KerasTunerGPOracle(NotesMixin, BayesianOptimizationOracle):
         internals.set_gp_random_state(self, np.random.RandomState(self.seed))
         self.gpr = self._make_gpr()
 
-    def populate_space(self, trial_id):
+    def populate_space(self, trial_id: str) -> dict[str, Any]:
         completed = sum(t.status == "COMPLETED" for t in self.trials.values())
         if completed < self.num_initial_points:
             self.note(trial_id, PHASE_WARMUP)
@@ -82,22 +87,25 @@ class KerasTunerGPOracle(NotesMixin, BayesianOptimizationOracle):
         self.note(trial_id, PHASE_MODEL)
         return response
 
-    def get_state(self):
+    def get_state(self) -> dict[str, Any]:
         # KerasTuner restarts the GP's optimiser seeds from `seed` on reload, so a
         # resumed search would propose other trials than an uninterrupted one.
         state = super().get_state()
-        kind, keys, pos, has_gauss, cached = internals.gp_random_state(self).get_state()
-        state["gp_random_state"] = [kind, keys.tolist(), pos, has_gauss, cached]
+        random_state = internals.gp_random_state(self).get_state(legacy=False)
+        # Saved as RandomState's legacy tuple (kind, keys, pos, has_gauss, cached), which set_state takes.
+        state["gp_random_state"] = [random_state["bit_generator"],
+                                    random_state["state"]["key"].tolist(), random_state["state"]["pos"],
+                                    random_state["has_gauss"], random_state["gauss"]]
         return state
 
-    def set_state(self, state):
+    def set_state(self, state: dict[str, Any]) -> None:
         super().set_state(state)
         if "gp_random_state" in state:  # absent in runs saved before it was kept
             kind, keys, pos, has_gauss, cached = state["gp_random_state"]
             internals.gp_random_state(self).set_state(
                 (kind, np.array(keys, dtype=np.uint32), pos, has_gauss, cached))
 
-    def _make_gpr(self):
+    def _make_gpr(self) -> Any:
         # A declared override (kerasnas.keras_tuner_internals): KerasTuner builds its GP here.
         gpr = super()._make_gpr()
         gpr.random_state = self.seed

@@ -1,14 +1,21 @@
 """Optuna's tree-structured Parzen estimator as a KerasTuner oracle, through ask/tell."""
 
+from __future__ import annotations
+
 import os
 import warnings
+from typing import TYPE_CHECKING, Any
 
 import keras_tuner
 from keras_tuner.engine import hyperparameters as hp_module
 from keras_tuner.engine.trial import TrialStatus
 
 from kerasnas import keras_tuner_internals as internals
-from kerasnas.oracles._base import PHASE_MODEL, PHASE_RANDOM, PHASE_WARMUP, NotesMixin, fill_values, warmup_size
+from kerasnas.oracles._base import (PHASE_MODEL, PHASE_RANDOM, PHASE_WARMUP, NotesMixin,
+                                    ObjectiveLike, fill_values, warmup_size)
+
+if TYPE_CHECKING:
+    from keras_tuner.engine.trial import Trial
 
 STUDY_NAME = "kerasnas"
 _MAX_DUPLICATES = 20  # proposals of tried values before a random one is enqueued
@@ -49,7 +56,8 @@ class TPEOracle(NotesMixin, keras_tuner.Oracle):
         ImportError: when Optuna is not installed.
     """
 
-    def __init__(self, objective=None, max_trials=10, *, n_startup_trials=None, seed=None, **kwargs):
+    def __init__(self, objective: ObjectiveLike = None, max_trials: int | None = 10, *,
+                 n_startup_trials: int | None = None, seed: int | None = None, **kwargs: Any):
         _import_optuna()
         if n_startup_trials is not None and n_startup_trials < 0:
             raise ValueError(f"`n_startup_trials` must be >= 0; got {n_startup_trials}.")
@@ -57,7 +65,7 @@ class TPEOracle(NotesMixin, keras_tuner.Oracle):
                                  else n_startup_trials)
         super().__init__(objective=objective, max_trials=max_trials, seed=seed, **kwargs)
         self._init_notes(seed)
-        self._numbers = {}  # KerasTuner trial_id -> Optuna trial number
+        self._numbers: dict[str, int] = {}  # KerasTuner trial_id -> Optuna trial number
         self._study = None  # created on first use: the project dir is set by the tuner
 
     def _get_study(self):
@@ -79,12 +87,12 @@ class TPEOracle(NotesMixin, keras_tuner.Oracle):
                 n_startup_trials=self.n_startup_trials, multivariate=True, group=True,
                 constant_liar=True, seed=seed)
 
-    def populate_space(self, trial_id):
+    def populate_space(self, trial_id: str) -> dict[str, Any]:
         optuna = _import_optuna()
         study = self._get_study()
         done = len(study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,)))
         phase = PHASE_WARMUP if done < self.n_startup_trials else PHASE_MODEL
-        extra = {}
+        extra: dict[str, Any] = {}
         for attempt in range(_MAX_DUPLICATES + 1):
             if attempt == _MAX_DUPLICATES:
                 values = internals.random_values(self)
@@ -108,7 +116,7 @@ class TPEOracle(NotesMixin, keras_tuner.Oracle):
         return {"status": TrialStatus.RUNNING, "values": values}
 
     @keras_tuner.synchronized
-    def end_trial(self, trial):
+    def end_trial(self, trial: Trial) -> None:
         super().end_trial(trial)
         trial = self.trials[trial.trial_id]
         number = self._numbers.get(trial.trial_id)
@@ -120,12 +128,12 @@ class TPEOracle(NotesMixin, keras_tuner.Oracle):
         else:
             self._get_study().tell(number, state=state.FAIL, skip_if_finished=True)
 
-    def get_state(self):
+    def get_state(self) -> dict[str, Any]:
         state = super().get_state()
         state["tpe"] = {"numbers": self._numbers}
         return state
 
-    def set_state(self, state):
+    def set_state(self, state: dict[str, Any]) -> None:
         super().set_state(state)
         self._numbers = dict(state["tpe"]["numbers"])
 

@@ -44,7 +44,7 @@ def sample_values(space, count, *, seed=0):
         raise ValueError(f"Received: count={count!r}; allowed: an int >= 1.")
     oracle = RandomOracle(objective="val_accuracy", max_trials=count, seed=seed)
     oracle.verbose = 0
-    draws = []
+    draws: list[dict] = []
     with tempfile.TemporaryDirectory() as directory:
         keras_tuner.Tuner(oracle=oracle, hypermodel=space, directory=directory,
                           project_name="prescreen", overwrite=True)

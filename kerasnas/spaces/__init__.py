@@ -5,6 +5,8 @@
 (`protocol`).
 """
 
+from typing import Any
+
 from kerasnas.spaces._ops import CELL_OPS, NB201_OPS
 from kerasnas.spaces.custom import CustomCellSpace
 from kerasnas.spaces.nasbench201 import NasBench201Space, from_arch_string, to_arch_string
@@ -23,7 +25,7 @@ __all__ = ["CELL_OPS", "NB201_OPS", "SPACES", "CellSpace", "Configurable", "Cust
            "from_arch_string", "get_space", "to_arch_string"]
 
 
-def get_space(name: str, **options) -> Space:
+def get_space(name: str, **options: Any) -> Space:
     """Creates the space registered as `name` with its knob options.
 
     Raises:

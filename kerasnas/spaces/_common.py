@@ -1,11 +1,19 @@
 """What every space shares: input/output contract, the optimizer knobs, compile."""
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
 import keras
 from keras_tuner.engine import hyperparameters as hp_types
 
 from kerasnas._config import config_of
 from kerasnas.layers import normalise
-from kerasnas.spaces._knobs import check_knob, tune
+from kerasnas.spaces._knobs import Knob, check_knob, tune
+
+if TYPE_CHECKING:
+    import keras_tuner
+    from typing_extensions import Self
 
 OPTIMIZERS = ("adam", "sgd")
 # Default log-uniform learning-rate ranges (low, high, default) per optimizer:
@@ -18,7 +26,7 @@ CHANNELS = (1, 3)  # grayscale or RGB
 MAX_SIDE = 512  # larger images: resize them (image_size) or widen this on a big accelerator
 
 
-def default_learning_rate(name, optimizer):
+def default_learning_rate(name: str, optimizer: str) -> hp_types.Float:
     low, high, default = LEARNING_RATES[optimizer]
     return hp_types.Float(name, low, high, sampling="log", default=default)
 
@@ -34,9 +42,16 @@ class SpaceBase:
     `describe(values)` (`kerasnas.spaces.protocol.Describable`).
     """
 
-    normalization = None  # (mean, variance) per channel; set from the data by `for_data`
+    # (mean, variance) per channel; set from the data by `for_data`
+    normalization: tuple[list[float], list[float]] | None = None
+    name: str  # keras_tuner.HyperModel's
+    input_shape: tuple[int, ...]
+    num_classes: int
+    optimizer: Knob[str]
+    learning_rate: Knob[float]
 
-    def _init_common(self, *, input_shape, num_classes, optimizer, learning_rate):
+    def _init_common(self, *, input_shape: tuple[int, ...], num_classes: int,
+                     optimizer: Knob[str], learning_rate: Knob[float]) -> None:
         if len(tuple(input_shape)) != 3:
             raise ValueError(
                 f"`input_shape` must be (height, width, channels); got {input_shape!r}."
@@ -50,11 +65,11 @@ class SpaceBase:
         self.optimizer = optimizer
         self.learning_rate = learning_rate
 
-    def max_reductions(self):
+    def max_reductions(self) -> int:
         """The most times any model of the space halves the resolution (subclasses say)."""
         return 0
 
-    def check_input_shape(self, input_shape):
+    def check_input_shape(self, input_shape: tuple[int, ...]) -> None:
         """Refuses image shapes outside the space's limits, saying which and why.
 
         Sides from 2 * 2**r (r = the most reductions of the space: the last
@@ -81,7 +96,8 @@ class SpaceBase:
             raise ValueError(f"{self.name}: {height}x{width} images are larger than the "
                              f"{MAX_SIDE}x{MAX_SIDE} this space allows; resize them (--image-size).")
 
-    def for_data(self, *, input_shape, num_classes, mean, variance):
+    def for_data(self, *, input_shape: tuple[int, ...], num_classes: int, mean: list[float],
+                 variance: list[float]) -> Self:
         """Takes the input shape, the classes and the normalisation from the data.
 
         Args:
@@ -101,11 +117,11 @@ class SpaceBase:
         self.normalization = ([float(m) for m in mean], [float(v) for v in variance])
         return self
 
-    def preprocess(self, inputs):
+    def preprocess(self, inputs: keras.KerasTensor) -> keras.KerasTensor:
         """The normalisation layer in front of every model (`kerasnas.layers.normalise`)."""
         return normalise(inputs, self.normalization)
 
-    def compile(self, hp, model):
+    def compile(self, hp: keras_tuner.HyperParameters, model: keras.Model) -> keras.Model:
         """Declares the optimizer knobs (momentum only for SGD) and compiles."""
         name = tune(hp, "optimizer", self.optimizer, hp_types.Choice("optimizer", list(OPTIMIZERS)))
         pinned = not isinstance(self.optimizer, hp_types.HyperParameter) and self.optimizer is not None
@@ -140,13 +156,13 @@ class SpaceBase:
         )
         return model
 
-    def hand_designed_training(self):
+    def hand_designed_training(self) -> dict[str, Any]:
         """The recipe hand designs here train with: Adam at 3e-3 where the optimizer is searched.
 
         Adam 3e-3 with warm-up and decay was the best short-training recipe
         measured for these spaces (`reports/recipes.md`).
         """
-        values = {}
+        values: dict[str, Any] = {}
         searched = self.optimizer is None or isinstance(self.optimizer, hp_types.HyperParameter)
         if searched:
             values["optimizer"] = "adam"
@@ -154,7 +170,7 @@ class SpaceBase:
             values["learning_rate"] = 3e-3
         return values
 
-    def get_config(self):
+    def get_config(self) -> dict[str, Any]:
         """The constructor's arguments (as Keras layers and AutoKeras blocks).
 
         A run stores it in run.json and refuses a resume with another one.

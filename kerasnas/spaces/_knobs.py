@@ -4,10 +4,21 @@ As in AutoKeras blocks, a user pins a knob with a plain value, searches it with
 their own `keras_tuner` hyperparameter, or leaves it `None` for our tuned default.
 """
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Callable, TypeVar, Union
+
 from keras_tuner.engine import hyperparameters as hp_types
 
+if TYPE_CHECKING:
+    import keras_tuner
 
-def tune(hp, name, value, default):
+T = TypeVar("T")
+# A knob: a fixed value, a `keras_tuner` hyperparameter, or None for the tuned default.
+Knob = Union[T, "hp_types.HyperParameter", None]
+
+
+def tune(hp: keras_tuner.HyperParameters, name: str, value: Any, default: Any) -> Any:
     """Resolves one knob inside `HyperModel.build`.
 
     Args:
@@ -32,7 +43,7 @@ def tune(hp, name, value, default):
     return getattr(hp, type(value).__name__)(**config)
 
 
-def check_knob(name, value, is_valid, expected):
+def check_knob(name: str, value: Any, is_valid: Callable[[Any], bool], expected: str) -> None:
     """Validates a fixed knob value at construction time.
 
     Hyperparameters and None pass: their ranges are checked by KerasTuner.
@@ -49,7 +60,7 @@ def check_knob(name, value, is_valid, expected):
         )
 
 
-def upper(value, default):
+def upper(value: Any, default: Any) -> Any:
     """The largest value a knob can take: a fixed value, a hyperparameter's top, or `default`'s."""
     value = default if value is None else value
     if isinstance(value, hp_types.Choice):

@@ -5,10 +5,17 @@ Every builder keeps the spatial size (stride 1, "same" padding) and returns
 changes a space's operation set by passing another dict of such builders.
 """
 
+from __future__ import annotations
+
+from typing import Any, Callable
+
 import keras
 from keras import layers, ops
 
 from kerasnas.layers import batch_norm, relu_conv_bn
+
+# An operation: `fn(x, channels)` returns `channels` feature maps at `x`'s resolution.
+Operation = Callable[[keras.KerasTensor, int], keras.KerasTensor]
 
 
 @keras.saving.register_keras_serializable(package="kerasnas")
@@ -101,7 +108,7 @@ CELL_OPS = {
 }
 
 
-def check_operations(operations, name="operations"):
+def check_operations(operations: Any, name: str = "operations") -> None:
     """Validates an operations registry: a non-empty dict of str -> callable."""
     if not isinstance(operations, dict) or not operations or not all(
         isinstance(k, str) and callable(v) for k, v in operations.items()
@@ -112,7 +119,7 @@ def check_operations(operations, name="operations"):
         )
 
 
-def nb201_reduction(x, channels):
+def nb201_reduction(x: keras.KerasTensor, channels: int) -> keras.KerasTensor:
     """The reference `ResNetBasicblock` with stride 2 between NAS-Bench-201 stages.
 
     ReLU-Conv3x3(stride 2)-BN, ReLU-Conv3x3-BN, plus a shortcut AvgPool 2x2

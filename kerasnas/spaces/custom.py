@@ -12,6 +12,10 @@ reduction's output as both inputs (no factorized reduce of the older input),
 and the cell output concatenates all nodes, not only the unused ones.
 """
 
+from __future__ import annotations
+
+from typing import Any, Callable
+
 import keras
 import keras_tuner
 from keras import layers
@@ -19,16 +23,20 @@ from keras_tuner.engine import hyperparameters as hp_types
 
 from kerasnas.layers import batch_norm, classifier_head, relu_conv_bn
 from kerasnas.spaces._common import SpaceBase
-from kerasnas.spaces._knobs import check_knob, tune, upper
-from kerasnas.spaces._ops import CELL_OPS, check_operations, nb201_reduction
+from kerasnas.spaces._knobs import Knob, check_knob, tune, upper
+from kerasnas.spaces._ops import CELL_OPS, Operation, check_operations, nb201_reduction
+
+# Per node: ((input_a, op_a), (input_b, op_b)).
+Genotype = list[tuple[tuple[int, str], ...]]
 
 
-def _hp(k, part, a):
+def _hp(k: int, part: str, a: int) -> str:
     """The hyperparameter of node k's input or op `a` (0 or 1), e.g. `node3_op1`."""
     return f"node{k}_{part}{a}"
 
 
-def build_custom_cell(s0, s1, channels, genotype, operations):
+def build_custom_cell(s0: keras.KerasTensor, s1: keras.KerasTensor, channels: int,
+                      genotype: Genotype, operations: dict[str, Operation]) -> keras.KerasTensor:
     """One cell; `genotype` lists, per node, ((input_a, op_a), (input_b, op_b))."""
     states = [s0, s1]
     for (in_a, op_a), (in_b, op_b) in genotype:
@@ -71,9 +79,12 @@ class CustomCellSpace(SpaceBase, keras_tuner.HyperModel):
         name: The HyperModel name.
     """
 
-    def __init__(self, *, input_shape=(28, 28, 1), num_classes=10, nodes=3, operations=None,
-                 stem_width=None, cells_per_stage=None, reductions=None, dropout=None,
-                 optimizer=None, learning_rate=None, name="custom"):
+    def __init__(self, *, input_shape: tuple[int, int, int] = (28, 28, 1), num_classes: int = 10,
+                 nodes: int = 3, operations: dict[str, Operation] | None = None,
+                 stem_width: Knob[int] = None, cells_per_stage: Knob[int] = None,
+                 reductions: Knob[int] = None, dropout: Knob[float] = None,
+                 optimizer: Knob[str] = None, learning_rate: Knob[float] = None,
+                 name: str = "custom"):
         keras_tuner.HyperModel.__init__(self, name=name)
         self._init_common(input_shape=input_shape, num_classes=num_classes,
                           optimizer=optimizer, learning_rate=learning_rate)
@@ -94,10 +105,10 @@ class CustomCellSpace(SpaceBase, keras_tuner.HyperModel):
         self.reductions = reductions
         self.dropout = dropout
 
-    def _declare_cell(self, hp):
+    def _declare_cell(self, hp: keras_tuner.HyperParameters) -> Genotype:
         names = list(self.operations)
         second = "identity" if "identity" in names else names[0]
-        genotype = []
+        genotype: Genotype = []
         for k in range(2, 2 + self.nodes):
             pair = []
             for a, (src, op) in enumerate(((k - 1, names[0]), (k - 2, second))):
@@ -106,7 +117,7 @@ class CustomCellSpace(SpaceBase, keras_tuner.HyperModel):
             genotype.append(tuple(pair))
         return genotype
 
-    def default_reductions(self):
+    def default_reductions(self) -> hp_types.Fixed:
         """Halvings that bring the smaller side to 8 pixels or fewer, at most 3.
 
         Not searched by default: on 10k Fashion-MNIST images, 2 epochs, trials at
@@ -119,7 +130,10 @@ class CustomCellSpace(SpaceBase, keras_tuner.HyperModel):
             side, count = (side + 1) // 2, count + 1
         return hp_types.Fixed("r", count)
 
-    def skeleton(self, inputs, cell, stem_width, cells_per_stage, reductions, dropout):
+    def skeleton(self, inputs: keras.KerasTensor,
+                 cell: Callable[[keras.KerasTensor, keras.KerasTensor, int], keras.KerasTensor],
+                 stem_width: int, cells_per_stage: int, reductions: int,
+                 dropout: float) -> keras.KerasTensor:
         """The macro network; `cell(s0, s1, channels)` applies the searched cell.
 
         Override it to change the skeleton; the cell and its hyperparameters stay.
@@ -134,7 +148,7 @@ class CustomCellSpace(SpaceBase, keras_tuner.HyperModel):
                 prev, x = x, cell(prev, x, width)
         return classifier_head(layers.ReLU()(x), self.num_classes, dropout)
 
-    def build(self, hp):
+    def build(self, hp: keras_tuner.HyperParameters) -> keras.Model:
         genotype = self._declare_cell(hp)
         # No 8: at 2 epochs, w8 trials were 3-4 points below w16 ones of the same cell.
         width = tune(hp, "stem_width", self.stem_width,
@@ -145,14 +159,14 @@ class CustomCellSpace(SpaceBase, keras_tuner.HyperModel):
         dropout = tune(hp, "dropout", self.dropout,
                        hp_types.Float("d", 0.0, 0.5, step=0.1, default=0.0))
 
-        def cell(s0, s1, channels):
+        def cell(s0: keras.KerasTensor, s1: keras.KerasTensor, channels: int) -> keras.KerasTensor:
             return build_custom_cell(s0, s1, channels, genotype, self.operations)
 
         inputs = keras.Input(self.input_shape)
         outputs = self.skeleton(self.preprocess(inputs), cell, width, cells, reductions, dropout)
         return self.compile(hp, keras.Model(inputs, outputs, name=self.name))
 
-    def hand_designed(self):
+    def hand_designed(self) -> list[dict[str, Any]]:
         """A plain cell: each node a 3x3 conv of the node before it plus the one before
         that (a residual chain), with the space's default macro settings and Adam."""
         if not {"conv_3x3", "identity"} <= set(self.operations):
@@ -163,15 +177,15 @@ class CustomCellSpace(SpaceBase, keras_tuner.HyperModel):
                          _hp(k, "in", 1): k - 2, _hp(k, "op", 1): "identity"})
         return [{**cell, **self.hand_designed_training()}]
 
-    def max_reductions(self):
+    def max_reductions(self) -> int:
         return upper(self.reductions, self.default_reductions())
 
-    def _node_inputs(self, values):
+    def _node_inputs(self, values: dict[str, Any]) -> dict[int, list[tuple[int, str]]]:
         """Per node k: [(input, op), (input, op)], from a values dict."""
         return {k: [(values[_hp(k, "in", a)], values[_hp(k, "op", a)]) for a in (0, 1)]
                 for k in range(2, 2 + self.nodes)}
 
-    def describe(self, values):
+    def describe(self, values: dict[str, Any]) -> str:
         """E.g. `w8 c1 r2 | 2=sep_conv_3x3(1)+identity(0) 3=... 4=...`."""
         try:
             cell = self._node_inputs(values)
@@ -183,7 +197,7 @@ class CustomCellSpace(SpaceBase, keras_tuner.HyperModel):
                          for k, pair in cell.items())
         return f"{macro} | {nodes}"
 
-    def cell_graph(self, values):
+    def cell_graph(self, values: dict[str, Any]) -> dict[str, list]:
         """The cell's DAG for `kerasnas.drawing.draw_cell` (edges into `out` concatenate)."""
         names = ["c[k-2]", "c[k-1]"] + [f"node {k}" for k in range(2, 2 + self.nodes)] + ["out"]
         edges = [(names[i], names[k], op)

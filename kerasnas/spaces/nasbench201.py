@@ -20,6 +20,10 @@ momentum 0.9 and lr 0.1, without weight decay or schedule (search() sets
 epochs and batches).
 """
 
+from __future__ import annotations
+
+from typing import Any, Iterable
+
 import keras
 import keras_tuner
 from keras import layers
@@ -27,20 +31,20 @@ from keras_tuner.engine import hyperparameters as hp_types
 
 from kerasnas.layers import batch_norm, classifier_head
 from kerasnas.spaces._common import SpaceBase
-from kerasnas.spaces._knobs import check_knob, tune
-from kerasnas.spaces._ops import NB201_OPS, check_operations, nb201_reduction
+from kerasnas.spaces._knobs import Knob, check_knob, tune
+from kerasnas.spaces._ops import NB201_OPS, Operation, check_operations, nb201_reduction
 
 NODES = 4
 # (j, i): the edge into node j from node i, in the order of the arch string.
 EDGES = tuple((j, i) for j in range(1, NODES) for i in range(j))
 
 
-def edge_name(j, i):
+def edge_name(j: int, i: int) -> str:
     """The hyperparameter of the edge node j <- node i, e.g. `edge_3_1`."""
     return f"edge_{j}_{i}"
 
 
-def to_arch_string(values):
+def to_arch_string(values: dict[str, Any]) -> str:
     """The benchmark's string of the cell in `values` (a dict with the 6 `edge_j_i`).
 
     Raises:
@@ -55,7 +59,7 @@ def to_arch_string(values):
     )
 
 
-def from_arch_string(arch, operations=NB201_OPS):
+def from_arch_string(arch: str, operations: Iterable[str] = NB201_OPS) -> dict[str, str]:
     """Parses a benchmark string into the values dict `{edge_j_i: op}`.
 
     Args:
@@ -70,7 +74,7 @@ def from_arch_string(arch, operations=NB201_OPS):
     nodes = arch.split("+")
     if len(nodes) != NODES - 1:
         raise ValueError(f"{arch!r} has {len(nodes)} '+'-separated nodes; expected {NODES - 1}.")
-    values = {}
+    values: dict[str, str] = {}
     for j, node in enumerate(nodes, start=1):
         if len(node) < 2 or node[0] != "|" or node[-1] != "|":
             raise ValueError(f"Node {j} of {arch!r} must be written `|op~i|...|`; got {node!r}.")
@@ -89,7 +93,8 @@ def from_arch_string(arch, operations=NB201_OPS):
     return values
 
 
-def build_cell(x, channels, genotype, operations):
+def build_cell(x: keras.KerasTensor, channels: int, genotype: dict[tuple[int, int], str],
+               operations: dict[str, Operation]) -> keras.KerasTensor:
     """The generic cell: node j = sum_{i<j} operations[genotype[(j, i)]](node i).
 
     Returns the last node. A cell cut off by `none` edges outputs zeros, as in
@@ -130,9 +135,10 @@ class NasBench201Space(SpaceBase, keras_tuner.HyperModel):
         name: The HyperModel name.
     """
 
-    def __init__(self, *, input_shape=(28, 28, 1), num_classes=10, channels=None,
-                 cells_per_stage=None, operations=None, optimizer="sgd", learning_rate=0.1,
-                 name="nasbench201"):
+    def __init__(self, *, input_shape: tuple[int, int, int] = (28, 28, 1), num_classes: int = 10,
+                 channels: Knob[int] = None, cells_per_stage: Knob[int] = None,
+                 operations: dict[str, Operation] | None = None, optimizer: Knob[str] = "sgd",
+                 learning_rate: Knob[float] = 0.1, name: str = "nasbench201"):
         keras_tuner.HyperModel.__init__(self, name=name)
         self._init_common(input_shape=input_shape, num_classes=num_classes,
                           optimizer=optimizer, learning_rate=learning_rate)
@@ -145,7 +151,8 @@ class NasBench201Space(SpaceBase, keras_tuner.HyperModel):
         self.cells_per_stage = cells_per_stage
         self.operations = dict(operations)
 
-    def skeleton(self, inputs, cell, channels, cells_per_stage):
+    def skeleton(self, inputs: keras.KerasTensor, cell: Operation, channels: int,
+                 cells_per_stage: int) -> keras.KerasTensor:
         """The macro network; `cell(x, channels)` applies the searched cell.
 
         Override it to change the skeleton; the cell and its hyperparameters stay.
@@ -160,7 +167,7 @@ class NasBench201Space(SpaceBase, keras_tuner.HyperModel):
         x = layers.ReLU()(batch_norm()(x))
         return classifier_head(x, self.num_classes)
 
-    def build(self, hp):
+    def build(self, hp: keras_tuner.HyperParameters) -> keras.Model:
         names = list(self.operations)
         default = "nor_conv_3x3" if "nor_conv_3x3" in names else names[0]
         genotype = {(j, i): hp.Choice(edge_name(j, i), names, default=default) for j, i in EDGES}
@@ -171,7 +178,7 @@ class NasBench201Space(SpaceBase, keras_tuner.HyperModel):
             # The benchmark's momentum, fixed so that only the cell is searched.
             hp.Fixed("momentum", 0.9)
 
-        def cell(x, width):
+        def cell(x: keras.KerasTensor, width: int) -> keras.KerasTensor:
             return build_cell(x, width, genotype, self.operations)
 
         inputs = keras.Input(self.input_shape)
@@ -179,24 +186,24 @@ class NasBench201Space(SpaceBase, keras_tuner.HyperModel):
         model = keras.Model(inputs, outputs, name=self.name)
         return self.compile(hp, model)
 
-    def hand_designed(self):
+    def hand_designed(self) -> list[dict[str, Any]]:
         """The benchmark's own ResNet cell (Dong & Yang 2020): conv-conv with a skip."""
         resnet = "|nor_conv_3x3~0|+|none~0|nor_conv_3x3~1|+|skip_connect~0|none~1|none~2|"
         if not {"nor_conv_3x3", "none", "skip_connect"} <= set(self.operations):
             return []
         return [from_arch_string(resnet, self.operations)]
 
-    def max_reductions(self):
+    def max_reductions(self) -> int:
         return 2  # the skeleton's two residual reductions
 
-    def describe(self, values):
+    def describe(self, values: dict[str, Any]) -> str:
         """The benchmark's architecture string ("" if `values` has no cell)."""
         try:
             return to_arch_string(values)
         except ValueError:
             return ""
 
-    def cell_graph(self, values):
+    def cell_graph(self, values: dict[str, Any]) -> dict[str, list]:
         """The cell's DAG for `kerasnas.drawing.draw_cell` (`none` edges left out)."""
         names = ["in", "node 1", "node 2", "out"]
         edges = [(names[i], names[j], values[edge_name(j, i)])

@@ -1,5 +1,9 @@
 """The ResNet search space (the study's experiment 3), as a KerasTuner HyperModel."""
 
+from __future__ import annotations
+
+from typing import Any, Callable
+
 import keras
 import keras_tuner
 from keras import layers
@@ -7,7 +11,7 @@ from keras_tuner.engine import hyperparameters as hp_types
 
 from kerasnas.layers import basic_block, bottleneck_block, classifier_head, conv_bn_relu
 from kerasnas.spaces._common import SpaceBase
-from kerasnas.spaces._knobs import check_knob, tune, upper
+from kerasnas.spaces._knobs import Knob, check_knob, tune, upper
 
 BLOCK_TYPES = ("basic", "bottleneck")
 
@@ -49,9 +53,12 @@ class ResNetSpace(SpaceBase, keras_tuner.HyperModel):
         name: The HyperModel name.
     """
 
-    def __init__(self, *, input_shape=(28, 28, 1), num_classes=10, stem_width=None, stem_pool=None,
-                 stages=None, blocks_per_stage=None, block_type=None, kernel_size=None,
-                 dropout=None, optimizer=None, learning_rate=None, name="resnet"):
+    def __init__(self, *, input_shape: tuple[int, int, int] = (28, 28, 1), num_classes: int = 10,
+                 stem_width: Knob[int] = None, stem_pool: Knob[bool] = None,
+                 stages: Knob[int] = None, blocks_per_stage: Knob[int] = None,
+                 block_type: Knob[str] = None, kernel_size: Knob[int] = None,
+                 dropout: Knob[float] = None, optimizer: Knob[str] = None,
+                 learning_rate: Knob[float] = None, name: str = "resnet"):
         keras_tuner.HyperModel.__init__(self, name=name)
         self._init_common(input_shape=input_shape, num_classes=num_classes,
                           optimizer=optimizer, learning_rate=learning_rate)
@@ -71,14 +78,15 @@ class ResNetSpace(SpaceBase, keras_tuner.HyperModel):
         self.kernel_size = kernel_size
         self.dropout = dropout
 
-    def build(self, hp):
+    def build(self, hp: keras_tuner.HyperParameters) -> keras.Model:
         inputs = keras.Input(self.input_shape)
         x, dropout = self.features(hp, self.preprocess(inputs))
         outputs = classifier_head(x, self.num_classes, dropout)
         model = keras.Model(inputs, outputs, name=self.name)
         return self.compile(hp, model)
 
-    def features(self, hp, x):
+    def features(self, hp: keras_tuner.HyperParameters,
+                 x: keras.KerasTensor) -> tuple[keras.KerasTensor, float]:
         """The searched body on `x`, stem to last stage; returns it and the head's dropout.
 
         Apart from `build` so that a framework with its own head and training (the
@@ -91,7 +99,7 @@ class ResNetSpace(SpaceBase, keras_tuner.HyperModel):
         kind = tune(hp, "block_type", self.block_type, "basic")
         kernel = tune(hp, "kernel_size", self.kernel_size, hp_types.Choice("k", [3, 5], default=3))
         dropout = tune(hp, "dropout", self.dropout, hp_types.Float("d", 0.0, 0.5, step=0.1, default=0.0))
-        block = basic_block if kind == "basic" else bottleneck_block
+        block: Callable[..., keras.KerasTensor] = basic_block if kind == "basic" else bottleneck_block
 
         x = conv_bn_relu(x, stem, 3)
         if pool:
@@ -102,7 +110,7 @@ class ResNetSpace(SpaceBase, keras_tuner.HyperModel):
                 x = block(x, stem * 2**stage, strides=strides, kernel_size=kernel)
         return x, dropout
 
-    def hand_designed(self):
+    def hand_designed(self) -> list[dict[str, Any]]:
         """A ResNet as one would write it for 28x28 images: a 32-wide pooled stem,
         2 stages of 2 basic 3x3 blocks (ResNet-10-like), light dropout, Adam."""
         design = {"stem_width": 32, "stem_pool": True, "stages": 2, "blocks_per_stage": 2,
@@ -111,17 +119,17 @@ class ResNetSpace(SpaceBase, keras_tuner.HyperModel):
                     or isinstance(getattr(self, k), hp_types.HyperParameter)}
         return [{**searched, **self.hand_designed_training()}]
 
-    def max_reductions(self):
+    def max_reductions(self) -> int:
         pooled = self.stem_pool is not False  # the default pools after the stem
         return upper(self.stages, hp_types.Int("s", 2, 3)) - 1 + pooled
 
-    def describe(self, values):
+    def describe(self, values: dict[str, Any]) -> str:
         v = values
         if "stages" not in v and self.stages is None:
             return ""
         defaults = {"block_type": "basic", "stem_pool": True}
 
-        def get(k):
+        def get(k: str) -> Any:
             value = v.get(k, getattr(self, k))
             return defaults.get(k) if value is None else value
 

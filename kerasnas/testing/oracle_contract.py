@@ -10,7 +10,11 @@ implement `create_oracle`, and pytest collects every clause for your oracle::
 The oracle is driven directly with a synthetic objective: no model is trained.
 """
 
+from __future__ import annotations
+
 import json
+import pathlib
+from typing import Any, Callable, Collection
 
 import keras_tuner
 import pytest
@@ -21,7 +25,7 @@ MAX_TRIALS = 6
 FAILED = {1, 4}  # trials reported with an absurdly good score, then FAILED
 
 
-def register_space(oracle):
+def register_space(oracle: keras_tuner.Oracle) -> None:
     """A small conditional space: `d` is active only when `c` is True."""
     hp = oracle.hyperparameters
     hp.Choice("a", [0, 1, 2, 3])
@@ -31,7 +35,7 @@ def register_space(oracle):
         hp.Choice("d", [0, 1, 2])
 
 
-def register_continuous(oracle):
+def register_continuous(oracle: keras_tuner.Oracle) -> None:
     """A continuous space, where model-based proposals depend on the oracle's RNG state."""
     hp = oracle.hyperparameters
     hp.Float("x", 0.0, 1.0)
@@ -39,15 +43,17 @@ def register_continuous(oracle):
     hp.Int("z", 0, 10)
 
 
-def score(values):
+def score(values: dict[str, Any]) -> float:
     return values["a"] * 4 + values["b"] + values.get("d", 0) * 0.5
 
 
-def continuous_score(values):
+def continuous_score(values: dict[str, Any]) -> float:
     return (values["x"] - 0.3) ** 2 + 0.01 * values["z"]
 
 
-def drive(oracle, direction, until=None, score=score, failed=FAILED):
+def drive(oracle: keras_tuner.Oracle, direction: str, until: int | None = None,
+          score: Callable[[dict[str, Any]], float] = score,
+          failed: Collection[int] = FAILED) -> keras_tuner.engine.trial.Trial | None:
     """Runs trials until STOPPED (or `until` trials exist); returns the last create_trial."""
     while until is None or len(oracle.trials) < until:
         trial = oracle.create_trial("tuner0")
@@ -64,11 +70,11 @@ def drive(oracle, direction, until=None, score=score, failed=FAILED):
     return None
 
 
-def values_in_start_order(oracle):
+def values_in_start_order(oracle: keras_tuner.Oracle) -> list[dict[str, Any]]:
     return [oracle.trials[i].hyperparameters.values for i in oracle.start_order]
 
 
-def canonical(state):
+def canonical(state: dict[str, Any]) -> dict[str, Any]:
     state = json.loads(json.dumps(state))
     state["tried_so_far"].sort()  # a set in KerasTuner
     return state
@@ -79,63 +85,68 @@ class OracleContract:
 
     seed = 3
 
-    def create_oracle(self, objective, max_trials, seed):
+    def create_oracle(self, objective: keras_tuner.Objective, max_trials: int,
+                      seed: int) -> keras_tuner.Oracle:
         """Returns a new oracle; implemented by each subclass."""
         raise NotImplementedError
 
-    def oracle(self, directory, direction="max", seed=None):
+    def oracle(self, directory: str | pathlib.Path, direction: str = "max",
+               seed: int | None = None) -> keras_tuner.Oracle:
         oracle = self.create_oracle(keras_tuner.Objective("score", direction), MAX_TRIALS,
                                     self.seed if seed is None else seed)
         internals.set_project_dir(oracle, str(directory), "p")
         oracle.verbose = 0
         return oracle
 
-    def finished(self, directory, direction="max"):
+    def finished(self, directory: str | pathlib.Path, direction: str = "max") -> keras_tuner.Oracle:
         oracle = self.oracle(directory, direction)
         register_space(oracle)
         drive(oracle, direction)
         return oracle
 
-    def test_it_stops_at_max_trials(self, tmp_path):
+    def test_it_stops_at_max_trials(self, tmp_path: pathlib.Path) -> None:
         oracle = self.oracle(tmp_path)
         register_space(oracle)
-        assert drive(oracle, "max").status == "STOPPED"
+        last = drive(oracle, "max")
+        assert last is not None and last.status == "STOPPED"
         assert len(oracle.trials) == MAX_TRIALS  # failed trials count toward the budget
 
-    def test_the_same_seed_gives_the_same_trials(self, tmp_path):
+    def test_the_same_seed_gives_the_same_trials(self, tmp_path: pathlib.Path) -> None:
         a, b = self.finished(tmp_path / "a"), self.finished(tmp_path / "b")
         assert values_in_start_order(a) == values_in_start_order(b)
 
-    def test_failed_trials_stay_failed(self, tmp_path):
+    def test_failed_trials_stay_failed(self, tmp_path: pathlib.Path) -> None:
         oracle = self.finished(tmp_path)
         assert {i for i, t in oracle.trials.items() if t.status == "FAILED"} == {str(i) for i in FAILED}
 
     @pytest.mark.parametrize("direction", ["max", "min"])
-    def test_the_best_trial_is_the_best_completed_one_in_the_objective_direction(self, tmp_path,
-                                                                                 direction):
+    def test_the_best_trial_is_the_best_completed_one_in_the_objective_direction(
+            self, tmp_path: pathlib.Path, direction: str) -> None:
         oracle = self.finished(tmp_path, direction)  # failed ones reported absurdly good scores
         completed = [t.score for t in oracle.trials.values() if t.status == "COMPLETED"]
         assert len(completed) == MAX_TRIALS - len(FAILED)
         best = max(completed) if direction == "max" else min(completed)
         assert oracle.get_best_trials()[0].score == best
 
-    def test_a_failed_trial_is_never_a_parent(self, tmp_path):
+    def test_a_failed_trial_is_never_a_parent(self, tmp_path: pathlib.Path) -> None:
         oracle = self.finished(tmp_path)
         parents = {note.get("parent") for note in getattr(oracle, "notes", {}).values()}
         assert not parents & {str(i) for i in FAILED}
 
-    def test_every_trial_is_noted_with_how_it_was_chosen(self, tmp_path):
+    def test_every_trial_is_noted_with_how_it_was_chosen(self, tmp_path: pathlib.Path) -> None:
         oracle = self.finished(tmp_path)
         assert set(oracle.notes) == set(oracle.trials)
         assert all(note["phase"] for note in oracle.notes.values())
 
-    def test_the_state_round_trips_through_json(self, tmp_path):
+    def test_the_state_round_trips_through_json(self, tmp_path: pathlib.Path) -> None:
         text = json.dumps(self.finished(tmp_path / "a").get_state())
         fresh = self.oracle(tmp_path / "fresh")
         fresh.set_state(json.loads(text))  # KerasTuner's from_config edits the dict it reads
         assert canonical(fresh.get_state()) == canonical(json.loads(text))
 
-    def interrupted_and_resumed(self, directory, register=register_space, **drive_kw):
+    def interrupted_and_resumed(self, directory: pathlib.Path,
+                                register: Callable[[keras_tuner.Oracle], None] = register_space,
+                                **drive_kw: Any) -> keras_tuner.Oracle:
         first = self.oracle(directory, "min")
         register(first)
         drive(first, "min", until=3, **drive_kw)
@@ -143,19 +154,21 @@ class OracleContract:
         resumed.reload()
         return resumed
 
-    def test_a_resumed_oracle_does_not_rerun_the_last_finished_trial(self, tmp_path):
+    def test_a_resumed_oracle_does_not_rerun_the_last_finished_trial(self, tmp_path: pathlib.Path) -> None:
         resumed = self.interrupted_and_resumed(tmp_path)
         assert sorted(resumed.trials) == ["0", "1", "2"]
         assert internals.retry_queue(resumed) == []
 
-    def test_a_resumed_oracle_finishes_the_budget_without_repeating_a_trial(self, tmp_path):
+    def test_a_resumed_oracle_finishes_the_budget_without_repeating_a_trial(
+            self, tmp_path: pathlib.Path) -> None:
         resumed = self.interrupted_and_resumed(tmp_path)
-        assert drive(resumed, "min").status == "STOPPED"
+        last = drive(resumed, "min")
+        assert last is not None and last.status == "STOPPED"
         assert sorted(resumed.trials) == [str(i) for i in range(MAX_TRIALS)]
         values = {json.dumps(v, sort_keys=True) for v in values_in_start_order(resumed)}
         assert len(values) == MAX_TRIALS
 
-    def test_a_resumed_oracle_proposes_what_an_uninterrupted_one_would(self, tmp_path):
+    def test_a_resumed_oracle_proposes_what_an_uninterrupted_one_would(self, tmp_path: pathlib.Path) -> None:
         # KerasTuner's GP and Optuna's sampler restart their RNGs at a reload.
         straight = self.oracle(tmp_path / "straight", "min")
         register_continuous(straight)
@@ -169,7 +182,7 @@ class OracleContract:
             # The GP's L-BFGS ends a few 1e-7 apart in some runs; a restarted RNG is far apart.
             assert g == pytest.approx(w, rel=1e-5, abs=1e-9)
 
-    def test_its_config_names_its_settings_and_leaves_out_the_space(self, tmp_path):
+    def test_its_config_names_its_settings_and_leaves_out_the_space(self, tmp_path: pathlib.Path) -> None:
         config = self.oracle(tmp_path).get_config()
         json.dumps(config)  # JSON-safe, for run.json
         assert config["seed"] == self.seed and config["max_trials"] == MAX_TRIALS
