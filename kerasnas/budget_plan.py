@@ -16,6 +16,8 @@ from __future__ import annotations
 import dataclasses
 import math
 
+__all__ = ["QUANTUM", "BudgetPlan", "Rung", "make_plan"]
+
 QUANTUM = 0.125  # epochs: a rung's length is a whole number of eighths of an epoch
 
 

@@ -14,9 +14,10 @@ import pytest
 PUBLIC_MODULES = [
     "kerasnas", "kerasnas.datasets", "kerasnas.datasets.fashion_mnist", "kerasnas.early_stopping",
     "kerasnas.keras_tuner_internals", "kerasnas.methods", "kerasnas.oracles", "kerasnas.progress",
-    "kerasnas.provenance", "kerasnas.run_folder", "kerasnas.schedules", "kerasnas.search",
+    "kerasnas.run_folder", "kerasnas.schedules", "kerasnas.search",
     "kerasnas.settings", "kerasnas.spaces", "kerasnas.spaces.protocol", "kerasnas.summary",
-    "kerasnas.testing",
+    "kerasnas.testing", "kerasnas.proxies", "kerasnas.provenance", "kerasnas.budget_plan",
+    "kerasnas.oracles.successive_halving",
 ]
 CHECKED_DUNDERS = ("__init__", "__call__")
 

@@ -13,6 +13,7 @@ from kerasnas.oracles._evolution import AgingEvolution, AgingEvolutionOracle, ev
 from kerasnas.oracles._gp import GaussianProcessOracle, GaussianProcessSearch
 from kerasnas.oracles._keras_tuner import KerasTunerGPOracle, RandomOracle
 from kerasnas.oracles._tpe import TPEOracle
+from kerasnas.oracles.successive_halving import SuccessiveHalvingOracle
 
 if TYPE_CHECKING:
     import keras_tuner
@@ -26,8 +27,8 @@ ORACLES = {
 }
 
 __all__ = ["ORACLES", "AgingEvolution", "AgingEvolutionOracle", "GaussianProcessOracle",
-           "GaussianProcessSearch", "KerasTunerGPOracle", "RandomOracle", "TPEOracle",
-           "evolution_sizes", "make_oracle", "warmup_size"]
+           "GaussianProcessSearch", "KerasTunerGPOracle", "RandomOracle", "SuccessiveHalvingOracle",
+           "TPEOracle", "evolution_sizes", "make_oracle", "warmup_size"]
 
 
 def make_oracle(name: str, *, objective: ObjectiveLike, max_trials: int | None,

@@ -29,6 +29,8 @@ import keras_tuner
 from kerasnas import keras_tuner_internals as internals
 from kerasnas.budget_plan import BudgetPlan
 
+__all__ = ["SuccessiveHalvingOracle"]
+
 _ENDED = ("COMPLETED", "FAILED")
 PROPOSER_FOLDER = "proposer"
 

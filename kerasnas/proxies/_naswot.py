@@ -18,6 +18,8 @@ The model's variables are not changed (a stateless call: BatchNorm's moving
 statistics stay as they were).
 """
 
+from __future__ import annotations
+
 import keras
 import numpy as np
 from keras import layers, ops
@@ -63,7 +65,7 @@ def activation_kernel(model, images):
     return kernel
 
 
-def naswot(model, images) -> float:
+def naswot(model: keras.Model, images: np.ndarray) -> float:
     """log|K_H| of the untrained `model` on `images` (raw pixels, as the model takes them).
 
     Returns:

@@ -1,11 +1,19 @@
 """Training-free pre-screening: many candidates of a space, scored at initialisation, ranked."""
 
+from __future__ import annotations
+
 import dataclasses
 import math
 import tempfile
 import time
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+
+if TYPE_CHECKING:
+    import keras_tuner
+
+    from kerasnas.datasets import Splits
 
 
 @dataclasses.dataclass
@@ -21,7 +29,8 @@ class Candidate:
     description: str = ""
 
 
-def sample_values(space, count, *, seed=0):
+def sample_values(space: keras_tuner.HyperModel, count: int, *,
+                  seed: int = 0) -> list[dict[str, Any]]:
     """`count` distinct hyperparameter sets of `space`, drawn by KerasTuner's random search.
 
     A `keras_tuner.Tuner` declares the space (building the model until every conditional
@@ -79,7 +88,8 @@ def build(space, values, *, seed=0):
     return space.build(hp)
 
 
-def prescreen(space, data, *, proxy="naswot", candidates=100, images=64, seed=0):
+def prescreen(space: str | keras_tuner.HyperModel, data: Splits, *, proxy: str = "naswot",
+              candidates: int = 100, images: int = 64, seed: int = 0) -> list[Candidate]:
     """Scores `candidates` random hyperparameter sets of `space` at initialisation and ranks them.
 
     Args:

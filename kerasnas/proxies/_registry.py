@@ -1,8 +1,16 @@
 """The proxies by name, one signature for all: `score(name, model, images)`."""
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
 from kerasnas.proxies._counts import flops, params
 from kerasnas.proxies._naswot import naswot
 from kerasnas.proxies._synflow import synflow
+
+if TYPE_CHECKING:
+    import keras
+    import numpy as np
 
 PROXIES = {
     "naswot": lambda model, images: naswot(model, images),
@@ -12,7 +20,7 @@ PROXIES = {
 }
 
 
-def score(name: str, model, images) -> float:
+def score(name: str, model: keras.Model, images: np.ndarray) -> float:
     """The proxy `name` of the untrained `model`, given a minibatch of its input `images`.
 
     Raises:

@@ -16,6 +16,8 @@ copy; the model itself is not changed. On torch, Keras (3.15) computes Dense in 
 scores agree with TensorFlow and JAX to about 1e-7 there.
 """
 
+from __future__ import annotations
+
 import keras
 import numpy as np
 from keras import layers, ops
@@ -73,7 +75,7 @@ def linearised_copy(model):
     return twin
 
 
-def synflow(model, input_shape=None) -> float:
+def synflow(model: keras.Model, input_shape: tuple[int, ...] | None = None) -> float:
     """The synflow score of `model` at its current weights (at initialisation, for a proxy).
 
     Args:
