@@ -81,6 +81,22 @@ def to_json(value):
     return json.loads(json.dumps(value, default=str))
 
 
+def from_registry(value: Any, registry: dict[str, type], base: type, setting: str) -> Any:
+    """`value` itself when it is a `base` object, else a new one of the class its name registers.
+
+    The one way a setting given by name or as an object (stoppers, schedules) is resolved.
+
+    Raises:
+        ValueError: for anything else, naming the setting and listing the valid names.
+    """
+    if isinstance(value, base):
+        return value
+    if isinstance(value, str) and value in registry:
+        return registry[value]()
+    raise ValueError(f"Unknown {setting} {value!r}. Choose one of: {', '.join(registry)}, "
+                     f"or pass a {base.__module__}.{base.__qualname__}.")
+
+
 def class_path(obj):
     """`module.QualName` of an object's class."""
     return f"{type(obj).__module__}.{type(obj).__qualname__}"

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 import keras
 
-from kerasnas._config import config_of
+from kerasnas._config import config_of, from_registry
 
 if TYPE_CHECKING:
     import keras_tuner
@@ -174,9 +174,5 @@ def as_stopper(policy: str | Stopper) -> Stopper:
     Raises:
         ValueError: for anything else, listing the valid names.
     """
-    if isinstance(policy, Stopper):
-        return policy
-    if isinstance(policy, str) and policy in STOPPERS:
-        return STOPPERS[policy]()
-    raise ValueError(f"Unknown early_stopping {policy!r}. Choose one of: {', '.join(STOPPERS)}, "
-                     "or pass a kerasnas.early_stopping.Stopper.")
+    stopper: Stopper = from_registry(policy, STOPPERS, Stopper, "early_stopping")
+    return stopper

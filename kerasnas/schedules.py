@@ -13,7 +13,7 @@ from typing import Any, Callable
 
 import keras
 
-from kerasnas._config import config_of
+from kerasnas._config import config_of, from_registry
 
 __all__ = ["SCHEDULES", "Constant", "Cosine", "Schedule", "StepScheduled", "WarmupCosine",
            "WarmupStableDecay", "as_schedule", "make_schedule"]
@@ -184,12 +184,8 @@ def as_schedule(schedule: str | Schedule) -> Schedule:
     Raises:
         ValueError: for anything else, listing the valid names.
     """
-    if isinstance(schedule, Schedule):
-        return schedule
-    if isinstance(schedule, str) and schedule in SCHEDULES:
-        return SCHEDULES[schedule]()
-    raise ValueError(f"Unknown lr_schedule {schedule!r}. Choose one of: {', '.join(SCHEDULES)}, "
-                     "or pass a kerasnas.schedules.Schedule.")
+    resolved: Schedule = from_registry(schedule, SCHEDULES, Schedule, "lr_schedule")
+    return resolved
 
 
 def make_schedule(schedule: str | Schedule) -> keras.callbacks.Callback | None:
