@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Quick start, part 2: set up (with the test, tfds, compare, jax and torch extras), then lint (ruff, configured
-# in ruff.toml) and run the whole test suite (pytest lists the slowest tests at the end).
+# in ruff.toml), type-check (mypy, mypy.ini) and run the whole test suite (pytest lists the slowest tests).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh cpu,tpe,tfds,compare,jax,torch,test
