@@ -5,4 +5,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh cpu,tpe,tfds,compare,jax,torch,test
 .venv/bin/ruff check .
-exec .venv/bin/python -m pytest -q -p no:cacheprovider "$@" tests
+# --fast: the fast tier only (-m "not slow": under 5 minutes on 2 cores, without the tests that train in
+# subprocesses or train whole searches); every other argument goes to pytest. CI runs the whole suite.
+args=()
+for arg in "$@"; do
+  if [ "$arg" = "--fast" ]; then args+=(-m "not slow"); else args+=("$arg"); fi
+done
+exec .venv/bin/python -m pytest -q -p no:cacheprovider ${args[@]+"${args[@]}"} tests
