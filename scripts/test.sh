@@ -5,8 +5,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh cpu,tpe,tfds,compare,jax,torch,test
 .venv/bin/ruff check .
-# --fast: the fast tier only (-m "not slow": under 5 minutes on 2 cores, without the tests that train in
-# subprocesses or train whole searches); every other argument goes to pytest. CI runs the whole suite.
+# --fast: the fast tier only (-m "not slow": under 5 minutes on 2 cores, without the tests that start
+# processes that load TensorFlow or train several searches); other arguments go to pytest. CI runs all.
 args=()
 for arg in "$@"; do
   if [ "$arg" = "--fast" ]; then args+=(-m "not slow"); else args+=("$arg"); fi

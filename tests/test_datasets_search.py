@@ -90,6 +90,7 @@ def test_tfds_under_mock_data_end_to_end(tmp_path):
     assert summary["dataset"] == {"tfds": "cifar10", "version": "3.0.2", "image_size": None}
 
 
+@pytest.mark.slow  # two searches
 def test_arrays_from_python_on_a_non_square_size(tmp_path):
     from kerasnas.datasets import make_splits
     from kerasnas.search import search

@@ -55,6 +55,7 @@ def test_search_writes_table_summary_and_a_loadable_best_model(tmp_path, synthet
     assert model.count_params() == best.params
 
 
+@pytest.mark.slow  # two searches
 def test_same_seed_same_trials(tmp_path, synthetic_splits):
     a = run(tmp_path / "a", synthetic_splits, max_trials=1)
     keras.utils.set_random_seed(123)  # whatever ran before in the process: same data order
