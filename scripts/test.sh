@@ -6,4 +6,10 @@ cd "$(dirname "$0")/.."
 scripts/setup.sh cpu,tpe,tfds,compare,jax,torch,test
 .venv/bin/ruff check .
 .venv/bin/mypy kerasnas
-exec .venv/bin/python -m pytest -q -p no:cacheprovider "$@" tests
+# --fast: the fast tier only (-m "not slow": under 5 minutes on 2 cores, without the tests that start
+# processes that load TensorFlow or train several searches); other arguments go to pytest. CI runs all.
+args=()
+for arg in "$@"; do
+  if [ "$arg" = "--fast" ]; then args+=(-m "not slow"); else args+=("$arg"); fi
+done
+exec .venv/bin/python -m pytest -q -p no:cacheprovider ${args[@]+"${args[@]}"} tests

@@ -1,10 +1,25 @@
-"""Shared fixtures: the real Fashion-MNIST, loaded once, and tiny stratified splits of it."""
+"""Shared fixtures: generated splits for tests where the data is not the point, and the real
+Fashion-MNIST (loaded once) with tiny stratified splits of it for the tests about it."""
 
 import os
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import pytest  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def synthetic_splits():
+    """200 training, 50 validation and 50 test images (20 / 5 / 5 per class): 28x28x1 uint8 of 10
+    classes a small CNN learns in an epoch (`_images.learnable`), split by `make_splits` as any
+    arrays are. No file is read: the fast tests do not need Fashion-MNIST."""
+    from _images import learnable
+
+    from kerasnas.datasets import make_splits
+
+    x, y = learnable(25, seed=0)
+    x_test, y_test = learnable(5, seed=1)
+    return make_splits((x, y, x_test, y_test), train_size=200, val_size=50, seed=0)
 
 
 @pytest.fixture(scope="session")

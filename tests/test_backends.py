@@ -8,6 +8,7 @@ import sys
 import numpy as np
 import pandas as pd
 import pytest
+from _images import learnable
 
 from kerasnas.run_folder import differences
 from kerasnas.settings import SearchSettings
@@ -21,13 +22,14 @@ TINY = ["--max-trials", "2", "--epochs", "1", "--train-size", "200", "--val-size
 
 
 @pytest.fixture
-def tiny_npz(fashion_arrays, tmp_path):
-    """300 training and 100 test images: the export tests on 100, not Fashion-MNIST's 10k
-    (torch's CPU inference takes minutes for those on a shared 2-core machine)."""
+def tiny_npz(tmp_path):
+    """300 training and 100 test images, 28x28x1 of 10 classes (`_images.learnable`): the export
+    tests on 100, not Fashion-MNIST's 10k (torch's CPU inference takes minutes for those on a
+    shared 2-core machine)."""
     path = tmp_path / "tiny.npz"
-    a = fashion_arrays
-    np.savez(path, x=a["x_train"][:300], y=a["y_train"][:300], x_test=a["x_test"][:100],
-             y_test=a["y_test"][:100])
+    x, y = learnable(30, seed=0)
+    x_test, y_test = learnable(10, seed=1)
+    np.savez(path, x=x, y=y, x_test=x_test, y_test=y_test)
     return str(path)
 # One model-based (or evolutionary) oracle per space; small knobs keep each trial short.
 RUNS = [("resnet", "bayes", ["--space-option", "stem_width=8"]),

@@ -1,20 +1,13 @@
-"""The bad-data table: each case exits 1 with one clear message and writes nothing."""
+"""The bad-data table: each case exits 1 with one clear message and writes nothing (through the
+CLI in a subprocess in the full suite, and in this process in the fast tier: `tests.test_cli`)."""
 
 import os
-import subprocess
-import sys
 
 import numpy as np
 import pytest
 from _images import images, write_folder
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-
-
-def cli(*args):
-    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
-    return subprocess.run([sys.executable, "-m", "kerasnas.run", *args], cwd=ROOT, env=env,
-                          capture_output=True, text=True, timeout=600)
+from tests.test_cli import PROCESSES, exit_code_and_stderr
 
 
 def _npz(path, **arrays):
@@ -78,15 +71,17 @@ def _tree(root):
                   for p in root.rglob("*"))
 
 
+@pytest.mark.parametrize("process", PROCESSES)
 @pytest.mark.parametrize("case, args, words", BAD_DATA, ids=[c[0] for c in BAD_DATA])
-def test_bad_data_one_clear_message_nothing_written(tmp_path, case, args, words):
+def test_bad_data_one_clear_message_nothing_written(tmp_path, capsys, case, args, words, process):
     if "TFDS" in case:
         pytest.importorskip("tensorflow_datasets")
     make_cases(tmp_path)
     before = _tree(tmp_path)
     args = [a.replace("{tmp}", str(tmp_path)) for a in args]
-    r = cli(*args, "--max-trials", "1", "--output-dir", str(tmp_path / "out"))
-    assert r.returncode == 1, r.stderr[-2000:]
-    assert words in r.stderr, r.stderr[-2000:]
-    assert "Traceback" not in r.stderr
+    returncode, stderr = exit_code_and_stderr(process, capsys, *args, "--max-trials", "1",
+                                              "--output-dir", str(tmp_path / "out"))
+    assert returncode == 1, stderr[-2000:]
+    assert words in stderr, stderr[-2000:]
+    assert "Traceback" not in stderr
     assert _tree(tmp_path) == before  # nothing written

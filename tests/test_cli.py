@@ -1,4 +1,4 @@
-"""The CLI as a user runs it, in subprocesses."""
+"""The CLI as a user runs it, in subprocesses (the bad-input table also in this process: the fast tier)."""
 
 import json
 import os
@@ -17,6 +17,26 @@ def cli(*args, timeout=600, quiet_tf=True):
         env.pop("TF_CPP_MIN_LOG_LEVEL")
     return subprocess.run([sys.executable, "-m", "kerasnas.run", *args], cwd=ROOT, env=env,
                           capture_output=True, text=True, timeout=timeout)
+
+
+def exit_code_and_stderr(process, capsys, *args):
+    """`python -m kerasnas.run ARGS` in a subprocess, or its `main` in this process (no
+    interpreter start, TensorFlow already imported): (exit code, stderr) either way."""
+    if process == "subprocess":
+        r = cli(*args)
+        return r.returncode, r.stderr
+    from kerasnas.cli import main
+
+    capsys.readouterr()
+    try:
+        code = main(list(args))
+    except SystemExit as e:  # argparse's errors
+        code = e.code
+    return code, capsys.readouterr().err
+
+
+# The subprocess, as a user runs it, in the full suite; the same checks in this process in the fast tier.
+PROCESSES = ["in-process", pytest.param("subprocess", marks=pytest.mark.slow)]
 
 
 @pytest.mark.slow
@@ -87,8 +107,10 @@ BAD_INPUT = [
 ]
 
 
+@pytest.mark.parametrize("process", PROCESSES)
 @pytest.mark.parametrize("case, args, code, words", BAD_INPUT, ids=[c[0] for c in BAD_INPUT])
-def test_bad_input_one_clear_message_nonzero_exit_nothing_changed(tmp_path, case, args, code, words):
+def test_bad_input_one_clear_message_nonzero_exit_nothing_changed(tmp_path, capsys, case, args, code,
+                                                                   words, process):
     (tmp_path / "empty").mkdir()
     _official_copy(tmp_path / "truncated", "truncated")
     _official_copy(tmp_path / "corrupt", "corrupt")
@@ -99,10 +121,10 @@ def test_bad_input_one_clear_message_nonzero_exit_nothing_changed(tmp_path, case
     args = [a.replace("{tmp}", str(tmp_path)) for a in args]
     if "--output-dir" not in args:
         args += ["--output-dir", str(tmp_path / "out")]
-    r = cli(*args)
-    assert r.returncode == code, r.stderr[-2000:]
-    assert words in r.stderr
-    assert "Traceback" not in r.stderr
+    returncode, stderr = exit_code_and_stderr(process, capsys, *args)
+    assert returncode == code, stderr[-2000:]
+    assert words in stderr
+    assert "Traceback" not in stderr
     assert _tree(tmp_path) == before  # nothing created, nothing deleted
 
 

@@ -8,6 +8,9 @@ import pytest
 from kerasnas.cli import main
 from tests.test_cli import cli
 
+# Each test runs a whole search through the CLI (the first three in a subprocess).
+pytestmark = pytest.mark.slow
+
 TINY = ["--epochs", "1", "--train-size", "200", "--val-size", "100", "--batch-size", "50"]
 SMALL_NB201 = ["--space-option", "channels=4", "--space-option", "cells_per_stage=1"]
 
@@ -53,7 +56,6 @@ def test_nasbench201_with_tpe_shows_its_random_start(tmp_path):
 GUIDED = {"random": "random", "bayes": "model", "tpe": "model", "evolution": "mutation"}
 
 
-@pytest.mark.slow
 @pytest.mark.parametrize("space, oracle", [
     ("custom", "random"), ("custom", "bayes"), ("custom", "tpe"),
     ("nasbench201", "random"), ("nasbench201", "bayes"), ("nasbench201", "evolution")])

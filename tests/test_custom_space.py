@@ -75,6 +75,7 @@ def test_a_cell_trains_one_step_and_params_follow_the_width():
     small = CustomCellSpace(stem_width=4, cells_per_stage=1, reductions=1, dropout=0.0,
                             optimizer="adam", learning_rate=1e-3).build(_fixed(values))
     x = np.random.default_rng(0).random((8, 28, 28, 1), dtype=np.float32)
+    small.run_eagerly = True  # one step: tracing the training graph costs seconds on a CPU
     history = small.fit(x, np.arange(8), batch_size=8, epochs=1, verbose=0)
     assert np.isfinite(history.history["loss"][0])
     wide = CustomCellSpace(stem_width=8, cells_per_stage=1, reductions=1, dropout=0.0,

@@ -39,6 +39,7 @@ def check_exported(out, x_test, y_test, shape):
     return summary
 
 
+@pytest.mark.slow  # the CLI in a subprocess, 3 trials
 def test_folder_of_32x32_rgb_pngs_end_to_end(tmp_path):
     write_folder(tmp_path / "pngs", 40, classes=3, shape=(32, 32, 3))  # 120 images
     out = tmp_path / "run"
@@ -62,6 +63,7 @@ def test_folder_of_32x32_rgb_pngs_end_to_end(tmp_path):
     assert r.returncode == 1 and "Cannot resume" in r.stderr and "dataset:" in r.stderr
 
 
+@pytest.mark.slow  # the CLI in a subprocess, 3 trials
 def test_npz_28x28_grayscale_with_its_test_split_end_to_end(tmp_path):
     x, y = images(30, classes=2, shape=(28, 28))
     x_test, y_test = images(10, classes=2, shape=(28, 28), seed=1)
@@ -73,6 +75,7 @@ def test_npz_28x28_grayscale_with_its_test_split_end_to_end(tmp_path):
     assert summary["split"]["test_split"] == "given" and summary["split"]["test_size"] == 20
 
 
+@pytest.mark.slow  # 3 trials
 def test_tfds_under_mock_data_end_to_end(tmp_path):
     tfds = pytest.importorskip("tensorflow_datasets")
     from kerasnas import run
@@ -87,6 +90,7 @@ def test_tfds_under_mock_data_end_to_end(tmp_path):
     assert summary["dataset"] == {"tfds": "cifar10", "version": "3.0.2", "image_size": None}
 
 
+@pytest.mark.slow  # two searches
 def test_arrays_from_python_on_a_non_square_size(tmp_path):
     from kerasnas.datasets import make_splits
     from kerasnas.search import search
@@ -95,7 +99,7 @@ def test_arrays_from_python_on_a_non_square_size(tmp_path):
     data = make_splits((x, y), seed=0)
     result = search("resnet", "random", data, max_trials=1, epochs=1, batch_size=16,
                     directory=str(tmp_path / "run"), reporter=Reporter(),
-                    space_options={"stem_width": 4, "stages": 2, "blocks_per_stage": 1})
+                    space_options={"stem_width": 4, "stages": 1, "blocks_per_stage": 1})
     model = keras.models.load_model(result.model_path)
     accuracy = float(np.mean(model.predict(data.x_test, verbose=0).argmax(axis=1) == data.y_test))
     assert model.input_shape == (None, 24, 40, 3)
@@ -103,7 +107,7 @@ def test_arrays_from_python_on_a_non_square_size(tmp_path):
     # search() also takes the arrays themselves (split with the defaults and its seed).
     again = search("resnet", "random", (x, y), max_trials=1, epochs=1, batch_size=16,
                    directory=str(tmp_path / "run2"), reporter=Reporter(),
-                   space_options={"stem_width": 4, "stages": 2, "blocks_per_stage": 1})
+                   space_options={"stem_width": 4, "stages": 1, "blocks_per_stage": 1})
     assert again.summary["dataset"] == result.summary["dataset"]
     assert again.trials.val_accuracy.tolist() == result.trials.val_accuracy.tolist()
 
@@ -117,7 +121,7 @@ def test_a_streamed_folder_searches_and_retrains_from_disk(tmp_path):
     assert isinstance(data, StreamedSplits)
     result = search("resnet", "random", data, max_trials=1, epochs=1, batch_size=8,
                     directory=str(tmp_path / "run"), reporter=Reporter(), final_epochs=1,
-                    space_options={"stem_width": 4, "stages": 2, "blocks_per_stage": 1})
+                    space_options={"stem_width": 4, "stages": 1, "blocks_per_stage": 1})
     assert result.summary["split"]["in_memory"] is False
     in_memory = make_splits(str(tmp_path / "pngs"))  # the same split, read into memory
     for name, key in (("best_model.keras", "test_accuracy"), ("final_model.keras", "final_test_accuracy")):

@@ -20,7 +20,7 @@ from kerasnas.search import search
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SCRIPT = os.path.join(ROOT, "tests", "_search_script.py")
-TINY = dict(stem_width=8, stages=2, blocks_per_stage=1, kernel_size=3, dropout=0.0)
+TINY = dict(stem_width=8, stages=1, blocks_per_stage=1, kernel_size=3, dropout=0.0)
 
 
 def _fit(rule, epochs=3):
@@ -85,9 +85,9 @@ def _expected_stops(table):
 @pytest.mark.slow
 @pytest.mark.parametrize("oracle", sorted(ORACLES))
 def test_every_oracle_searches_with_the_median_rule_and_exports_a_finished_trial(
-        oracle, tmp_path, tiny_splits):
+        oracle, tmp_path, synthetic_splits):
     d = tmp_path / "run"
-    search("resnet", oracle, tiny_splits, directory=str(d), max_trials=5, epochs=2, batch_size=50,
+    search("resnet", oracle, synthetic_splits, directory=str(d), max_trials=5, epochs=2, batch_size=50,
            space_options=TINY, early_stopping="median", reporter=Reporter())
     table = pd.read_csv(d / "results.csv")
     assert set(table.status) == {"COMPLETED"}
@@ -116,13 +116,13 @@ class StopOddTrials(Stopper):
 
 
 def test_a_users_stopper_and_schedule_objects_drive_the_search_and_are_recorded(tmp_path,
-                                                                                tiny_splits):
+                                                                                synthetic_splits):
     from kerasnas.schedules import Cosine
 
     d = tmp_path / "run"
     kw = dict(directory=str(d), max_trials=2, epochs=2, batch_size=100, space_options=TINY,
               reporter=Reporter())
-    search("resnet", "random", tiny_splits, early_stopping=StopOddTrials(),
+    search("resnet", "random", synthetic_splits, early_stopping=StopOddTrials(),
            lr_schedule=Cosine(warmup_fraction=0.5), **kw)
     table = pd.read_csv(d / "results.csv")
     assert table.epochs_trained.tolist() == [2, 1]
@@ -133,7 +133,7 @@ def test_a_users_stopper_and_schedule_objects_drive_the_search_and_are_recorded(
     assert summary["lr_schedule"] == {"class": "kerasnas.schedules.Cosine",
                                       "config": {"warmup_fraction": 0.5}}
     with pytest.raises(ValueError, match=r"lr_schedule: \{.*0\.5\}\} then, \{.*0\.25\}\} now"):
-        search("resnet", "random", tiny_splits, early_stopping=StopOddTrials(),
+        search("resnet", "random", synthetic_splits, early_stopping=StopOddTrials(),
                lr_schedule=Cosine(warmup_fraction=0.25), resume=True, **kw)
 
 

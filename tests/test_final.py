@@ -33,8 +33,8 @@ def how_made(out, originals, pad=2):
     return None
 
 
-def test_augmentation_is_pad_crop_flip_and_seeded(tiny_splits):
-    x, y = tiny_splits.x_train[:64], tiny_splits.y_train[:64]
+def test_augmentation_is_pad_crop_flip_and_seeded(synthetic_splits):
+    x, y = synthetic_splits.x_train[:64], synthetic_splits.y_train[:64]
     ds = augmented_dataset(x, y, batch_size=16, seed=3)
     first, second = images(ds), images(ds)  # two epochs
     assert first.shape == (64, 28, 28, 1) and first.dtype == np.float32
@@ -49,8 +49,8 @@ def test_augmentation_is_pad_crop_flip_and_seeded(tiny_splits):
     assert not np.array_equal(images(augmented_dataset(x, y, batch_size=16, seed=4)), first)
 
 
-def test_no_pad_no_flip_is_the_plain_shuffled_data(tiny_splits):
-    x, y = tiny_splits.x_train[:32], tiny_splits.y_train[:32]
+def test_no_pad_no_flip_is_the_plain_shuffled_data(synthetic_splits):
+    x, y = synthetic_splits.x_train[:32], synthetic_splits.y_train[:32]
     out = images(augmented_dataset(x, y, batch_size=8, seed=0, pad=0, flip=False))
     plain = raw(x)
     order = [next(i for i, o in enumerate(plain) if np.array_equal(o, im)) for im in out]
@@ -59,8 +59,8 @@ def test_no_pad_no_flip_is_the_plain_shuffled_data(tiny_splits):
         augmented_dataset(x, y, batch_size=8, pad=-1)
 
 
-def test_random_erasing_replaces_one_rectangle_with_values_in_the_images_range(tiny_splits):
-    x, y = tiny_splits.x_train[:64], tiny_splits.y_train[:64]
+def test_random_erasing_replaces_one_rectangle_with_values_in_the_images_range(synthetic_splits):
+    x, y = synthetic_splits.x_train[:64], synthetic_splits.y_train[:64]
     plain = images(augmented_dataset(x, y, batch_size=16, seed=5))
     erased = images(augmented_dataset(x, y, batch_size=16, seed=5, erase=1.0))
     for before, after in zip(plain, erased):  # same order, crops and flips: only the erasing differs
@@ -79,26 +79,26 @@ def test_random_erasing_replaces_one_rectangle_with_values_in_the_images_range(t
             augmented_dataset(x, y, batch_size=8, erase=bad)
 
 
-def test_a_holdout_retraining_trains_on_train_only_and_scores_on_validation(tiny_splits):
+def test_a_holdout_retraining_trains_on_train_only_and_scores_on_validation(synthetic_splits):
     space = ResNetSpace(**TINY)
     lines = []
-    model, accuracy, _ = retrain(space, {"optimizer": "sgd", "learning_rate": 0.05}, tiny_splits,
+    model, accuracy, _ = retrain(space, {"optimizer": "sgd", "learning_rate": 0.05}, synthetic_splits,
                                  epochs=1, batch_size=64, erase=0.5, holdout=True, log=lines.append)
-    assert int(model.optimizer.iterations) == -(-300 // 64) == 5  # the 100 validation images unused
-    assert "on 300 images (pad 2 + crop + flip + erasing p=0.5)" in lines[0]
+    assert int(model.optimizer.iterations) == -(-200 // 64) == 4  # the 50 validation images unused
+    assert "on 200 images (pad 2 + crop + flip + erasing p=0.5)" in lines[0]
     assert lines[-1].startswith("final: val accuracy ")
-    val = to_dataset(tiny_splits.x_val, tiny_splits.y_val, batch_size=64)
+    val = to_dataset(synthetic_splits.x_val, synthetic_splits.y_val, batch_size=64)
     assert accuracy == model.evaluate(val, verbose=0, return_dict=True)["accuracy"]
 
 
-def test_retrain_trains_on_train_plus_val_and_tests_once(tiny_splits):
+def test_retrain_trains_on_train_plus_val_and_tests_once(synthetic_splits):
     space = ResNetSpace(**TINY)
     values = {"optimizer": "sgd", "learning_rate": 0.05, "momentum": 0.8}
     lines = []
-    model, test_accuracy, history = retrain(space, values, tiny_splits, epochs=1, batch_size=64,
+    model, test_accuracy, history = retrain(space, values, synthetic_splits, epochs=1, batch_size=64,
                                             seed=0, log=lines.append)
-    n = len(tiny_splits.y_train) + len(tiny_splits.y_val)  # 400
-    assert int(model.optimizer.iterations) == -(-n // 64) == 7
+    n = len(synthetic_splits.y_train) + len(synthetic_splits.y_val)  # 250
+    assert int(model.optimizer.iterations) == -(-n // 64) == 4
     assert f"on {n} images" in lines[0] and len(lines) == 3
     assert list(history) == ["accuracy", "loss"] and len(history["loss"]) == 1
     # The trial's optimizer and settings, its learning rate decayed by a cosine to 0.
@@ -108,19 +108,19 @@ def test_retrain_trains_on_train_plus_val_and_tests_once(tiny_splits):
     schedule = opt.get_config()["learning_rate"]
     assert schedule["class_name"] == "CosineDecay"
     assert schedule["config"]["initial_learning_rate"] == pytest.approx(0.05)
-    assert schedule["config"]["decay_steps"] == 7 and schedule["config"]["alpha"] == 0.0
+    assert schedule["config"]["decay_steps"] == 4 and schedule["config"]["alpha"] == 0.0
     assert float(opt.learning_rate) == pytest.approx(0.0, abs=1e-9)  # decayed to 0 by the last step
-    test = to_dataset(tiny_splits.x_test, tiny_splits.y_test, batch_size=64)
+    test = to_dataset(synthetic_splits.x_test, synthetic_splits.y_test, batch_size=64)
     assert test_accuracy == model.evaluate(test, verbose=0, return_dict=True)["accuracy"]
     assert model.input_shape == (None, 28, 28, 1)  # no augmentation layer inside
 
 
-def test_retrain_refuses_bad_epochs(tiny_splits):
+def test_retrain_refuses_bad_epochs(synthetic_splits):
     with pytest.raises(ValueError, match="`epochs` must be an int >= 1"):
-        retrain(ResNetSpace(**TINY), {}, tiny_splits, epochs=0)
+        retrain(ResNetSpace(**TINY), {}, synthetic_splits, epochs=0)
 
 
-def test_an_interrupted_final_training_resumes_at_the_next_epoch(tiny_splits, tmp_path):
+def test_an_interrupted_final_training_resumes_at_the_next_epoch(synthetic_splits, tmp_path):
     space = ResNetSpace(**TINY)
     values = {"optimizer": "sgd", "learning_rate": 0.05, "momentum": 0.8}
     backup = tmp_path / "backup"
@@ -129,12 +129,12 @@ def test_an_interrupted_final_training_resumes_at_the_next_epoch(tiny_splits, tm
         if line.startswith("final: epoch 2/3"):
             raise KeyboardInterrupt  # as a session's end or a kill would stop it
     with pytest.raises(KeyboardInterrupt):
-        retrain(space, values, tiny_splits, epochs=3, batch_size=64, backup_dir=str(backup),
+        retrain(space, values, synthetic_splits, epochs=3, batch_size=64, backup_dir=str(backup),
                 log=crash_after_epoch_2)
     assert backup.is_dir()
-    model, _, history = retrain(space, values, tiny_splits, epochs=3, batch_size=64,
+    model, _, history = retrain(space, values, synthetic_splits, epochs=3, batch_size=64,
                                 backup_dir=str(backup), log=None)
     assert len(history["loss"]) == 1  # only epoch 3 was left
-    assert int(model.optimizer.iterations) == 3 * 7  # the schedule went on where it stopped
+    assert int(model.optimizer.iterations) == 3 * 4  # the schedule went on where it stopped
     assert float(model.optimizer.learning_rate) == pytest.approx(0.0, abs=1e-9)
     assert not backup.exists()  # deleted once training ended

@@ -89,6 +89,7 @@ def test_kt_gp_never_labels_a_random_fallback_model(tmp_path):
             assert note["reason"] == "GP proposed a tried trial"
 
 
+@pytest.mark.slow  # 12 GP proposals: seconds (the contract checks the GP fast)
 def test_bayes_respects_conditions_of_the_resnet_space(tmp_path):
     from kerasnas.spaces import ResNetSpace
 

@@ -30,6 +30,7 @@ def test_conv2d_equals_a_plain_conv2d_with_the_same_weights(size, kernel, stride
     assert len(pools) == (kernel == 1 and strides != 1)
 
 
+@pytest.mark.slow  # a subprocess that trains 3 epochs
 def test_training_with_few_channels_and_an_odd_last_batch_does_not_corrupt_the_heap():
     # A 4-channel stage into an 8-channel one (a strided 1x1 shortcut) and 23 images in
     # batches of 8: with a plain strided Conv2D this aborted 3 runs of 3 with TF 2.21's

@@ -4,6 +4,7 @@ import gc
 
 import keras
 import numpy as np
+import pytest
 
 from kerasnas.strategy import released_custom_gradients
 
@@ -56,20 +57,21 @@ def test_entries_made_before_the_block_are_kept():
     assert {n for n in registry if n.startswith("CustomGradient-")} == outside
 
 
-def test_a_search_keeps_no_finished_trial_graphs(tiny_splits, tmp_path):
+def test_a_search_keeps_no_finished_trial_graphs(synthetic_splits, tmp_path):
     from kerasnas.progress import Reporter
     from kerasnas.search import search
     from kerasnas.spaces.resnet import ResNetSpace
 
     keras.backend.clear_session()
     base = step_graphs()
-    result = search(ResNetSpace(stem_width=8, stages=2, blocks_per_stage=1), "random", tiny_splits,
+    result = search(ResNetSpace(stem_width=8, stages=1, blocks_per_stage=1), "random", synthetic_splits,
                     max_trials=3, epochs=1, directory=str(tmp_path / "run"), reporter=Reporter())
     assert len(result.trials) == 3
     # Once the search has returned, no trial's steps are alive (without the release: 6).
     assert step_graphs() == base
 
 
+@pytest.mark.slow  # the benchmark in a subprocess, on PyTorch
 def test_memory_benchmark_measures_another_backend_and_keeps_the_saved_rows(tmp_path):
     """`python -m benchmarks.memory` on PyTorch: a section of its own, TensorFlow's rows untouched."""
     import json
@@ -77,8 +79,6 @@ def test_memory_benchmark_measures_another_backend_and_keeps_the_saved_rows(tmp_
     import shutil
     import subprocess
     import sys
-
-    import pytest
 
     pytest.importorskip("torch")
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))

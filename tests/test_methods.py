@@ -32,8 +32,8 @@ def small_space():
     return ResNetSpace(stem_width=8, stem_pool=True, stages=1, blocks_per_stage=1, kernel_size=3)
 
 
-def test_the_run_returns_the_model_its_method_chooses(tmp_path, tiny_splits):
-    with Run(str(tmp_path), small_space(), "random", SETTINGS, data=tiny_splits,
+def test_the_run_returns_the_model_its_method_chooses(tmp_path, synthetic_splits):
+    with Run(str(tmp_path), small_space(), "random", SETTINGS, data=synthetic_splits,
              reporter=Reporter(), method=LastTrial()) as run:
         result = run.search()
     assert result.summary["best_trial"] == "1"  # not necessarily the best: the method's choice
@@ -43,24 +43,24 @@ def test_the_run_returns_the_model_its_method_chooses(tmp_path, tiny_splits):
     assert record["method_config"] == {"tag": "a"}
 
 
-def test_resuming_with_another_method_configuration_is_refused(tmp_path, tiny_splits):
-    with Run(str(tmp_path), small_space(), "random", SETTINGS, data=tiny_splits,
+def test_resuming_with_another_method_configuration_is_refused(tmp_path, synthetic_splits):
+    with Run(str(tmp_path), small_space(), "random", SETTINGS, data=synthetic_splits,
              reporter=Reporter(), method=LastTrial(tag="a")):
         pass
     with pytest.raises(ValueError, match=r"method_config\.tag: 'a' then, 'b' now"):
-        Run(str(tmp_path), small_space(), "random", SETTINGS, data=tiny_splits,
+        Run(str(tmp_path), small_space(), "random", SETTINGS, data=synthetic_splits,
             reporter=Reporter(), method=LastTrial(tag="b"), resume=True)
 
 
-def test_a_method_that_is_not_a_search_method_is_refused(tmp_path, tiny_splits):
+def test_a_method_that_is_not_a_search_method_is_refused(tmp_path, synthetic_splits):
     with pytest.raises(ValueError, match=r"`method` must be a kerasnas.methods.SearchMethod .*"
                                          r"got str"):
-        Run(str(tmp_path), small_space(), "random", SETTINGS, data=tiny_splits,
+        Run(str(tmp_path), small_space(), "random", SETTINGS, data=synthetic_splits,
             reporter=Reporter(), method="trials")
     assert not any(tmp_path.iterdir())  # refused before anything was written
 
 
-def test_the_default_method_is_the_trial_by_trial_search(tmp_path, tiny_splits):
-    with Run(str(tmp_path), small_space(), "random", SETTINGS, data=tiny_splits,
+def test_the_default_method_is_the_trial_by_trial_search(tmp_path, synthetic_splits):
+    with Run(str(tmp_path), small_space(), "random", SETTINGS, data=synthetic_splits,
              reporter=Reporter()) as run:
         assert isinstance(run.method, TrialSearch) and isinstance(run.method, SearchMethod)

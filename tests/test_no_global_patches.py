@@ -4,6 +4,8 @@ import os
 import subprocess
 import sys
 
+import pytest
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 SNAPSHOT = r'''
@@ -37,6 +39,7 @@ print("SCOPED", inside is not conditions.Parent.__dict__["to_proto"])
 '''
 
 
+@pytest.mark.slow  # a fresh interpreter that imports TensorFlow
 def test_importing_kerasnas_leaves_keras_tuner_unchanged():
     env = {**os.environ, "PYTHONPATH": ROOT, "TF_CPP_MIN_LOG_LEVEL": "2"}
     env.pop("KERASTUNER_ORACLE_IP", None)

@@ -6,8 +6,13 @@ from kerasnas.oracles import ORACLES, make_oracle
 from kerasnas.testing.oracle_contract import OracleContract
 
 
+# KerasTuner's own GP (kt-gp, kept for comparison) spends seconds on each proposal, a minute
+# on this contract: the full suite checks it, the fast tier the other oracles.
+NAMES = [pytest.param(name, marks=pytest.mark.slow) if name == "kt-gp" else name for name in sorted(ORACLES)]
+
+
 class TestRegisteredOracles(OracleContract):
-    @pytest.fixture(autouse=True, params=sorted(ORACLES))
+    @pytest.fixture(autouse=True, params=NAMES)
     def _name(self, request):
         self.name = request.param
 

@@ -11,12 +11,6 @@ for module in ("nni", "torch"):
 
 from benchmarks import paired  # noqa: E402
 from benchmarks.comparison.frameworks import paired_models as pm  # noqa: E402
-from kerasnas.datasets import make_splits  # noqa: E402
-
-
-@pytest.fixture(scope="module")
-def data():
-    return make_splits(train_size=200, val_size=100, seed=0)
 
 
 def test_nasbench201_arch_maps_to_nnis_labels():
@@ -27,10 +21,10 @@ def test_nasbench201_arch_maps_to_nnis_labels():
 
 
 @pytest.mark.parametrize("arch", sorted(pm.ARCHS))
-def test_both_frameworks_build_the_same_network(arch, data):
+def test_both_frameworks_build_the_same_network(arch, synthetic_splits):
     import torch
 
-    keras_model = pm.build_keras(arch, data)
+    keras_model = pm.build_keras(arch, synthetic_splits)  # its shape, classes and pixel statistics
     torch_model = pm.build_torch(arch)
     keras_params = sorted(int(np.prod(w.shape)) for w in keras_model.trainable_weights)
     torch_params = sorted(p.numel() for p in torch_model.parameters() if p.requires_grad)
@@ -39,11 +33,11 @@ def test_both_frameworks_build_the_same_network(arch, data):
     assert tuple(torch_model(x).shape) == (2, 10)
 
 
-def test_variants_move_keras_defaults_to_pytorchs(data):
+def test_variants_move_keras_defaults_to_pytorchs(synthetic_splits):
     import keras
 
-    plain = pm.build_keras("custom", data)
-    model = pm.build_keras("custom", data, "all")
+    plain = pm.build_keras("custom", synthetic_splits)
+    model = pm.build_keras("custom", synthetic_splits, "all")
     norms = [layer for layer in model.layers if isinstance(layer, keras.layers.BatchNormalization)]
     assert norms and {layer.epsilon for layer in norms} == {1e-5}
     assert {layer.epsilon for layer in plain.layers
@@ -61,6 +55,7 @@ def test_variants_move_keras_defaults_to_pytorchs(data):
     assert np.abs(depthwise).max() <= 1 / np.sqrt(np.prod(depthwise.shape[:2]))
 
 
+@pytest.mark.slow  # trains the network in Keras and in PyTorch, on Fashion-MNIST
 def test_cli_trains_both_sides_caches_and_reports(tmp_path):
     argv = ["--archs", "nasbench201", "--seeds", "0", "--epochs", "1", "--train-size", "200",
             "--val-size", "100", "--batch-size", "50", "--threads", "1", "--lr-schedule", "cosine",

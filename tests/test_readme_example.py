@@ -3,6 +3,8 @@
 import os
 import re
 
+import pytest
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 START, END = "<!-- example:oracle -->", "<!-- /example:oracle -->"
 
@@ -15,6 +17,7 @@ def _example():
     return re.search(r"```python\n(.*?)```", block, re.S).group(1)
 
 
+@pytest.mark.slow  # a whole search, as the README runs it
 def test_readme_example_runs_and_evolves(tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)
     namespace = {}

@@ -130,12 +130,12 @@ def test_to_markdown_aligns_numbers_and_escapes_pipes():
     assert report.to_markdown(frame) == "| a | b |\n|---:|---|\n| 1 | x\\|y |\n| 2 |  |"
 
 
-def test_report_of_a_real_evolution_run(tmp_path, tiny_splits):
+def test_report_of_a_real_evolution_run(tmp_path, synthetic_splits):
     from kerasnas.progress import Reporter
     from kerasnas.search import search
 
-    options = dict(stem_width=4, cells_per_stage=1, reductions=1, dropout=0.0, nodes=2)
-    result = search("custom", "evolution", tiny_splits, max_trials=3, epochs=1, batch_size=64,
+    options = dict(stem_width=4, cells_per_stage=1, reductions=0, dropout=0.0, nodes=1)
+    result = search("custom", "evolution", synthetic_splits, max_trials=3, epochs=1, batch_size=64,
                     directory=str(tmp_path / "run"), seed=0, space_options=options,
                     oracle_options={"population_size": 2, "sample_size": 2}, reporter=Reporter())
     text = open(write_report(result.directory)).read()

@@ -26,54 +26,54 @@ def open_run(directory, space, oracle="random", **kw):
                **kw)
 
 
-def test_resuming_with_a_space_of_another_configuration_is_refused(tmp_path, tiny_splits):
-    with open_run(tmp_path, ResNetSpace(stem_width=8), data=tiny_splits):
+def test_resuming_with_a_space_of_another_configuration_is_refused(tmp_path, synthetic_splits):
+    with open_run(tmp_path, ResNetSpace(stem_width=8), data=synthetic_splits):
         pass
     record = json.loads((tmp_path / "run.json").read_text())
     assert record["space_config"]["stem_width"] == 8
     assert record["space_class"] == "kerasnas.spaces.resnet.ResNetSpace"
     with pytest.raises(ValueError, match=r"Cannot resume .*space_config\.stem_width: 8 then, "
                                          r"16 now\)\. Use the same ones or a new --output-dir"):
-        open_run(tmp_path, ResNetSpace(stem_width=16), data=tiny_splits, resume=True)
-    with open_run(tmp_path, ResNetSpace(stem_width=8), data=tiny_splits, resume=True):
+        open_run(tmp_path, ResNetSpace(stem_width=16), data=synthetic_splits, resume=True)
+    with open_run(tmp_path, ResNetSpace(stem_width=8), data=synthetic_splits, resume=True):
         pass  # the same configuration resumes
     assert not (tmp_path / LOCK_FILE).exists()  # closed: released
 
 
-def test_resuming_with_an_oracle_of_another_configuration_is_refused(tmp_path, tiny_splits):
+def test_resuming_with_an_oracle_of_another_configuration_is_refused(tmp_path, synthetic_splits):
     def oracle(p):
         return AgingEvolutionOracle(OBJECTIVE, 6, population_size=p, seed=0)
 
-    with open_run(tmp_path, ResNetSpace(), oracle(2), data=tiny_splits):
+    with open_run(tmp_path, ResNetSpace(), oracle(2), data=synthetic_splits):
         pass
     with pytest.raises(ValueError, match=r"oracle_config\.population_size: 2 then, 3 now"):
-        open_run(tmp_path, ResNetSpace(), oracle(3), data=tiny_splits, resume=True)
+        open_run(tmp_path, ResNetSpace(), oracle(3), data=synthetic_splits, resume=True)
 
 
 @pytest.mark.parametrize("flags", [{}, {"resume": True}, {"overwrite": True}])
-def test_a_folder_held_by_a_live_process_is_refused_and_left_unchanged(tmp_path, tiny_splits, flags):
-    with open_run(tmp_path, ResNetSpace(), data=tiny_splits):
+def test_a_folder_held_by_a_live_process_is_refused_and_left_unchanged(tmp_path, synthetic_splits, flags):
+    with open_run(tmp_path, ResNetSpace(), data=synthetic_splits):
         pass
     child = hold_in_child(tmp_path)
     try:
         before = sorted((p.name, p.read_bytes()) for p in tmp_path.iterdir())
         with pytest.raises(FolderBusy, match=f"in use by process {child.pid} on .* since "):
-            open_run(tmp_path, ResNetSpace(), data=tiny_splits, **flags)
+            open_run(tmp_path, ResNetSpace(), data=synthetic_splits, **flags)
         assert sorted((p.name, p.read_bytes()) for p in tmp_path.iterdir()) == before
     finally:
         child.kill()
         child.wait()
 
 
-def test_an_interrupted_run_is_named_as_such_without_resume(tmp_path, tiny_splits):
-    with open_run(tmp_path, ResNetSpace(), data=tiny_splits):
+def test_an_interrupted_run_is_named_as_such_without_resume(tmp_path, synthetic_splits):
+    with open_run(tmp_path, ResNetSpace(), data=synthetic_splits):
         pass
     child = hold_in_child(tmp_path)  # then killed: a stale lock, as after kill -9
     child.kill()
     child.wait()
     with pytest.raises(ValueError, match=rf"holds an earlier search \(it was interrupted: process "
                                          rf"{child.pid} .*\); pass --resume"):
-        open_run(tmp_path, ResNetSpace(), data=tiny_splits)
+        open_run(tmp_path, ResNetSpace(), data=synthetic_splits)
 
 
 def _cli(*args, **kw):

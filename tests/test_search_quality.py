@@ -1,5 +1,7 @@
 import json
 
+import pytest
+
 from benchmarks import search_quality
 
 
@@ -49,14 +51,14 @@ def test_margins_are_paired_by_seed_and_the_verdict_needs_three_seeds(tmp_path):
     assert "behind on 1 of 1 spaces: custom-evolution -1.00 points (1 of 3 seeds ahead)" in lines[3]
 
 
-def test_the_study_report_sets_the_compute_matched_cnn_beside_the_search(tiny_splits, tmp_path):
+def test_the_study_report_sets_the_compute_matched_cnn_beside_the_search(synthetic_splits, tmp_path):
     from benchmarks import study
 
-    study.matched_baseline(tiny_splits, 1, 0, str(tmp_path))
+    study.matched_baseline(synthetic_splits, 1, 0, str(tmp_path))
     saved = json.loads((tmp_path / "baseline.json").read_text())
     assert (saved["epochs"], saved["batch_size"]) == (1, 32)
-    assert 0.1 < saved["test_accuracy"] <= 1.0  # 300 training images, 1 epoch: above chance
-    study.matched_baseline(tiny_splits, 5, 0, str(tmp_path))  # there already: kept, not redone
+    assert 0.1 < saved["test_accuracy"] <= 1.0  # 200 training images, 1 epoch: above chance
+    study.matched_baseline(synthetic_splits, 5, 0, str(tmp_path))  # there already: kept, not redone
     assert json.loads((tmp_path / "baseline.json").read_text()) == saved
     cnn = 100 * saved["test_accuracy"]
     row = study.baseline_row(str(tmp_path), cnn + 1.5)
@@ -88,18 +90,19 @@ def test_the_study_report_states_how_each_sitting_ran(tmp_path, monkeypatch):
     assert study.space_options({"space_options": {"channels": 8}}) == '{"channels": 8}'
 
 
-def test_a_study_sitting_is_recorded_in_the_folder_the_search_prepared(tmp_path, tiny_splits):
+@pytest.mark.slow  # three searches
+def test_a_study_sitting_is_recorded_in_the_folder_the_search_prepared(tmp_path, synthetic_splits):
     from types import SimpleNamespace
 
     from benchmarks import study
     from kerasnas.search import search
 
     out = str(tmp_path / "run")  # new: the search must still accept it as its folder
-    tiny = dict(stem_width=8, stages=2, blocks_per_stage=1, kernel_size=3, dropout=0.0)
+    tiny = dict(stem_width=8, stages=1, blocks_per_stage=1, kernel_size=3, dropout=0.0)
 
     def sitting(note, resume):
         lines = []
-        search("resnet", "random", tiny_splits, max_trials=1, epochs=1, batch_size=64, seed=1,
+        search("resnet", "random", synthetic_splits, max_trials=1, epochs=1, batch_size=64, seed=1,
                directory=out, space_options=tiny, overwrite=not resume, resume=resume,
                reporter=study.sitting_reporter(out, SimpleNamespace(note=note, resume=resume),
                                                lines.append))

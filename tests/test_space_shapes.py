@@ -28,6 +28,7 @@ def test_space_builds_and_trains_on_the_data_shape(name, shape):
     norm = model.layers[1]
     assert type(norm).__name__ == "Normalization"
     assert np.allclose(norm(np.full((1, *shape), 130.0, "float32")), 1.0)  # (130 - 100) / 30
+    model.run_eagerly = True  # two steps: tracing the training graph costs seconds per model on a CPU
     history = model.fit(x, y, batch_size=4, epochs=1, verbose=0)
     assert np.isfinite(history.history["loss"][0])
 
