@@ -29,6 +29,19 @@ class Configurable(Protocol):
         """The constructor's arguments, JSON-serialisable."""
 
 
+class Configured:
+    """Base of objects configured by their constructor's arguments (stoppers, schedules):
+    `get_config()` for run.json, and a `repr` that shows it."""
+
+    def get_config(self) -> dict[str, Any]:
+        """The constructor's arguments (recorded in run.json)."""
+        return config_of(self)
+
+    def __repr__(self) -> str:
+        args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items())
+        return f"{type(self).__name__}({args})"
+
+
 def get_config(obj):
     """An object's `get_config()`, else its constructor arguments (`config_of`), JSON-safe."""
     config = obj.get_config() if isinstance(obj, Configurable) else config_of(obj)

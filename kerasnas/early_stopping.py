@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 import keras
 
-from kerasnas._config import config_of, from_registry
+from kerasnas._config import Configured, from_registry
 
 if TYPE_CHECKING:
     import keras_tuner
@@ -105,7 +105,7 @@ def best_finished(oracle: keras_tuner.Oracle) -> Trial | None:
     return None
 
 
-class Stopper:
+class Stopper(Configured):
     """An early-stopping policy: makes the callback that may stop one trial.
 
     The tuner calls `callback` once per trial and trains the trial with the
@@ -129,14 +129,6 @@ class Stopper:
             trial_id: The trial about to train.
         """
         raise NotImplementedError
-
-    def get_config(self) -> dict[str, Any]:
-        """The constructor's arguments (recorded in run.json)."""
-        return config_of(self)
-
-    def __repr__(self) -> str:
-        args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items())
-        return f"{type(self).__name__}({args})"
 
 
 class NoStopping(Stopper):

@@ -13,7 +13,7 @@ from typing import Any, Callable
 
 import keras
 
-from kerasnas._config import config_of, from_registry
+from kerasnas._config import Configured, from_registry
 
 __all__ = ["SCHEDULES", "Constant", "Cosine", "Schedule", "StepScheduled", "WarmupCosine",
            "WarmupStableDecay", "as_schedule", "make_schedule"]
@@ -70,7 +70,7 @@ class WarmupCosine(keras.callbacks.Callback):
         self.model.optimizer.learning_rate = self.peak
 
 
-class Schedule:
+class Schedule(Configured):
     """A per-trial learning-rate schedule: makes a fresh callback for each trial.
 
     The tuner calls `callback()` before each trial and trains with what it
@@ -82,14 +82,6 @@ class Schedule:
     def callback(self) -> keras.callbacks.Callback | None:
         """A new callback for one trial's `fit`, or None."""
         raise NotImplementedError
-
-    def get_config(self) -> dict[str, Any]:
-        """The constructor's arguments (recorded in run.json)."""
-        return config_of(self)
-
-    def __repr__(self) -> str:
-        args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items())
-        return f"{type(self).__name__}({args})"
 
 
 class Constant(Schedule):
