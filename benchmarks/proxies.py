@@ -250,7 +250,7 @@ def summarise(args, records):
 
 
 def render(args, table, argv):
-    from kerasnas.exports import machine, versions
+    from kerasnas.provenance import machine, versions
 
     command = "python -m benchmarks.proxies " + " ".join(shlex.quote(a) for a in argv)
     lines = [
