@@ -12,4 +12,5 @@ args=()
 for arg in "$@"; do
   if [ "$arg" = "--fast" ]; then args+=(-m "not slow"); else args+=("$arg"); fi
 done
-exec .venv/bin/python -m pytest -q -p no:cacheprovider ${args[@]+"${args[@]}"} tests
+# -n auto: one pytest-xdist worker a core (tests are independent: own folders, free ports).
+exec .venv/bin/python -m pytest -q -p no:cacheprovider -n auto ${args[@]+"${args[@]}"} tests

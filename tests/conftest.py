@@ -4,6 +4,12 @@ Fashion-MNIST (loaded once) with tiny stratified splits of it for the tests abou
 import os
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+# Under pytest-xdist (scripts/test.sh runs one worker a core) each worker's TensorFlow, and the
+# processes it starts, get a core's share of threads, so workers do not oversubscribe the cores.
+if os.environ.get("PYTEST_XDIST_WORKER_COUNT"):
+    _share = max(1, (os.cpu_count() or 1) // int(os.environ["PYTEST_XDIST_WORKER_COUNT"]))
+    for _var in ("TF_NUM_INTRAOP_THREADS", "OMP_NUM_THREADS"):
+        os.environ.setdefault(_var, str(_share))
 
 import pytest  # noqa: E402
 
