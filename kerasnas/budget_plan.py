@@ -16,7 +16,7 @@ from __future__ import annotations
 import dataclasses
 import math
 
-__all__ = ["QUANTUM", "BudgetPlan", "Rung", "make_plan"]
+__all__ = ["QUANTUM", "BudgetPlan", "Rung", "make_plan", "plan_for_seconds"]
 
 QUANTUM = 0.125  # epochs: a rung's length is a whole number of eighths of an epoch
 
@@ -129,3 +129,41 @@ def make_plan(budget_epochs: float, *, eta: int = 3, selection_fraction: float =
     # Whole quanta only: the winner stops at or just below the budget.
     final_end = math.floor(final_end / quantum + 1e-9) * quantum
     return BudgetPlan(budget_epochs, (*selection_rungs, Rung(1, final_end)), eta)
+
+
+def plan_for_seconds(seconds: float, *, seconds_per_epoch: float, seconds_per_trial: float,
+                     eta: int = 3, selection_fraction: float = 0.25, min_epochs: float = 0.25,
+                     quantum: float = QUANTUM) -> BudgetPlan:
+    """The plan with the largest budget in epochs whose estimated time fits in `seconds`.
+
+    A plan's time is estimated as `total_epochs * seconds_per_epoch + trials *
+    seconds_per_trial` (a trial's fixed cost: build or load, trace, validate, save).
+
+    Raises:
+        ValueError: when even the smallest plan does not fit, naming the time it needs.
+    """
+    if not seconds_per_epoch > 0 or not seconds_per_trial >= 0:
+        raise ValueError("Expected seconds_per_epoch > 0 and seconds_per_trial >= 0. Received: "
+                         f"seconds_per_epoch={seconds_per_epoch!r}, "
+                         f"seconds_per_trial={seconds_per_trial!r}")
+    def plan(budget: float) -> BudgetPlan:
+        return make_plan(budget, eta=eta, selection_fraction=selection_fraction,
+                         min_epochs=min_epochs, quantum=quantum)
+
+    def cost(candidate: BudgetPlan) -> float:
+        return candidate.total_epochs * seconds_per_epoch + candidate.trials * seconds_per_trial
+
+    quanta = math.floor(max(seconds, 0.0) / seconds_per_epoch / quantum + 1e-9)
+    for n in range(quanta, 0, -1):  # the cost grows with the budget: the first that fits is the largest
+        try:
+            fitting = plan(n * quantum)
+        except ValueError:
+            break  # smaller budgets are too small as well
+        if cost(fitting) <= seconds:
+            return fitting
+    least = min_epochs * eta * (2 - 1 / eta) / selection_fraction
+    smallest = plan(math.ceil(least / quantum - 1e-9) * quantum)
+    raise ValueError(f"{seconds:.0f} seconds are too few for a budgeted search here: at the "
+                     f"measured {seconds_per_epoch:.1f} s an epoch and {seconds_per_trial:.1f} s "
+                     f"a trial, the smallest plan ({smallest.describe()}) needs about "
+                     f"{cost(smallest):.0f} s. Give a larger budget, or fewer training images.")

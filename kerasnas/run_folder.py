@@ -85,7 +85,7 @@ class Run:
         reporter: A `kerasnas.progress.Reporter` (default: `ConsoleReporter`).
         method: How the budget is spent and which model is returned, a
             `kerasnas.methods.SearchMethod` (default: `BudgetedSearch` when
-            `settings.budget_epochs` is set, else `TrialSearch()`).
+            `settings.budget_epochs` or `budget_minutes` is set, else `TrialSearch()`).
 
     Raises:
         ValueError: for bad settings, a folder in use by another live process
@@ -100,12 +100,15 @@ class Run:
                  data: Any = None, resume: bool = False, overwrite: bool = False,
                  reporter: Reporter | None = None, method: SearchMethod | None = None):
         settings = SearchSettings() if settings is None else settings
+        budgeted = settings.budget_epochs or settings.budget_minutes
         if method is None:
-            method = (BudgetedSearch(budget_epochs=settings.budget_epochs)
-                      if settings.budget_epochs else TrialSearch())
-        elif settings.budget_epochs:
-            raise ValueError("`budget_epochs` makes the run a BudgetedSearch; pass either it or "
-                             f"a `method`, not both. Received: method={method!r}")
+            method = (BudgetedSearch(budget_epochs=settings.budget_epochs,
+                                     budget_minutes=settings.budget_minutes)
+                      if budgeted else TrialSearch())
+        elif budgeted:
+            raise ValueError("A budget (`budget_epochs`, `budget_minutes`) makes the run a "
+                             "BudgetedSearch; pass either it or a `method`, not both. Received: "
+                             f"method={method!r}")
         if not isinstance(method, SearchMethod):
             raise ValueError("`method` must be a kerasnas.methods.SearchMethod (e.g. "
                              f"TrialSearch()); got {type(method).__name__}.")

@@ -99,6 +99,9 @@ class SearchSettings:
             candidates by successive halving and trains the winner on to the
             end of the budget (`kerasnas.methods.BudgetedSearch`); `max_trials`
             and `epochs` then do not apply. None: trial by trial.
+        budget_minutes: Instead of `budget_epochs`, one budget on the wall clock
+            (the search from its speed measurement to the saved model), planned
+            in epochs at the measured speed; the winner takes the time left.
         batch_size: Global batch size (split across replicas).
         lr_schedule: "cosine" (warm-up, then cosine decay over each trial's steps,
             peaking at the trial's learning rate), "constant", or a
@@ -137,6 +140,11 @@ class SearchSettings:
         "counted: candidates judged by successive halving, the winner trained on to the end "
         "of the budget (max-trials and epochs then do not apply)", type=positive_float,
         resume=True, metavar="B")
+    budget_minutes: float | None = _field(
+        None, "instead of --budget-epochs, one budget on the wall clock for the search, from a "
+        "short speed measurement to the saved model (not the start-up or data loading): planned "
+        "in epochs at the measured speed, the winner trained for the time left", type=positive_float,
+        resume=True, metavar="M")
     batch_size: int = _field(32, "global batch size: small, as a search's trials are short and "
                              "steps count more than batch size there (benchmarks/recipes.py)",
                              type=positive_int, low=1, resume=True)
@@ -215,6 +223,14 @@ class SearchSettings:
                                                isinstance(self.budget_epochs, (int, float))
                                                or not self.budget_epochs > 0):
             raise ValueError(f"`budget_epochs` must be a number > 0; got {self.budget_epochs!r}.")
+        if self.budget_minutes is not None and (isinstance(self.budget_minutes, bool) or not
+                                                isinstance(self.budget_minutes, (int, float))
+                                                or not self.budget_minutes > 0):
+            raise ValueError(f"`budget_minutes` must be a number > 0; got {self.budget_minutes!r}.")
+        if self.budget_epochs is not None and self.budget_minutes is not None:
+            raise ValueError("Give one budget: `budget_epochs` (--budget-epochs) or `budget_minutes` "
+                             f"(--budget-minutes), not both; got {self.budget_epochs!r} epochs and "
+                             f"{self.budget_minutes!r} minutes.")
         if not self.worker_timeout > 0:
             raise ValueError(f"`worker_timeout` must be > 0 seconds; got {self.worker_timeout!r}.")
         for name in ("space_options", "oracle_options"):

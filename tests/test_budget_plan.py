@@ -1,8 +1,9 @@
-"""`make_plan`: successive-halving rungs and the winner's training within one budget."""
+"""`make_plan`: successive-halving rungs and the winner's training within one budget;
+`plan_for_seconds`: the same within a time budget at measured speeds."""
 
 import pytest
 
-from kerasnas.budget_plan import Rung, make_plan
+from kerasnas.budget_plan import QUANTUM, Rung, make_plan, plan_for_seconds
 
 
 @pytest.mark.parametrize("budget", [5, 6, 12, 18, 30, 100, 12.5])
@@ -43,3 +44,27 @@ def test_rungs_grow_by_eta_and_shrink_by_eta():
 def test_bad_plans_are_refused_naming_the_value(kwargs, message):
     with pytest.raises(ValueError, match=message):
         make_plan(**kwargs)
+
+
+def _seconds(plan, per_epoch, per_trial):
+    return plan.total_epochs * per_epoch + plan.trials * per_trial
+
+
+@pytest.mark.parametrize("seconds, per_epoch, per_trial", [
+    (200, 20, 5), (240, 25, 4), (600, 3, 2), (3600, 30, 6), (126, 20, 5)])
+def test_a_time_budget_gets_the_largest_plan_whose_estimate_fits(seconds, per_epoch, per_trial):
+    plan = plan_for_seconds(seconds, seconds_per_epoch=per_epoch, seconds_per_trial=per_trial)
+    assert _seconds(plan, per_epoch, per_trial) <= seconds
+    larger = make_plan(plan.budget_epochs + QUANTUM)
+    assert _seconds(larger, per_epoch, per_trial) > seconds
+    assert plan == make_plan(plan.budget_epochs)  # the same plan an epoch budget would get
+
+
+def test_a_time_budget_too_short_names_the_time_the_smallest_plan_needs():
+    # The smallest plan, 5 epochs (3 x 0.25, 1 x 0.75, the winner to 4.5): 5 x 20 + 5 trials x 5.
+    with pytest.raises(ValueError, match=r"120 seconds are too few .* 20.0 s an epoch and 5.0 s a "
+                                         r"trial, the smallest plan \(budget 5 epochs.*needs about "
+                                         r"125 s"):
+        plan_for_seconds(120, seconds_per_epoch=20, seconds_per_trial=5)
+    with pytest.raises(ValueError, match=r"seconds_per_epoch=0"):
+        plan_for_seconds(120, seconds_per_epoch=0, seconds_per_trial=5)

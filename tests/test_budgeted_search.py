@@ -7,14 +7,20 @@ import signal
 import subprocess
 import sys
 import time
+import types
 
 import keras
 import pandas as pd
 import pytest
 
+from kerasnas.budget_plan import QUANTUM, make_plan
 from kerasnas.methods import BudgetedSearch
+from kerasnas.methods.continuing_tuner import schedule_for
+from kerasnas.methods.speed import Speed
 from kerasnas.progress import Reporter
+from kerasnas.schedules import WarmupStableDecay
 from kerasnas.search import search
+from kerasnas.settings import SearchSettings
 from kerasnas.spaces import ResNetSpace
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -98,3 +104,73 @@ def test_kill_9_then_resume_ends_with_the_trials_of_an_uninterrupted_run(tmp_pat
     assert trials(cut) == trials(whole)
     summary = json.loads((cut / "summary.json").read_text())
     assert summary["budget"]["epochs_used"] == 5.0
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({}, r"Give one of `budget_epochs` and `budget_minutes`. Received: budget_epochs=None"),
+    ({"budget_epochs": 5, "budget_minutes": 1}, r"Give one of .* budget_minutes=1"),
+    ({"budget_minutes": 0}, r"`budget_minutes` must be a number > 0. Received: budget_minutes=0"),
+])
+def test_a_budgeted_search_takes_exactly_one_budget(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        BudgetedSearch(**kwargs)
+
+
+def test_settings_refuse_two_budgets_naming_both():
+    with pytest.raises(ValueError, match=r"Give one budget: .* not both; got 5 epochs and 1 minutes"):
+        SearchSettings(budget_epochs=5, budget_minutes=1)
+
+
+def _trial(start, end, train_seconds):
+    import keras_tuner
+
+    hp = keras_tuner.HyperParameters()
+    hp.values.update({"tuner/initial_epoch": start, "tuner/epochs": end})
+    trial = keras_tuner.engine.trial.Trial(hp, trial_id="3")
+    trial.metrics.update("train_seconds", train_seconds)
+    return trial
+
+
+@pytest.mark.parametrize("elapsed, train_seconds, end", [
+    (20.0, 3.0 + 2 * 3.0, 3 + 12),  # 36 s left at the winner's 3 s an epoch (slower than measured)
+    (20.0, 3.0 + 2 * 1.0, 3 + 18),  # at the measured 2 s an epoch: the winner's 1 s is not trusted
+    (50.0, 9.0, 3 + 2),             # 6 s left
+    (70.0, 9.0, 3 + QUANTUM),       # past the budget: one more quantum, the least a rung trains
+])
+def test_the_winner_of_a_time_budget_trains_for_the_time_left(elapsed, train_seconds, end):
+    method = BudgetedSearch(budget_minutes=1)
+    method.speed = Speed(seconds_per_epoch=2.0, seconds_per_trial=1.0, trace_seconds=3.0,
+                         seconds_to_finish=1.0, seconds_measuring=2.0)
+    method._run = types.SimpleNamespace(elapsed=lambda: elapsed)
+    # 60 s - 2 measuring - elapsed - 1 for the trial - 1 to finish, at the slower speed
+    assert method._final_end(_trial(1.0, 3.0, train_seconds)) == end
+
+
+@pytest.mark.slow
+def test_a_time_budget_is_planned_at_the_measured_speed_and_the_winner_trains_to_its_given_end(
+        tmp_path, tiny_splits):
+    space = ResNetSpace(stem_width=8, stages=1, kernel_size=3, optimizer="adam")
+    result = search(space, "random", tiny_splits, budget_minutes=1, batch_size=32, seed=0,
+                    directory=str(tmp_path), reporter=Reporter())
+    budget = result.summary["budget"]
+    speed = json.loads((tmp_path / "speed.json").read_text())
+    assert budget["speed"] == speed and budget["minutes"] == 1 and budget["epochs"] is None
+    plan = make_plan(budget["planned_epochs"])
+    assert budget["plan"] == plan.describe()
+    table = pd.read_csv(tmp_path / "results.csv", dtype={"trial_id": str, "promoted_from": str})
+    assert table.rung.tolist() == [k for k, rung in enumerate(plan.rungs) for _ in range(rung.size)]
+    final = table.iloc[-1]
+    assert budget["final_epochs"] == final.epochs_to - final.epochs_from > 0
+    assert budget["seconds"] == pytest.approx(result.summary["budget"]["seconds"])
+    model = keras.models.load_model(tmp_path / "best_model.keras")
+    chunk = max(1, round(-(-len(tiny_splits.y_train) // 32) / 8))
+    steps = int(keras.ops.convert_to_numpy(model.optimizer.iterations))
+    assert steps == round(final.epochs_to / QUANTUM) * chunk  # continued to the end it was given
+
+
+def test_the_final_round_of_a_time_budget_decays_to_its_own_end():
+    plan = WarmupStableDecay(warmup_steps=2, decay_from=10, decay_to=20)
+    final = schedule_for(plan, {"tuner/round": 2}, final_round=2, end_step=50)
+    assert (final.decay_from, final.decay_to) == (10, 50)
+    assert schedule_for(plan, {"tuner/round": 1}, final_round=2, end_step=50) is plan
+    assert schedule_for(plan, {"tuner/round": 2}, final_round=None, end_step=50) is plan

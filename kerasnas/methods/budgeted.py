@@ -7,15 +7,23 @@ and step count, the data stream where it stopped), and the winner trains on to
 the end of the budget. The learning rate warms up, stays at the trial's rate
 through the selection, and decays to 0 over the winner's last rung only
 (`kerasnas.schedules.WarmupStableDecay`), so going on is never a restart.
+
+A budget on the wall clock (`budget_minutes`) is planned in epochs from a short
+measurement of this machine's speed (`kerasnas.methods.speed`); the winner's
+last rung is then sized from its own measured speed and the time left, and its
+learning rate decays to 0 by that rung's end.
 """
 
 from __future__ import annotations
 
+import json
 import math
 import os
 from typing import TYPE_CHECKING, Any
 
-from kerasnas.budget_plan import QUANTUM, BudgetPlan, make_plan
+from kerasnas.budget_plan import QUANTUM, BudgetPlan, make_plan, plan_for_seconds
+from kerasnas.files import write_json
+from kerasnas.methods.speed import Speed
 from kerasnas.methods.trials import TrialSearch
 
 if TYPE_CHECKING:
@@ -25,13 +33,19 @@ if TYPE_CHECKING:
     from kerasnas.run_folder import Run
     from kerasnas.settings import SearchSettings
 
+SPEED_FILE = "speed.json"  # a time budget's measurement, kept so that a resume plans the same
+
 
 class BudgetedSearch(TrialSearch):
-    """Successive halving within `budget_epochs`, the winner trained on to the budget's end.
+    """Successive halving within a budget, the winner trained on to the budget's end.
 
     Args:
         budget_epochs: The whole run's budget, in epochs of the training split
             (every model's epochs count; fractions count steps).
+        budget_minutes: Instead of `budget_epochs`, the whole run's budget on the
+            wall clock, from the speed measurement to the saved model (not the
+            process start or the data loading): planned in epochs at the measured
+            speed; the winner's last rung takes the time that is left.
         eta: Reduction factor between rungs (the best 1/eta go on).
         selection_fraction: Share of the budget spent judging candidates.
         min_epochs: The least a candidate trains before it is judged.
@@ -43,33 +57,62 @@ class BudgetedSearch(TrialSearch):
             proposal (at most a third of it), so the search starts no worse.
     """
 
-    def __init__(self, *, budget_epochs: float, eta: int = 3, selection_fraction: float = 0.25,
-                 min_epochs: float = 0.25, warmup_fraction: float = 0.5,
-                 asynchronous: bool | None = None, hand_designed: bool = True):
+    def __init__(self, *, budget_epochs: float | None = None, budget_minutes: float | None = None,
+                 eta: int = 3, selection_fraction: float = 0.25, min_epochs: float = 0.25,
+                 warmup_fraction: float = 0.5, asynchronous: bool | None = None,
+                 hand_designed: bool = True):
+        if (budget_epochs is None) == (budget_minutes is None):
+            raise ValueError("Give one of `budget_epochs` and `budget_minutes`. Received: "
+                             f"budget_epochs={budget_epochs!r}, budget_minutes={budget_minutes!r}")
+        if budget_minutes is not None and (isinstance(budget_minutes, bool) or not isinstance(
+                budget_minutes, (int, float)) or not budget_minutes > 0):
+            raise ValueError(f"`budget_minutes` must be a number > 0. Received: "
+                             f"budget_minutes={budget_minutes!r}")
         if not 0 <= warmup_fraction <= 1:
             raise ValueError("`warmup_fraction` must be in [0, 1]. "
                              f"Received: warmup_fraction={warmup_fraction!r}")
-        self.plan: BudgetPlan = make_plan(budget_epochs, eta=eta,
-                                          selection_fraction=selection_fraction,
-                                          min_epochs=min_epochs)
-        self.options = {"budget_epochs": budget_epochs, "eta": eta,
-                        "selection_fraction": selection_fraction, "min_epochs": min_epochs,
-                        "warmup_fraction": warmup_fraction, "hand_designed": hand_designed}
+        self.options: dict[str, Any] = {"eta": eta, "selection_fraction": selection_fraction,
+                                        "min_epochs": min_epochs}
+        # A time budget's plan waits for the speed measurement (`prepare`); an epoch
+        # budget's is made now, so that a bad one is refused before anything is written
+        # (for a time budget, a plan of ample epochs checks the other arguments now).
+        plan = make_plan(budget_epochs if budget_epochs is not None else 1e4, **self.options)
+        self.plan: BudgetPlan | None = plan if budget_epochs is not None else None
+        self.budget_epochs, self.budget_minutes = budget_epochs, budget_minutes
+        self.warmup_fraction, self.hand_designed = warmup_fraction, hand_designed
         self.asynchronous = asynchronous
+        self.speed: Speed | None = None
+        self._run: Run | None = None
 
     def get_config(self) -> dict[str, Any]:
-        return dict(self.options)
+        config = {"budget_epochs": self.budget_epochs, **self.options,
+                  "warmup_fraction": self.warmup_fraction, "hand_designed": self.hand_designed}
+        if self.budget_minutes is not None:  # absent for an epoch budget, as in earlier run.json
+            config = {"budget_minutes": self.budget_minutes, **config}
+            del config["budget_epochs"]
+        return config
 
     def describe(self, settings: SearchSettings) -> str:
-        return self.plan.describe()
+        if self.plan is None:
+            return f"budget {self.budget_minutes:g} minutes"
+        if self.speed is None:
+            return self.plan.describe()
+        return (f"budget {self.budget_minutes:g} minutes, planned at {self.speed.seconds_per_epoch:.1f} "
+                f"s an epoch as {self.plan.describe()}, the last rung sized to the time left")
 
     def starts(self, run: Run) -> list[dict[str, Any]]:
         """The space's hand-designed members that enter the first rung (a third of it at most)."""
         from kerasnas.spaces import HandDesigned
 
-        if not self.options["hand_designed"] or not isinstance(run.hypermodel, HandDesigned):
+        if not self.hand_designed or not isinstance(run.hypermodel, HandDesigned):
             return []
-        return run.hypermodel.hand_designed()[:max(1, self.plan.candidates // 3)]
+        return run.hypermodel.hand_designed()[:max(1, self._plan.candidates // 3)]
+
+    @property
+    def _plan(self) -> BudgetPlan:
+        if self.plan is None:
+            raise RuntimeError("A time budget is planned in `prepare(run)`, once the speed is measured.")
+        return self.plan
 
     def steps_per_epoch(self, run: Run) -> int:
         return math.ceil(len(run.data.y_train) / run.settings.batch_size)
@@ -80,24 +123,73 @@ class BudgetedSearch(TrialSearch):
         from kerasnas.schedules import WarmupStableDecay
         from kerasnas.strategy import make_strategy
 
-        s, plan = run.settings, self.plan
+        s = run.settings
         if s.early_stopping != "none":
             raise ValueError("A budgeted search judges its candidates by successive halving; "
-                             "use early_stopping='none' with budget_epochs.")
+                             "use early_stopping='none' with a budget.")
         steps = self.steps_per_epoch(run)
-        oracle = SuccessiveHalvingOracle(run.oracle, plan, asynchronous=self.asynchronous,
-                                         starts=self.starts(run), seed=s.seed,
-                                         max_consecutive_failed_trials=s.max_failures)
+        if self.budget_minutes is not None:
+            self._plan_time_budget(run, steps)
+        plan, self._run = self._plan, run
+        oracle = SuccessiveHalvingOracle(
+            run.oracle, plan, asynchronous=self.asynchronous, starts=self.starts(run), seed=s.seed,
+            max_consecutive_failed_trials=s.max_failures,
+            final_end=self._final_end if self.budget_minutes is not None else None)
         schedule = WarmupStableDecay(
-            warmup_steps=int(self.options["warmup_fraction"] * plan.rungs[0].epochs * steps),
+            warmup_steps=int(self.warmup_fraction * plan.rungs[0].epochs * steps),
             decay_from=round(plan.rungs[-2].epochs * steps),
             decay_to=round(plan.rungs[-1].epochs * steps))
         return ContinuingTuner(
             oracle, run.hypermodel, steps_per_epoch=steps, quantum=QUANTUM, seed=s.seed,
             lr_schedule=schedule, worker_timeout=s.worker_timeout, precision=s.precision,
+            final_round=len(plan.rungs) - 1 if self.budget_minutes is not None else None,
             tensorboard_dir=os.path.join(run.directory, "tensorboard") if s.tensorboard else None,
             listener=run, directory=run.directory, project_name=run.project, overwrite=False,
             distribution_strategy=make_strategy(s.strategy))
+
+    def _plan_time_budget(self, run: Run, steps: int) -> None:
+        """Measures the speed (or reads it back on a resume) and plans the epochs that fit."""
+        from kerasnas import distributed
+        from kerasnas.methods.speed import measure_speed
+
+        if distributed.role():
+            raise ValueError("A budget in minutes is planned from one process's measured speed; "
+                             "in chief/worker mode give the budget in epochs (--budget-epochs).")
+        path = os.path.join(run.directory, SPEED_FILE)
+        if os.path.isfile(path):
+            with open(path) as f:
+                self.speed = Speed(**json.load(f))
+        else:
+            from kerasnas.spaces import HandDesigned
+
+            designed = (run.hypermodel.hand_designed() if self.hand_designed
+                        and isinstance(run.hypermodel, HandDesigned) else [])
+            first = designed or [{}]  # {}: the space's defaults
+            self.speed = measure_speed(run, first[0], chunk=max(1, round(QUANTUM * steps)),
+                                       steps_per_epoch=steps)
+            write_json(path, self.speed.to_dict())
+        speed, minutes = self.speed, self.budget_minutes or 0.0
+        seconds = (60 * minutes - speed.seconds_measuring - speed.seconds_to_finish)
+        self.plan = plan_for_seconds(seconds, seconds_per_epoch=speed.seconds_per_epoch,
+                                     seconds_per_trial=speed.seconds_per_trial, **self.options)
+
+    def _final_end(self, parent: keras_tuner.engine.trial.Trial) -> float:
+        """Where the winner's last rung ends on a time budget: as far as the time left allows at
+        the slower of the winner's own measured speed and the measured one (at least one more
+        quantum): an estimate on the fast side would overrun the budget."""
+        speed, run, minutes = self.speed, self._run, self.budget_minutes
+        if speed is None or run is None or minutes is None:
+            raise RuntimeError("`_final_end` serves a time budget, after `prepare(run)`.")
+        values = parent.hyperparameters.values
+        start, segment = values["tuner/epochs"], values["tuner/epochs"] - values["tuner/initial_epoch"]
+        measured = parent.metrics.get_last_value("train_seconds")
+        per_epoch = speed.seconds_per_epoch
+        if measured is not None and segment > 0:
+            per_epoch = max((measured - speed.trace_seconds) / segment, per_epoch)
+        left = (60 * minutes - speed.seconds_measuring - run.elapsed()
+                - speed.seconds_per_trial - speed.seconds_to_finish)
+        more = math.floor(max(0.0, left) / per_epoch / QUANTUM + 1e-9) * QUANTUM
+        return start + max(QUANTUM, more)
 
     def search(self, run: Run) -> None:
         s = run.settings
@@ -127,16 +219,19 @@ class BudgetedSearch(TrialSearch):
     def summary(self, run: Run) -> dict[str, Any]:
         """summary.json's `budget`: the plan and what was spent, in epochs and seconds."""
         trained = [t for t in run.oracle.trials.values() if t.status in ("COMPLETED", "FAILED")]
-        last = len(self.plan.rungs) - 1
+        last = len(self._plan.rungs) - 1
 
         def spent(trials):
             return sum(t.hyperparameters.values["tuner/epochs"]
                        - t.hyperparameters.values["tuner/initial_epoch"] for t in trials)
 
         final = [t for t in trained if t.hyperparameters.values["tuner/round"] == last]
-        return {"budget": {
-            "epochs": self.plan.budget_epochs, "epochs_used": spent(trained),
-            "selection_epochs": spent([t for t in trained if t not in final]),
-            "final_epochs": spent(final), "plan": self.plan.describe(),
-            "seconds": run.elapsed(),
-        }}
+        budget = {"epochs": self._plan.budget_epochs, "epochs_used": spent(trained),
+                  "selection_epochs": spent([t for t in trained if t not in final]),
+                  "final_epochs": spent(final), "plan": self._plan.describe(),
+                  "seconds": run.elapsed()}
+        if self.speed is not None:  # a time budget: its epochs are what it could train
+            budget.update(epochs=None, planned_epochs=self._plan.budget_epochs,
+                          minutes=self.budget_minutes, speed=self.speed.to_dict(),
+                          seconds=run.elapsed() + self.speed.seconds_measuring)
+        return {"budget": budget}

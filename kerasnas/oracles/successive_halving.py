@@ -21,7 +21,7 @@ where all candidates are compared). It keeps its own files in `proposer/`.
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import keras_tuner
@@ -48,11 +48,16 @@ class SuccessiveHalvingOracle(keras_tuner.Oracle):
         starts: Values of known-good members (e.g. a space's `hand_designed()`)
             that enter rung 0 before any proposal; the proposer fills the rest
             and does not hear of them.
+        final_end: Where the final rung ends for a given winner (its trial):
+            a budget on the wall clock sizes it from the time left. None: the
+            plan's end.
         **kwargs: Passed to `keras_tuner.Oracle` (seed, max_retries_per_trial, ...).
     """
 
     def __init__(self, proposer: keras_tuner.Oracle, plan: BudgetPlan, *,
-                 asynchronous: bool | None = None, starts: Sequence[dict] = (), **kwargs: Any):
+                 asynchronous: bool | None = None, starts: Sequence[dict] = (),
+                 final_end: Callable[[keras_tuner.engine.trial.Trial], float] | None = None,
+                 **kwargs: Any):
         if not isinstance(proposer, keras_tuner.Oracle):
             raise ValueError("`proposer` must be a keras_tuner.Oracle. "
                              f"Received: proposer={type(proposer).__name__}")
@@ -71,6 +76,7 @@ class SuccessiveHalvingOracle(keras_tuner.Oracle):
         proposer.max_consecutive_failed_trials = plan.candidates + 1
         proposer.verbose = 0  # this oracle shows the trials; the proposer's are half of them
         self.proposer, self.plan, self.asynchronous = proposer, plan, asynchronous
+        self.final_end = final_end
         self.rung_of: dict[str, int] = {}  # trial id -> rung
         self.proposer_trial: dict[str, str] = {}  # rung-0 trial id -> the proposer's trial id
         self.told: list[str] = []  # rung-0 trials whose end the proposer heard
@@ -127,7 +133,10 @@ class SuccessiveHalvingOracle(keras_tuner.Oracle):
         return None
 
     def _fidelity(self, rung, parent):
-        return {"tuner/epochs": self.plan.rungs[rung].epochs,
+        end = self.plan.rungs[rung].epochs
+        if rung == len(self.plan.rungs) - 1 and self.final_end is not None:
+            end = self.final_end(self.trials[parent])
+        return {"tuner/epochs": end,
                 "tuner/initial_epoch": self.plan.rungs[rung - 1].epochs if rung else 0.0,
                 "tuner/trial_id": parent or "", "tuner/bracket": 0, "tuner/round": rung}
 
