@@ -165,11 +165,6 @@ class WarmupStableDecay(Schedule):
     def callback(self) -> StepScheduled:
         return StepScheduled(self.factor)
 
-    def ending_at(self, step: int) -> WarmupStableDecay:
-        """The same schedule with its decay ending at `step` (a rung sized late, to the time left)."""
-        return WarmupStableDecay(warmup_steps=self.warmup_steps, decay_from=self.decay_from,
-                                 decay_to=max(step, self.decay_from + 1))
-
 
 # Name -> schedule; the CLI offers the same names (`kerasnas.settings.SCHEDULES`: no Keras there).
 SCHEDULES = {"cosine": Cosine, "constant": Constant}

@@ -15,10 +15,8 @@ import pytest
 
 from kerasnas.budget_plan import QUANTUM, make_plan
 from kerasnas.methods import BudgetedSearch
-from kerasnas.methods.continuing_tuner import schedule_for
 from kerasnas.methods.speed import Speed
 from kerasnas.progress import Reporter
-from kerasnas.schedules import WarmupStableDecay
 from kerasnas.search import search
 from kerasnas.settings import SearchSettings
 from kerasnas.spaces import ResNetSpace
@@ -132,17 +130,20 @@ def _trial(start, end, train_seconds):
 
 
 @pytest.mark.parametrize("elapsed, train_seconds, end", [
-    (20.0, 3.0 + 2 * 3.0, 3 + 12),  # 36 s left at the winner's 3 s an epoch (slower than measured)
-    (20.0, 3.0 + 2 * 1.0, 3 + 18),  # at the measured 2 s an epoch: the winner's 1 s is not trusted
-    (50.0, 9.0, 3 + 2),             # 6 s left
-    (70.0, 9.0, 3 + QUANTUM),       # past the budget: one more quantum, the least a rung trains
+    # At the measured 2 s an epoch: 60 s - 2 measuring - 20 elapsed - 2 for the trial (1 of
+    # it tracing) - 1 to finish leave 35 s, 17.5 epochs; the winner's 1 s is not trusted.
+    (20.0, 1.0 + 2 * 1.0, 3 + 17.5),
+    # The winner at 4 s an epoch, twice as slow: its trial costs 1 + 2 x 1 s, its test 2 s;
+    # 60 - 2 - 20 - 3 - 2 = 33 s left, 8.25 epochs.
+    (20.0, 1.0 + 2 * 4.0, 3 + 8.25),
+    (50.0, 1.0 + 2 * 2.0, 3 + 2.5),    # 5 s left at 2 s an epoch
+    (70.0, 9.0, 3 + QUANTUM),          # past the budget: one more quantum, the least a rung trains
 ])
 def test_the_winner_of_a_time_budget_trains_for_the_time_left(elapsed, train_seconds, end):
     method = BudgetedSearch(budget_minutes=1)
-    method.speed = Speed(seconds_per_epoch=2.0, seconds_per_trial=1.0, trace_seconds=3.0,
-                         seconds_to_finish=1.0, seconds_measuring=2.0)
+    method.speed = Speed(seconds_per_epoch=2.0, seconds_per_trial=2.0, trace_seconds=1.0,
+                         seconds_to_finish=1.0, seconds_measuring=2.0, flops=1e6)
     method._run = types.SimpleNamespace(elapsed=lambda: elapsed)
-    # 60 s - 2 measuring - elapsed - 1 for the trial - 1 to finish, at the slower speed
     assert method._final_end(_trial(1.0, 3.0, train_seconds)) == end
 
 
@@ -168,9 +169,17 @@ def test_a_time_budget_is_planned_at_the_measured_speed_and_the_winner_trains_to
     assert steps == round(final.epochs_to / QUANTUM) * chunk  # continued to the end it was given
 
 
-def test_the_final_round_of_a_time_budget_decays_to_its_own_end():
-    plan = WarmupStableDecay(warmup_steps=2, decay_from=10, decay_to=20)
-    final = schedule_for(plan, {"tuner/round": 2}, final_round=2, end_step=50)
-    assert (final.decay_from, final.decay_to) == (10, 50)
-    assert schedule_for(plan, {"tuner/round": 1}, final_round=2, end_step=50) is plan
-    assert schedule_for(plan, {"tuner/round": 2}, final_round=None, end_step=50) is plan
+def test_on_a_time_budget_only_the_final_rung_decays_and_from_its_own_start():
+    method = BudgetedSearch(budget_minutes=1)  # planned as 12 epochs: 3 x 0.5, 1 x 1.5, then 11
+    method.plan, method._run = make_plan(12), types.SimpleNamespace(
+        data=types.SimpleNamespace(y_train=range(320)), settings=SearchSettings(batch_size=32))
+    method.speed = Speed(seconds_per_epoch=2.0, seconds_per_trial=2.0, trace_seconds=1.0,
+                         seconds_to_finish=1.0, seconds_measuring=2.0, flops=1e6)
+    method._costs = {json.dumps({"w": 2}): 2.0}  # twice the measured model's cost an epoch
+    rung0 = method._schedule_for({"w": 2, "tuner/round": 0}, 0, 3)
+    # warm-up over half of its own first rung (0.5 / 2 = 0.25 epochs, 2.5 steps: 1 step of
+    # warm-up); its rate held to its end
+    assert (rung0.warmup_steps, rung0.decay_from, rung0.decay_to) == (1, 3, 4)
+    final = method._schedule_for({"w": 2, "tuner/round": 2}, 10, 60)
+    assert (final.warmup_steps, final.decay_from, final.decay_to) == (1, 10, 60)
+    assert final.factor(59) < 0.01 and final.factor(10) == 1.0

@@ -6,8 +6,7 @@ import keras
 import numpy as np
 import pytest
 
-from kerasnas.schedules import (SCHEDULES, Constant, Cosine, WarmupCosine, WarmupStableDecay, as_schedule,
-                                make_schedule)
+from kerasnas.schedules import SCHEDULES, Constant, Cosine, WarmupCosine, as_schedule, make_schedule
 
 
 class _Rates(keras.callbacks.Callback):
@@ -75,12 +74,3 @@ def test_names_map_to_schedules_and_a_schedule_object_is_taken_as_is():
         Cosine(warmup_fraction=-0.1)
     with pytest.raises(ValueError, match="Unknown lr_schedule None. Choose one of: cosine, constant"):
         as_schedule(None)
-
-
-def test_a_warmup_stable_decay_ended_later_keeps_its_warm_up_and_plateau():
-    plan = WarmupStableDecay(warmup_steps=4, decay_from=10, decay_to=20)
-    later = plan.ending_at(40)
-    assert [later.factor(k) for k in range(10)] == [plan.factor(k) for k in range(10)]
-    assert later.factor(25) == pytest.approx(0.5 * (1 + math.cos(math.pi * 15 / 30)))
-    assert later.factor(40) == 0.0
-    assert plan.ending_at(5).decay_to == 11  # never before the decay starts

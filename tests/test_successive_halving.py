@@ -113,3 +113,23 @@ def test_a_proposer_that_is_not_an_oracle_is_refused():
     with pytest.raises(ValueError, match=r"`proposer` must be a keras_tuner.Oracle. "
                                          r"Received: proposer=str"):
         SuccessiveHalvingOracle("random", make_plan(12))
+
+
+def test_a_cost_divides_each_rungs_epochs_and_a_final_end_sizes_the_last_rung(tmp_path):
+    # 30 epochs: 9 x 0.25, 3 x 0.75, 1 x 2.25, then the winner; a candidate with a = 2 costs
+    # twice the plan's epoch (half the epochs a rung, whole eighths), the others half of it.
+    def cost(values):
+        return 2.0 if values["a"] == 2 else 0.5
+
+    oracle = halving(tmp_path, cost=cost, final_end=lambda parent: 40.0)
+    assert run(oracle).status == "STOPPED"
+    for trial in oracle.trials.values():
+        v = trial.hyperparameters.values
+        parent = oracle.trials[v["tuner/trial_id"]] if v["tuner/trial_id"] else None
+        start = parent.hyperparameters.values["tuner/epochs"] if parent else 0.0
+        assert v["tuner/initial_epoch"] == start  # continued exactly where its parent ended
+        segment = (0.25, 0.5, 1.5)[v["tuner/round"]] if v["tuner/round"] < 3 else None
+        if segment is None:
+            assert v["tuner/epochs"] == 40.0
+        else:
+            assert v["tuner/epochs"] - start == segment / cost(v)

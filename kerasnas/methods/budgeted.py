@@ -31,6 +31,7 @@ if TYPE_CHECKING:
 
     from kerasnas.methods.base import ReturnedModel
     from kerasnas.run_folder import Run
+    from kerasnas.schedules import Schedule
     from kerasnas.settings import SearchSettings
 
 SPEED_FILE = "speed.json"  # a time budget's measurement, kept so that a resume plans the same
@@ -83,6 +84,7 @@ class BudgetedSearch(TrialSearch):
         self.asynchronous = asynchronous
         self.speed: Speed | None = None
         self._run: Run | None = None
+        self._costs: dict[str, float] = {}  # architecture -> cost (`_cost`)
 
     def get_config(self) -> dict[str, Any]:
         config = {"budget_epochs": self.budget_epochs, **self.options,
@@ -131,10 +133,11 @@ class BudgetedSearch(TrialSearch):
         if self.budget_minutes is not None:
             self._plan_time_budget(run, steps)
         plan, self._run = self._plan, run
+        timed = self.budget_minutes is not None
         oracle = SuccessiveHalvingOracle(
             run.oracle, plan, asynchronous=self.asynchronous, starts=self.starts(run), seed=s.seed,
             max_consecutive_failed_trials=s.max_failures,
-            final_end=self._final_end if self.budget_minutes is not None else None)
+            final_end=self._final_end if timed else None, cost=self._cost if timed else None)
         schedule = WarmupStableDecay(
             warmup_steps=int(self.warmup_fraction * plan.rungs[0].epochs * steps),
             decay_from=round(plan.rungs[-2].epochs * steps),
@@ -142,7 +145,7 @@ class BudgetedSearch(TrialSearch):
         return ContinuingTuner(
             oracle, run.hypermodel, steps_per_epoch=steps, quantum=QUANTUM, seed=s.seed,
             lr_schedule=schedule, worker_timeout=s.worker_timeout, precision=s.precision,
-            final_round=len(plan.rungs) - 1 if self.budget_minutes is not None else None,
+            schedule_for=self._schedule_for if timed else None,
             tensorboard_dir=os.path.join(run.directory, "tensorboard") if s.tensorboard else None,
             listener=run, directory=run.directory, project_name=run.project, overwrite=False,
             distribution_strategy=make_strategy(s.strategy))
@@ -173,10 +176,49 @@ class BudgetedSearch(TrialSearch):
         self.plan = plan_for_seconds(seconds, seconds_per_epoch=speed.seconds_per_epoch,
                                      seconds_per_trial=speed.seconds_per_trial, **self.options)
 
+    def _cost(self, values: dict[str, Any]) -> float:
+        """A candidate's cost an epoch relative to the measured model's: their FLOPs' ratio, at
+        least a quarter (a step's fixed costs do not shrink with the model)."""
+        import keras_tuner
+
+        from kerasnas.layers import estimate_flops
+
+        speed, run = self.speed, self._run
+        if speed is None or run is None:
+            raise RuntimeError("`_cost` serves a time budget, after `prepare(run)`.")
+        architecture = {k: v for k, v in values.items() if not k.startswith("tuner/")}
+        key = json.dumps(architecture, sort_keys=True, default=str)
+        if key not in self._costs:
+            hp = keras_tuner.HyperParameters()
+            hp.values.update(architecture)
+            flops = float(estimate_flops(run.hypermodel.build(hp)))
+            self._costs[key] = max(0.25, flops / max(speed.flops, 1.0))
+        return self._costs[key]
+
+    def _schedule_for(self, values: dict[str, Any], first_step: int, last_step: int) -> Schedule:
+        """On a budget on the clock rungs differ per candidate: the warm-up spans half of the
+        candidate's own first rung, and only the final rung decays (from its first step to its
+        last); other rungs hold the rate."""
+        from kerasnas.schedules import WarmupStableDecay
+
+        plan, steps = self._plan, self.steps_per_epoch(self._prepared())
+        warmup = int(self.warmup_fraction * plan.rungs[0].epochs / self._cost(values) * steps)
+        if values["tuner/round"] == len(plan.rungs) - 1:
+            return WarmupStableDecay(warmup_steps=min(warmup, first_step), decay_from=first_step,
+                                     decay_to=max(last_step, first_step + 1))
+        return WarmupStableDecay(warmup_steps=min(warmup, last_step), decay_from=last_step,
+                                 decay_to=last_step + 1)
+
+    def _prepared(self) -> Run:
+        if self._run is None:
+            raise RuntimeError("Call `prepare(run)` first.")
+        return self._run
+
     def _final_end(self, parent: keras_tuner.engine.trial.Trial) -> float:
         """Where the winner's last rung ends on a time budget: as far as the time left allows at
         the slower of the winner's own measured speed and the measured one (at least one more
-        quantum): an estimate on the fast side would overrun the budget."""
+        quantum): an estimate on the fast side would overrun the budget. The trial's fixed cost
+        (its tracing aside) and the final test grow with the winner's cost an epoch."""
         speed, run, minutes = self.speed, self._run, self.budget_minutes
         if speed is None or run is None or minutes is None:
             raise RuntimeError("`_final_end` serves a time budget, after `prepare(run)`.")
@@ -186,8 +228,10 @@ class BudgetedSearch(TrialSearch):
         per_epoch = speed.seconds_per_epoch
         if measured is not None and segment > 0:
             per_epoch = max((measured - speed.trace_seconds) / segment, per_epoch)
-        left = (60 * minutes - speed.seconds_measuring - run.elapsed()
-                - speed.seconds_per_trial - speed.seconds_to_finish)
+        slower = per_epoch / speed.seconds_per_epoch
+        trial = speed.trace_seconds + (speed.seconds_per_trial - speed.trace_seconds) * slower
+        left = (60 * minutes - speed.seconds_measuring - run.elapsed() - trial
+                - speed.seconds_to_finish * slower)
         more = math.floor(max(0.0, left) / per_epoch / QUANTUM + 1e-9) * QUANTUM
         return start + max(QUANTUM, more)
 

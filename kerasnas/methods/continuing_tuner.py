@@ -13,12 +13,13 @@ from __future__ import annotations
 import json
 import os
 import time
+from collections.abc import Callable
 
 import keras
 
 from kerasnas import keras_tuner_internals as internals
 from kerasnas.files import write_json
-from kerasnas.schedules import Schedule, WarmupStableDecay
+from kerasnas.schedules import Schedule
 from kerasnas.tuner import MODEL_FILE, NASTuner, NaNGuard
 
 CHECKPOINT_FILE = "checkpoint.keras"
@@ -41,14 +42,6 @@ class _Checkpoint(keras.callbacks.Callback):
             write_json(os.path.join(self.directory, CHECKPOINT_STATE), {"chunks": done})
 
 
-def schedule_for(schedule: Schedule, values: dict, *, final_round: int | None,
-                 end_step: int) -> Schedule:
-    """A trial's schedule: a `WarmupStableDecay` ends its decay at `end_step` in `final_round`."""
-    if values["tuner/round"] == final_round and isinstance(schedule, WarmupStableDecay):
-        return schedule.ending_at(end_step)
-    return schedule
-
-
 class ContinuingTuner(NASTuner):
     """A `NASTuner` whose trials train segments `[tuner/initial_epoch, tuner/epochs)`.
 
@@ -58,18 +51,18 @@ class ContinuingTuner(NASTuner):
     Args:
         steps_per_epoch: Batches in one epoch of the training split.
         quantum: Epochs per chunk.
-        final_round: The round (`tuner/round`) whose trials end the decay of a
-            `WarmupStableDecay` at their own end (a last rung sized late, to the
-            time left); None: the schedule's own end for every trial.
+        schedule_for: A trial's schedule from its values, first and last step
+            (rungs sized per candidate or late, on a budget on the clock); None:
+            `lr_schedule` for every trial.
         **kwargs: Passed to `NASTuner`; its `lr_schedule` should be a function of
             the optimizer's step count (`kerasnas.schedules.WarmupStableDecay`).
     """
 
     def __init__(self, oracle, hypermodel, *, steps_per_epoch: int, quantum: float,
-                 final_round: int | None = None, **kwargs):
+                 schedule_for: Callable[[dict, int, int], Schedule] | None = None, **kwargs):
         super().__init__(oracle, hypermodel, **kwargs)
         self.steps_per_epoch, self.quantum = steps_per_epoch, quantum
-        self.final_round = final_round
+        self.schedule_for = schedule_for
         self.chunk = max(1, round(quantum * steps_per_epoch))
 
     def _chunks(self, epochs):
@@ -100,8 +93,9 @@ class ContinuingTuner(NASTuner):
                      else internals.build_model(self, trial.hyperparameters))
             guard = NaNGuard()
             every = max(1, self._chunks(1.0))
-            schedule = schedule_for(self.lr_schedule, values, final_round=self.final_round,
-                                    end_step=last * self.chunk).callback()
+            plan = (self.schedule_for(values, first * self.chunk, last * self.chunk)
+                    if self.schedule_for is not None else self.lr_schedule)
+            schedule = plan.callback()
             fit_callbacks = [guard, *([schedule] if schedule else []),
                              _Checkpoint(directory, every=every, last=last),
                              *callbacks]

@@ -4,9 +4,10 @@ A budget on the wall clock (`BudgetedSearch(budget_minutes=...)`) is planned in
 epochs (`kerasnas.budget_plan.plan_for_seconds`) from one short measurement:
 the first known-good member (else the space's defaults) trains two chunks of
 the training split; the second chunk's time gives the seconds an epoch, the
-rest a trial's fixed cost. Candidates of other sizes train at other speeds: the
-selection is planned at this speed, and the winner's last rung is sized from
-its own measured speed and the time left.
+rest a trial's fixed cost. Candidates of other sizes train at other speeds:
+their epochs in each rung are scaled by their FLOPs relative to the measured
+model's, and the winner's last rung is sized from its own measured speed and
+the time left.
 """
 
 from __future__ import annotations
@@ -33,6 +34,9 @@ class Speed:
             (the first call's tracing): left out of a trial's measured speed.
         seconds_to_finish: The one test and the saved model at the end.
         seconds_measuring: What this measurement took (it counts in the budget).
+        flops: The measured model's multiply-accumulates an image
+            (`kerasnas.layers.estimate_flops`): other candidates' epochs are
+            scaled by theirs relative to it.
     """
 
     seconds_per_epoch: float
@@ -40,6 +44,7 @@ class Speed:
     trace_seconds: float
     seconds_to_finish: float
     seconds_measuring: float
+    flops: float
 
     def to_dict(self) -> dict[str, float]:
         return dataclasses.asdict(self)
@@ -49,6 +54,8 @@ def measure_speed(run: Run, values: dict[str, Any], *, chunk: int, steps_per_epo
     """Trains `values`' model for two chunks of `chunk` steps, validates, tests and saves it once."""
     import keras
     import keras_tuner
+
+    from kerasnas.layers import estimate_flops
 
     s = run.settings
     started = time.time()
@@ -83,4 +90,5 @@ def measure_speed(run: Run, values: dict[str, Any], *, chunk: int, steps_per_epo
     # A trial saves a checkpoint once an epoch (`ContinuingTuner`): part of an epoch's time.
     return Speed(seconds_per_epoch=times[1] * steps_per_epoch / chunk + save,
                  seconds_per_trial=built + trace + validate + save, trace_seconds=trace,
-                 seconds_to_finish=test + save, seconds_measuring=time.time() - started)
+                 seconds_to_finish=test + save, seconds_measuring=time.time() - started,
+                 flops=float(estimate_flops(model)))

@@ -20,6 +20,7 @@ where all candidates are compared). It keeps its own files in `proposer/`.
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -27,7 +28,7 @@ from typing import Any
 import keras_tuner
 
 from kerasnas import keras_tuner_internals as internals
-from kerasnas.budget_plan import BudgetPlan
+from kerasnas.budget_plan import QUANTUM, BudgetPlan
 
 __all__ = ["SuccessiveHalvingOracle"]
 
@@ -51,13 +52,17 @@ class SuccessiveHalvingOracle(keras_tuner.Oracle):
         final_end: Where the final rung ends for a given winner (its trial):
             a budget on the wall clock sizes it from the time left. None: the
             plan's end.
+        cost: A candidate's cost an epoch relative to the plan's (its values ->
+            a ratio): each rung's epochs are divided by it (whole quanta, at
+            least one), so that a budget on the wall clock compares candidates
+            after equal time, not equal epochs. None: the plan's epochs.
         **kwargs: Passed to `keras_tuner.Oracle` (seed, max_retries_per_trial, ...).
     """
 
     def __init__(self, proposer: keras_tuner.Oracle, plan: BudgetPlan, *,
                  asynchronous: bool | None = None, starts: Sequence[dict] = (),
                  final_end: Callable[[keras_tuner.engine.trial.Trial], float] | None = None,
-                 **kwargs: Any):
+                 cost: Callable[[dict], float] | None = None, **kwargs: Any):
         if not isinstance(proposer, keras_tuner.Oracle):
             raise ValueError("`proposer` must be a keras_tuner.Oracle. "
                              f"Received: proposer={type(proposer).__name__}")
@@ -76,7 +81,7 @@ class SuccessiveHalvingOracle(keras_tuner.Oracle):
         proposer.max_consecutive_failed_trials = plan.candidates + 1
         proposer.verbose = 0  # this oracle shows the trials; the proposer's are half of them
         self.proposer, self.plan, self.asynchronous = proposer, plan, asynchronous
-        self.final_end = final_end
+        self.final_end, self.cost = final_end, cost
         self.rung_of: dict[str, int] = {}  # trial id -> rung
         self.proposer_trial: dict[str, str] = {}  # rung-0 trial id -> the proposer's trial id
         self.told: list[str] = []  # rung-0 trials whose end the proposer heard
@@ -97,15 +102,16 @@ class SuccessiveHalvingOracle(keras_tuner.Oracle):
         started = self._started(0)
         if started < len(self.starts):  # the known-good members first
             self.rung_of[trial_id] = 0
-            return {"status": "RUNNING", "values": {**self.starts[started], **self._fidelity(0, None)}}
+            values = self.starts[started]
+            return {"status": "RUNNING", "values": {**values, **self._fidelity(0, None, values)}}
         # The proposer's own create/end, under a tuner id of ours: it keeps its state its way.
         trial = self.proposer.create_trial(f"candidate-{trial_id}")
         if trial.status != "RUNNING":
             return {"status": trial.status}
         self.rung_of[trial_id] = 0
         self.proposer_trial[trial_id] = trial.trial_id
-        return {"status": "RUNNING",
-                "values": {**trial.hyperparameters.values, **self._fidelity(0, None)}}
+        values = trial.hyperparameters.values
+        return {"status": "RUNNING", "values": {**values, **self._fidelity(0, None, values)}}
 
     def _promotion(self):
         last = len(self.plan.rungs) - 1
@@ -128,16 +134,19 @@ class SuccessiveHalvingOracle(keras_tuner.Oracle):
                 if parent.trial_id not in promoted:
                     values = {k: v for k, v in parent.hyperparameters.values.items()
                               if not k.startswith("tuner/")}
-                    return {"status": "RUNNING",
-                            "values": {**values, **self._fidelity(rung + 1, parent.trial_id)}}
+                    return {"status": "RUNNING", "values": {
+                        **values, **self._fidelity(rung + 1, parent.trial_id, values)}}
         return None
 
-    def _fidelity(self, rung, parent):
+    def _fidelity(self, rung, parent, values):
+        start = self.trials[parent].hyperparameters.values["tuner/epochs"] if parent else 0.0
         end = self.plan.rungs[rung].epochs
         if rung == len(self.plan.rungs) - 1 and self.final_end is not None:
             end = self.final_end(self.trials[parent])
-        return {"tuner/epochs": end,
-                "tuner/initial_epoch": self.plan.rungs[rung - 1].epochs if rung else 0.0,
+        elif self.cost is not None:
+            quanta = math.floor(self.plan.segment(rung) / self.cost(values) / QUANTUM + 1e-9)
+            end = start + max(1, quanta) * QUANTUM
+        return {"tuner/epochs": end, "tuner/initial_epoch": start,
                 "tuner/trial_id": parent or "", "tuner/bracket": 0, "tuner/round": rung}
 
     def _started(self, rung):
