@@ -17,6 +17,7 @@ from kerasnas.budget_plan import QUANTUM, make_plan
 from kerasnas.methods import BudgetedSearch
 from kerasnas.methods.speed import Speed
 from kerasnas.progress import Reporter
+from kerasnas.schedules import WarmupStableDecay
 from kerasnas.search import search
 from kerasnas.settings import SearchSettings
 from kerasnas.spaces import ResNetSpace
@@ -183,3 +184,34 @@ def test_on_a_time_budget_only_the_final_rung_decays_and_from_its_own_start():
     final = method._schedule_for({"w": 2, "tuner/round": 2}, 10, 60)
     assert (final.warmup_steps, final.decay_from, final.decay_to) == (1, 10, 60)
     assert final.factor(59) < 0.01 and final.factor(10) == 1.0
+
+
+def test_a_deadline_moves_the_end_and_the_decay_earlier_at_the_speed_seen(monkeypatch):
+    from kerasnas.methods import continuing_tuner
+
+    clock = [0.0]
+    monkeypatch.setattr(continuing_tuner.time, "time", lambda: clock[0])
+    schedule = WarmupStableDecay(warmup_steps=2, decay_from=40, decay_to=500)
+    stopper = continuing_tuner._Deadline(100.0, schedule, last=50, chunk=10)
+    stopper.set_model(types.SimpleNamespace(stop_training=False))
+    ends = []
+    for epoch in range(10, 50):  # a trial continued from chunk 10, planned to chunk 50
+        clock[0] += 5.0 if epoch == 10 else 2.0  # the first chunk traces
+        stopper.on_epoch_end(epoch)
+        ends.append(stopper.last)
+        if stopper.model.stop_training:
+            break
+    # After chunk 12 (t = 7): 2 s a chunk, 93 s left -> 46 more, chunk 58: the plan's 50 holds.
+    # Chunks run at 2 s to t = 81 at chunk 49, so it never shortens; a slower speed would.
+    assert ends[-1] == 50 and schedule.decay_to == 500 and epoch == 49
+    clock[0], schedule.decay_to = 0.0, 500
+    slow = continuing_tuner._Deadline(30.0, schedule, last=50, chunk=10)
+    slow.set_model(types.SimpleNamespace(stop_training=False))
+    for epoch in range(10, 50):
+        clock[0] += 5.0 if epoch == 10 else 4.0
+        slow.on_epoch_end(epoch)
+        if slow.model.stop_training:
+            break
+    # 4 s a chunk: at chunk 12 (t = 9) 21 s fit 5 more chunks, chunk 17; it stops there, at
+    # t = 29, with the decay ending at its step.
+    assert (slow.last, epoch + 1, schedule.decay_to) == (17, 17, 170)

@@ -146,6 +146,7 @@ class BudgetedSearch(TrialSearch):
             oracle, run.hypermodel, steps_per_epoch=steps, quantum=QUANTUM, seed=s.seed,
             lr_schedule=schedule, worker_timeout=s.worker_timeout, precision=s.precision,
             schedule_for=self._schedule_for if timed else None,
+            deadline_for=self._deadline_for if timed else None,
             tensorboard_dir=os.path.join(run.directory, "tensorboard") if s.tensorboard else None,
             listener=run, directory=run.directory, project_name=run.project, overwrite=False,
             distribution_strategy=make_strategy(s.strategy))
@@ -208,6 +209,17 @@ class BudgetedSearch(TrialSearch):
                                      decay_to=max(last_step, first_step + 1))
         return WarmupStableDecay(warmup_steps=min(warmup, last_step), decay_from=last_step,
                                  decay_to=last_step + 1)
+
+    def _deadline_for(self, values: dict[str, Any]) -> float | None:
+        """The final rung's deadline on the clock: the budget's end less the trial's own
+        validation and save and the final test (which grow with the model's cost); other rungs
+        have none."""
+        run, speed, minutes = self._prepared(), self.speed, self.budget_minutes
+        if values["tuner/round"] != len(self._plan.rungs) - 1 or speed is None or minutes is None:
+            return None
+        after = speed.seconds_per_trial - speed.trace_seconds + speed.seconds_to_finish
+        return (run.started + 60 * minutes - speed.seconds_measuring
+                - after * max(1.0, self._cost(values)))
 
     def _prepared(self) -> Run:
         if self._run is None:

@@ -11,6 +11,7 @@ trains every step exactly once and in the same order as without the kill.
 from __future__ import annotations
 
 import json
+import math
 import os
 import time
 from collections.abc import Callable
@@ -19,7 +20,7 @@ import keras
 
 from kerasnas import keras_tuner_internals as internals
 from kerasnas.files import write_json
-from kerasnas.schedules import Schedule
+from kerasnas.schedules import Schedule, WarmupStableDecay
 from kerasnas.tuner import MODEL_FILE, NASTuner, NaNGuard
 
 CHECKPOINT_FILE = "checkpoint.keras"
@@ -42,6 +43,31 @@ class _Checkpoint(keras.callbacks.Callback):
             write_json(os.path.join(self.directory, CHECKPOINT_STATE), {"chunks": done})
 
 
+class _Deadline(keras.callbacks.Callback):
+    """Ends a trial's training by `deadline` (a time on the clock): after each chunk, the chunks
+    that still fit at the speed seen since the first (which traced) move the end earlier, and
+    the schedule's decay with it, so the rate still reaches 0 at the new end."""
+
+    def __init__(self, deadline: float, schedule: Schedule, *, last: int, chunk: int):
+        super().__init__()
+        self.deadline, self.schedule, self.last, self.chunk = deadline, schedule, last, chunk
+        self.since: tuple[int, float] | None = None  # (chunks done, time) after the first chunk
+
+    def on_epoch_end(self, epoch, logs=None):
+        done, now = epoch + 1, time.time()
+        if self.since is None:
+            self.since = (done, now)
+            return
+        per_chunk = (now - self.since[1]) / (done - self.since[0])
+        fits = done + math.floor(max(0.0, self.deadline - now) / per_chunk)
+        if fits < self.last:
+            self.last = max(fits, done)
+            if isinstance(self.schedule, WarmupStableDecay):
+                self.schedule.decay_to = max(self.last * self.chunk, self.schedule.decay_from + 1)
+        if done >= self.last:
+            self.model.stop_training = True
+
+
 class ContinuingTuner(NASTuner):
     """A `NASTuner` whose trials train segments `[tuner/initial_epoch, tuner/epochs)`.
 
@@ -54,15 +80,19 @@ class ContinuingTuner(NASTuner):
         schedule_for: A trial's schedule from its values, first and last step
             (rungs sized per candidate or late, on a budget on the clock); None:
             `lr_schedule` for every trial.
+        deadline_for: When a trial must end (a time on the clock) from its
+            values, or None: its training then stops at the last chunk that fits
+            and records the epochs it reached (a budget on the clock).
         **kwargs: Passed to `NASTuner`; its `lr_schedule` should be a function of
             the optimizer's step count (`kerasnas.schedules.WarmupStableDecay`).
     """
 
     def __init__(self, oracle, hypermodel, *, steps_per_epoch: int, quantum: float,
-                 schedule_for: Callable[[dict, int, int], Schedule] | None = None, **kwargs):
+                 schedule_for: Callable[[dict, int, int], Schedule] | None = None,
+                 deadline_for: Callable[[dict], float | None] | None = None, **kwargs):
         super().__init__(oracle, hypermodel, **kwargs)
         self.steps_per_epoch, self.quantum = steps_per_epoch, quantum
-        self.schedule_for = schedule_for
+        self.schedule_for, self.deadline_for = schedule_for, deadline_for
         self.chunk = max(1, round(quantum * steps_per_epoch))
 
     def _chunks(self, epochs):
@@ -96,14 +126,19 @@ class ContinuingTuner(NASTuner):
             plan = (self.schedule_for(values, first * self.chunk, last * self.chunk)
                     if self.schedule_for is not None else self.lr_schedule)
             schedule = plan.callback()
+            deadline = self.deadline_for(values) if self.deadline_for is not None else None
+            stopper = (_Deadline(deadline, plan, last=last, chunk=self.chunk)
+                       if deadline is not None else None)
             fit_callbacks = [guard, *([schedule] if schedule else []),
                              _Checkpoint(directory, every=every, last=last),
-                             *callbacks]
+                             *([stopper] if stopper else []), *callbacks]
             start = time.time()
             model.fit(stream, steps_per_epoch=self.chunk,
                       initial_epoch=done, epochs=last, verbose=verbose, callbacks=fit_callbacks,
                       shuffle=False)
             seconds = time.time() - start
+            if stopper is not None and stopper.last < last:  # ended early, at its deadline
+                values["tuner/epochs"] = stopper.last * self.quantum
             if hasattr(guard, "nan_at"):
                 import keras_tuner
 
