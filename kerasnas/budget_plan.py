@@ -146,6 +146,7 @@ def plan_for_seconds(seconds: float, *, seconds_per_epoch: float, seconds_per_tr
         raise ValueError("Expected seconds_per_epoch > 0 and seconds_per_trial >= 0. Received: "
                          f"seconds_per_epoch={seconds_per_epoch!r}, "
                          f"seconds_per_trial={seconds_per_trial!r}")
+
     def plan(budget: float) -> BudgetPlan:
         return make_plan(budget, eta=eta, selection_fraction=selection_fraction,
                          min_epochs=min_epochs, quantum=quantum)

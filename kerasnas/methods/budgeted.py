@@ -9,9 +9,11 @@ through the selection, and decays to 0 over the winner's last rung only
 (`kerasnas.schedules.WarmupStableDecay`), so going on is never a restart.
 
 A budget on the wall clock (`budget_minutes`) is planned in epochs from a short
-measurement of this machine's speed (`kerasnas.methods.speed`); the winner's
-last rung is then sized from its own measured speed and the time left, and its
-learning rate decays to 0 by that rung's end.
+measurement of this machine's speed (`kerasnas.methods.speed`); rungs compare
+candidates after equal time (each candidate's epochs divided by its FLOPs
+relative to the measured model's), and the winner's last rung is sized from its
+own measured speed and the time left, stops at its deadline if it runs slower,
+and decays its learning rate to 0 by its end.
 """
 
 from __future__ import annotations

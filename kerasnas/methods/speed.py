@@ -56,6 +56,7 @@ def measure_speed(run: Run, values: dict[str, Any], *, chunk: int, steps_per_epo
     import keras_tuner
 
     from kerasnas.layers import estimate_flops
+    from kerasnas.schedules import StepScheduled
 
     s = run.settings
     started = time.time()
@@ -75,7 +76,9 @@ def measure_speed(run: Run, values: dict[str, Any], *, chunk: int, steps_per_epo
             times.append(time.time() - self.began)
 
     stream = run.data.stream("train", batch_size=s.batch_size, seed=s.seed)
-    model.fit(stream, steps_per_epoch=chunk, epochs=2, verbose=0, callbacks=[_Timer()])
+    # A trial's per-step schedule callback reads the step count every batch: timed with it.
+    steps = StepScheduled(lambda step: 1.0)
+    model.fit(stream, steps_per_epoch=chunk, epochs=2, verbose=0, callbacks=[steps, _Timer()])
     clock = time.time()
     model.evaluate(run.data.dataset("val", batch_size=s.batch_size), verbose=0)
     validate = time.time() - clock
