@@ -17,8 +17,10 @@ every model counted) and seed, four ways to spend B on the same split:
     python -m benchmarks.budget --spaces resnet --budgets 12 --seeds 0,1,2
     python -m benchmarks.budget --report-only          # -> reports/budget.md
 
-Each (space, budget, seed, arm) is kept in RUN_DIR/results.jsonl as it ends, so
-a rerun skips what finished and a killed harness loses only the run in flight.
+Each (space, budget, seed, arm) is kept in reports/budget.jsonl (--results) as
+it ends, so a rerun skips what finished, a killed harness loses only the run in
+flight, and rows committed in one session are not rerun in the next (run
+folders, in RUN_DIR, are not kept).
 """
 
 import argparse
@@ -151,25 +153,30 @@ def main(argv=None):
     parser.add_argument("--train-size", type=int, default=10000)
     parser.add_argument("--val-size", type=int, default=2000)
     parser.add_argument("--batch-size", type=int, default=32)
-    parser.add_argument("--run-dir", default="runs/budget")
+    parser.add_argument("--run-dir", default="runs/budget", help="the runs' folders")
+    parser.add_argument("--results", default="reports/budget.jsonl",
+                        help="one JSON row per finished run (kept, committed with the report)")
     parser.add_argument("--out", default="reports/budget.md")
     parser.add_argument("--note", default="", help="run conditions (what else ran, threads)")
     parser.add_argument("--report-only", action="store_true")
     args = parser.parse_args(argv)
     os.makedirs(args.run_dir, exist_ok=True)
-    path = os.path.join(args.run_dir, "results.jsonl")
+    os.makedirs(os.path.dirname(args.results) or ".", exist_ok=True)
+    path = args.results
     done = load_results(path)
     if not args.report_only:
         from kerasnas.datasets import make_splits
 
         for seed in [int(s) for s in args.seeds.split(",")]:
-            data = make_splits("fashion_mnist", train_size=args.train_size, val_size=args.val_size,
-                               seed=seed)
+            data = None  # loaded for the first arm of this seed that is not kept yet
             for budget in [float(b) for b in args.budgets.split(",")]:
                 for space in args.spaces.split(","):
                     for arm in args.arms.split(","):
                         if key(space, budget, seed, arm) in done:
                             continue
+                        if data is None:
+                            data = make_splits("fashion_mnist", train_size=args.train_size,
+                                               val_size=args.val_size, seed=seed)
                         row = {"space": space, "budget": budget, "seed": seed, "arm": arm,
                                "oracle": DEFAULT_ORACLES[space], "train_size": args.train_size,
                                "val_size": args.val_size, "note": args.note,

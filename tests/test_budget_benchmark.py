@@ -1,11 +1,12 @@
 """benchmarks/budget.py: Hyperband's arithmetic and the report, on hand-made rows."""
 
 import argparse
+import json
 
 import keras_tuner
 import pytest
 
-from benchmarks.budget import hyperband_epochs, hyperband_max_epochs, write_report
+from benchmarks.budget import hyperband_epochs, hyperband_max_epochs, main, write_report
 
 
 @pytest.mark.parametrize("max_epochs", [1, 2, 3, 4, 5, 9])
@@ -44,3 +45,20 @@ def test_the_report_sets_the_budgeted_search_beside_each_arm_with_a_paired_test(
     text = out.read_text()
     assert "| resnet x bayes | 12 | 0,1,2 | 91.00 ± 1.00 | 89.33 ± 0.58 |" in text
     assert "+1.67 (p 0.038)" in text  # margins 1, 2, 2 points: t = 5.0 on 2 degrees of freedom
+
+
+def test_kept_rows_are_reported_and_not_run_again(tmp_path, monkeypatch):
+    import kerasnas.datasets
+
+    rows = [{"space": "resnet", "budget": 12.0, "seed": 0, "arm": arm, "train_size": 10000,
+             "val_size": 2000, "seconds": 10.0, "test_accuracy": accuracy}
+            for arm, accuracy in (("budgeted", 0.9), ("cnn", 0.88))]
+    results = tmp_path / "kept.jsonl"
+    results.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    out = tmp_path / "budget.md"
+    # Both arms of seed 0 are kept: nothing is trained, and no data is loaded for them.
+    monkeypatch.setattr(kerasnas.datasets, "make_splits", None)  # would raise if called
+    main(["--spaces", "resnet", "--budgets", "12", "--seeds", "0", "--arms", "budgeted,cnn",
+          "--results", str(results), "--run-dir", str(tmp_path / "runs"), "--out", str(out)])
+    assert len(results.read_text().splitlines()) == 2
+    assert "| resnet | 12 | 0 | budgeted | 90.00 |" in out.read_text()
