@@ -12,7 +12,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 # Lowest first: a module may import its own part and the parts before it.
 LAYERS = (
-    ("base", ("_config", "_quiet", "files", "provenance", "lock", "budget_plan",
+    ("base", ("_config", "_quiet", "files", "provenance", "lock", "budget_plan", "pareto",
               "keras_tuner_internals")),
     ("data", ("datasets",)),
     ("models", ("layers", "spaces")),
