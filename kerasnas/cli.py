@@ -70,6 +70,11 @@ def parser():
                    help="evolution: tournament size S (default: sized to the budget)")
     p.add_argument("--space-option", action="append", default=[], metavar="KEY=VALUE",
                    help="pin a knob of the space, e.g. --space-option channels=8 (repeatable)")
+    p.add_argument("--constraint", action="append", default=[], metavar="NAME<=NUMBER",
+                   help="a bound every returned model keeps: params, flops (multiply-accumulates "
+                        "an image) or latency (ms an image at batch 1 on this machine), e.g. "
+                        "--constraint params<=100000 (repeatable); a candidate that breaks one "
+                        "is never trained")
     d = p.add_argument_group(
         "several machines (KerasTuner's chief/worker mode)",
         "Start one chief (serves the oracle, never trains) and any number of workers with the same "
@@ -136,7 +141,8 @@ def main(argv=None):
     output_dir = args.output_dir or os.path.join("runs", f"{args.space}-{args.oracle}")
     try:
         settings = SearchSettings.from_args(args, space_options=space_options,
-                                            oracle_options=oracle_options)
+                                            oracle_options=oracle_options,
+                                            constraints=tuple(args.constraint))
         if args.role != "worker":  # a busy folder refuses at once, before the heavy imports
             FolderLock(output_dir).check()
         import_tensorflow_quietly()  # no C++ start-up notes in the CLI's output

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 import keras
 
+from kerasnas import pareto
 from kerasnas._config import Configured, from_registry
 
 if TYPE_CHECKING:
@@ -94,13 +95,16 @@ class MedianStoppingRule(keras.callbacks.Callback):
 
 
 def best_finished(oracle: keras_tuner.Oracle) -> Trial | None:
-    """The best completed trial that was not stopped early (None if there is none).
+    """The best completed trial that was not stopped early and kept the constraints (None if
+    there is none).
 
     A stopped trial's score is its accuracy after fewer epochs: it is not
     compared with finished trials as if equal, and never exported as the best.
+    A trial that broke a constraint was never trained (`feasible` 0).
     """
     for trial in oracle.get_best_trials(len(oracle.trials)):
-        if trial.status == "COMPLETED" and not trial.metrics.exists("stopped_at_epoch"):
+        if (trial.status == "COMPLETED" and not trial.metrics.exists("stopped_at_epoch")
+                and pareto.feasible(trial)):
             return trial
     return None
 

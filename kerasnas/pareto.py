@@ -15,9 +15,10 @@ import dataclasses
 import math
 import re
 from collections.abc import Sequence
+from typing import Any
 
 __all__ = ["CONSTRAINT_OPERATORS", "OBJECTIVES", "Constraint", "crowding_distance", "dominates",
-           "hypervolume", "non_dominated_sort", "pareto_front", "parse_constraint",
+           "feasible", "hypervolume", "non_dominated_sort", "pareto_front", "parse_constraint",
            "parse_objectives"]
 
 # Name -> direction. accuracy: validation accuracy; params: trainable parameters; flops:
@@ -65,6 +66,13 @@ class Constraint:
 
     def __str__(self) -> str:
         return f"{self.name}{self.operator}{self.bound:g}"
+
+
+def feasible(trial: Any) -> bool:
+    """Whether a KerasTuner trial kept its search's constraints: one that broke a bound was never
+    trained and records `feasible` 0 (`kerasnas.tuner.NASTuner`); one without any keeps them."""
+    m = trial.metrics
+    return not m.exists("feasible") or m.get_last_value("feasible") != 0
 
 
 _CONSTRAINT = re.compile(r"^\s*([a-z_]+)\s*(<=|>=|<|>)\s*([-+0-9.eE_]+)\s*$")

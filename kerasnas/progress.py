@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any, Callable
 from keras_tuner.engine import trial as trial_module
 
 from kerasnas.early_stopping import best_finished
+from kerasnas.pareto import feasible
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -69,7 +70,9 @@ def trial_line(run: Run, trial: Trial) -> str:
     phase = notes.get("phase", "")
     if notes.get("parent") is not None:
         phase += f" of {notes['parent']} ({notes.get('mutation', '')})"
-    if trial.status == trial_module.TrialStatus.COMPLETED:
+    if trial.status == trial_module.TrialStatus.COMPLETED and not feasible(trial):
+        result = run.failure_reason(trial)[:80]  # "infeasible, not trained: ..."
+    elif trial.status == trial_module.TrialStatus.COMPLETED:
         m = trial.metrics
         result = (f"val_acc {m.get_last_value('val_accuracy'):.4f} "
                   f"{m.get_last_value('train_seconds'):6.1f}s")

@@ -19,6 +19,7 @@ from kerasnas._config import to_json  # json and inspect only
 
 if TYPE_CHECKING:  # Keras behind them: never imported here at run time
     from kerasnas.early_stopping import Stopper
+    from kerasnas.pareto import Constraint
     from kerasnas.schedules import Schedule
 
 __all__ = ["BACKENDS", "PRECISIONS", "SCHEDULES", "STOPPING", "STRATEGIES", "SearchSettings",
@@ -118,6 +119,12 @@ class SearchSettings:
         space_options: Knob values for a space given by name.
         oracle_options: Options for an oracle given by name.
         max_failures: The search stops after this many failed trials in a row.
+        constraints: Bounds every returned model keeps, e.g. "params<=100000",
+            "flops<=2e7", "latency<=1.5" (ms an image at batch 1 on this machine,
+            `kerasnas.footprint.LATENCY_PROTOCOL`). Checked once a candidate is
+            built, before it trains: one that breaks a bound is never trained
+            and scores 0 for the oracle (the death penalty), so every oracle
+            keeps to them.
         final_epochs: If > 0, the best architecture is then trained from scratch
             on train + validation for this many epochs, tested and exported.
         tensorboard: Write per-trial scalars and HParams to `OUTPUT_DIR/tensorboard`.
@@ -172,6 +179,8 @@ class SearchSettings:
     oracle_options: dict[str, Any] = _field({}, "options of an oracle given by name", flag=False, resume=True)
     max_failures: int = _field(3, "stop after this many failed trials in a row", type=positive_int,
                                low=1)
+    constraints: tuple[str, ...] = _field((), "bounds every returned model keeps", flag=False,
+                                          resume=True)
     final_epochs: int = _field(0, "then train the best architecture from scratch on all 60k "
                                "training images for N epochs (augmentation, cosine decay), test "
                                "it, export final_model.keras", type=non_negative_int, low=0)
@@ -233,9 +242,29 @@ class SearchSettings:
                              f"{self.budget_minutes!r} minutes.")
         if not self.worker_timeout > 0:
             raise ValueError(f"`worker_timeout` must be > 0 seconds; got {self.worker_timeout!r}.")
+        self.parsed_constraints()  # raises naming the forms and names it takes
         for name in ("space_options", "oracle_options"):
             if not isinstance(getattr(self, name), dict):
                 raise ValueError(f"`{name}` must be a dict; got {getattr(self, name)!r}.")
+
+    def parsed_constraints(self) -> tuple[Constraint, ...]:
+        """`constraints` as `kerasnas.pareto.Constraint`s.
+
+        Raises:
+            ValueError: for bad syntax, an unknown name, or a bound on accuracy
+                (known only after training: an objective, not a constraint).
+        """
+        from kerasnas.pareto import parse_constraint
+
+        if isinstance(self.constraints, str) or not isinstance(self.constraints, (tuple, list)):
+            raise ValueError("`constraints` must be a tuple of strings such as 'params<=100000'; "
+                             f"got {self.constraints!r}.")
+        parsed = tuple(parse_constraint(text) for text in self.constraints)
+        for c in parsed:
+            if c.name == "accuracy":
+                raise ValueError(f"{c} bounds what is known only after training; constraints "
+                                 "bound what is known before it: params, flops or latency.")
+        return parsed
 
     def replace(self, **changes: Any) -> SearchSettings:
         """A copy with `changes`.

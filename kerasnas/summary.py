@@ -43,7 +43,12 @@ def export_best(run: Run, table: pd.DataFrame, returned: ReturnedModel | None,
     directory, data = run.directory, run.data
     batch_size = run.settings.batch_size
     if returned is None:
-        raise RuntimeError(f"No trial completed; see {os.path.join(directory, 'results.csv')}.")
+        results = os.path.join(directory, "results.csv")
+        if run.settings.constraints and (table.status == "COMPLETED").any():
+            raise ValueError(f"No candidate kept the constraints ({', '.join(run.settings.constraints)}):"
+                             f" each trial broke one ({results}, column message). Loosen them, or "
+                             "pin smaller knobs of the space (--space-option).")
+        raise RuntimeError(f"No trial completed; see {results}.")
     best = returned.trial
     model_path = os.path.join(directory, "best_model.keras")
     shutil.copyfile(returned.path, model_path + ".tmp")
@@ -67,6 +72,7 @@ def export_best(run: Run, table: pd.DataFrame, returned: ReturnedModel | None,
         "best_trial": best.trial_id, "best_values": values,
         "best_architecture": table.loc[table.trial_id == best.trial_id, "arch"].iloc[0],
         "best_val_accuracy": best.score, "test_accuracy": test_accuracy, **final,
+        **_latency_protocol(run),
         **run.method.summary(run),
         "trials_completed": int((table.status == "COMPLETED").sum()),
         "trials_failed": int((table.status == "FAILED").sum()),
@@ -98,3 +104,12 @@ def _retrain(run: Run, values: dict[str, Any], trial_id: str, epochs: int) -> di
     model.save(os.path.join(run.directory, "final_model.keras"))
     return {"final_epochs": epochs, "final_test_accuracy": accuracy,
             "final_seconds": time.time() - start}
+
+
+def _latency_protocol(run: Run) -> dict[str, Any]:
+    """How latency was measured, where a constraint bounds it (the figure depends on it)."""
+    if not any(c.name == "latency" for c in run.settings.parsed_constraints()):
+        return {}
+    from kerasnas.footprint import LATENCY_PROTOCOL, threads
+
+    return {"latency_protocol": {**LATENCY_PROTOCOL, "threads": threads()}}

@@ -64,6 +64,10 @@ class NASTuner(keras_tuner.Tuner):
         early_stopping: "none", "median" (stop a trial after an epoch where it
             is below the median of earlier trials), or a
             `kerasnas.early_stopping.Stopper`.
+        constraints: `kerasnas.pareto.Constraint`s on params, flops or latency:
+            checked once a trial's model is built; a model that breaks one is
+            not trained, and its trial completes with `val_accuracy` 0 and
+            `feasible` 0 (every trial gets `feasible` and its footprint).
         **kwargs: Passed to `keras_tuner.Tuner` (directory, project_name,
             overwrite, distribution_strategy: a `tf.distribute.Strategy` or a
             `keras.distribution.DataParallel`, ...).
@@ -71,8 +75,9 @@ class NASTuner(keras_tuner.Tuner):
 
     def __init__(self, oracle, hypermodel, *, seed=0, worker_timeout=120.0, tensorboard_dir=None,
                  listener=None, lr_schedule="constant", precision="float32",
-                 early_stopping="none", **kwargs):
+                 early_stopping="none", constraints=(), **kwargs):
         check_precision(precision)
+        self.constraints = tuple(constraints)
         self.early_stopping = as_stopper(early_stopping)  # a name or a Stopper
         self.lr_schedule = as_schedule(lr_schedule)  # a name or a Schedule
         self.precision = precision
@@ -118,6 +123,9 @@ class NASTuner(keras_tuner.Tuner):
         train_data = train_data() if callable(train_data) else train_data
         validation_data = validation_data() if callable(validation_data) else validation_data
         model = internals.build_model(self, hp)
+        sizes, infeasible = self.screen(model, trial)
+        if infeasible is not None:
+            return infeasible
         guard = NaNGuard()
         schedule = self.lr_schedule.callback()
         trials = {} if distributed.role() == "worker" else self.oracle.trials  # a worker's has none
@@ -153,8 +161,26 @@ class NASTuner(keras_tuner.Tuner):
             "val_loss": float(history.history["val_loss"][-1]),
             "params": float(model.count_params()),
             "train_seconds": seconds,
-            "ended_at": time.time(),
+            "ended_at": time.time(), **sizes,
         }
+
+    def screen(self, model, trial):
+        """`(footprint, None)` for a model within the constraints, else `(footprint, metrics)`:
+        the metrics of a trial that is not trained (val_accuracy 0, feasible 0), its message
+        naming the broken bounds. No constraints: `({}, None)`."""
+        if not self.constraints:
+            return {}, None
+        from kerasnas.footprint import footprint
+
+        sizes = footprint(model, latency=any(c.name == "latency" for c in self.constraints))
+        broken = [c for c in self.constraints
+                  if not c.satisfied(sizes["latency_ms" if c.name == "latency" else c.name])]
+        if not broken:
+            return {**sizes, "feasible": 1.0}, None
+        trial.message = "infeasible, not trained: " + ", ".join(
+            f"{sizes['latency_ms' if c.name == 'latency' else c.name]:g} breaks {c}" for c in broken)
+        return sizes, {"val_accuracy": 0.0, "feasible": 0.0, "epochs_trained": 0.0,
+                       "train_seconds": 0.0, "ended_at": time.time(), **sizes}
 
     def on_trial_end(self, trial):
         if self.listener is not None:

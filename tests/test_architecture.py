@@ -15,7 +15,7 @@ LAYERS = (
     ("base", ("_config", "_quiet", "files", "provenance", "lock", "budget_plan", "pareto",
               "keras_tuner_internals")),
     ("data", ("datasets",)),
-    ("models", ("layers", "spaces")),
+    ("models", ("layers", "footprint", "spaces")),
     ("oracles", ("oracles",)),
     ("training", ("settings", "backends", "precision", "strategy", "schedules", "early_stopping",
                   "tuner", "distributed", "final")),

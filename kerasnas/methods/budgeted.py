@@ -147,6 +147,7 @@ class BudgetedSearch(TrialSearch):
         return ContinuingTuner(
             oracle, run.hypermodel, steps_per_epoch=steps, quantum=QUANTUM, seed=s.seed,
             lr_schedule=schedule, worker_timeout=s.worker_timeout, precision=s.precision,
+            constraints=s.parsed_constraints(),
             schedule_for=self._schedule_for if timed else None,
             deadline_for=self._deadline_for if timed else None,
             tensorboard_dir=os.path.join(run.directory, "tensorboard") if s.tensorboard else None,
@@ -260,12 +261,13 @@ class BudgetedSearch(TrialSearch):
 
     def returned_model(self, run: Run) -> ReturnedModel | None:
         from kerasnas.methods.base import ReturnedModel
+        from kerasnas.pareto import feasible
         from kerasnas.tuner import MODEL_FILE
 
         oracle = run.oracle
         # The model that trained furthest (the winner, once the final rung completed),
         # the best-scoring of them where several reached the same rung.
-        done = [t for t in oracle.trials.values() if t.status == "COMPLETED"]
+        done = [t for t in oracle.trials.values() if t.status == "COMPLETED" and feasible(t)]
         if not done:
             return None
         best = max(done, key=lambda t: (t.hyperparameters.values["tuner/round"], t.score))

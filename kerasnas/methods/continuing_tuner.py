@@ -121,6 +121,9 @@ class ContinuingTuner(NASTuner):
         with internals.distribution_scope(self.distribution_strategy):
             model = (keras.models.load_model(source) if source
                      else internals.build_model(self, trial.hyperparameters))
+            sizes, infeasible = self.screen(model, trial)  # a promoted one kept them already
+            if infeasible is not None:
+                return infeasible
             guard = NaNGuard()
             every = max(1, self._chunks(1.0))
             plan = (self.schedule_for(values, first * self.chunk, last * self.chunk)
@@ -158,5 +161,5 @@ class ContinuingTuner(NASTuner):
             "val_accuracy": val, "val_loss": float(scores["loss"]),
             "epochs_trained": float(values["tuner/epochs"]),
             "params": float(model.count_params()),
-            "train_seconds": seconds, "ended_at": time.time(),
+            "train_seconds": seconds, "ended_at": time.time(), **sizes,
         }

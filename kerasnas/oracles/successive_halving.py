@@ -29,10 +29,17 @@ import keras_tuner
 
 from kerasnas import keras_tuner_internals as internals
 from kerasnas.budget_plan import QUANTUM, BudgetPlan
+from kerasnas.pareto import feasible
 
 __all__ = ["SuccessiveHalvingOracle"]
 
 _ENDED = ("COMPLETED", "FAILED")
+
+
+def _kept(trial: keras_tuner.engine.trial.Trial) -> bool:
+    """Completed within the constraints (one that broke a bound was never trained, so it is
+    never promoted)."""
+    return trial.status == "COMPLETED" and feasible(trial)
 PROPOSER_FOLDER = "proposer"
 
 
@@ -120,7 +127,7 @@ class SuccessiveHalvingOracle(keras_tuner.Oracle):
                 continue
             ended = [t for i, t in self.trials.items() if self.rung_of.get(i) == rung
                      and t.status in _ENDED]
-            done = sorted((t for t in ended if t.status == "COMPLETED"),
+            done = sorted((t for t in ended if _kept(t)),
                           key=lambda t: t.score, reverse=self.objective.direction == "max")
             if self._is_asynchronous():
                 allowed = len(done) // self.plan.eta if rung + 1 < last else 0
@@ -159,7 +166,7 @@ class SuccessiveHalvingOracle(keras_tuner.Oracle):
         below = [t for i, t in self.trials.items() if self.rung_of.get(i) == rung - 1]
         if len(below) < self._expected(rung - 1) or any(t.status not in _ENDED for t in below):
             return self.plan.rungs[rung].size
-        return min(self.plan.rungs[rung].size, sum(t.status == "COMPLETED" for t in below))
+        return min(self.plan.rungs[rung].size, sum(_kept(t) for t in below))
 
     def _is_asynchronous(self):
         return self.asynchronous if self.asynchronous is not None else len(self.tuner_ids) > 1
