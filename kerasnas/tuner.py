@@ -164,7 +164,8 @@ class NASTuner(keras_tuner.Tuner):
             "ended_at": time.time(), **sizes,
         }
 
-    def screen(self, model, trial):
+    def screen(self, model: keras.Model, trial: keras_tuner.engine.trial.Trial
+               ) -> tuple[dict[str, float], dict[str, float] | None]:
         """`(footprint, None)` for a model within the constraints, else `(footprint, metrics)`:
         the metrics of a trial that is not trained (val_accuracy 0, feasible 0), its message
         naming the broken bounds. No constraints: `({}, None)`."""
