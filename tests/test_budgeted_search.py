@@ -131,12 +131,13 @@ def _trial(start, end, train_seconds):
 
 
 @pytest.mark.parametrize("elapsed, train_seconds, end", [
-    # At the measured 2 s an epoch: 60 s - 2 measuring - 20 elapsed - 2 for the trial (1 of
-    # it tracing) - 1 to finish leave 35 s, 17.5 epochs; the winner's 1 s is not trusted.
-    (20.0, 1.0 + 2 * 1.0, 3 + 17.5),
-    # The winner at 4 s an epoch, twice as slow: its trial costs 1 + 2 x 1 s, its test 2 s;
-    # 60 - 2 - 20 - 3 - 2 = 33 s left, 8.25 epochs.
-    (20.0, 1.0 + 2 * 4.0, 3 + 8.25),
+    # The winner at 1 s an epoch, faster than the measured 2: 60 s - 2 measuring - 20 elapsed
+    # - 1.5 for its trial (1 of it tracing, the rest halved) - 0.5 to finish: 36 epochs.
+    (20.0, 1.0 + 2 * 1.0, 3 + 36),
+    # At 4 s an epoch, slower than the measured 2 (a short rung is mostly fixed costs): the
+    # measured speed, 60 - 2 - 20 - 2 - 1 = 35 s left, 17.5 epochs; a slower winner is cut at
+    # its deadline.
+    (20.0, 1.0 + 2 * 4.0, 3 + 17.5),
     (50.0, 1.0 + 2 * 2.0, 3 + 2.5),    # 5 s left at 2 s an epoch
     (70.0, 9.0, 3 + QUANTUM),          # past the budget: one more quantum, the least a rung trains
 ])
@@ -145,6 +146,7 @@ def test_the_winner_of_a_time_budget_trains_for_the_time_left(elapsed, train_sec
     method.speed = Speed(seconds_per_epoch=2.0, seconds_per_trial=2.0, trace_seconds=1.0,
                          seconds_to_finish=1.0, seconds_measuring=2.0, flops=1e6)
     method._run = types.SimpleNamespace(elapsed=lambda: elapsed)
+    method._costs = {json.dumps({}): 1.0}  # the winner's FLOPs are the measured model's
     assert method._final_end(_trial(1.0, 3.0, train_seconds)) == end
 
 

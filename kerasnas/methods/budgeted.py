@@ -231,18 +231,20 @@ class BudgetedSearch(TrialSearch):
 
     def _final_end(self, parent: keras_tuner.engine.trial.Trial) -> float:
         """Where the winner's last rung ends on a time budget: as far as the time left allows at
-        the slower of the winner's own measured speed and the measured one (at least one more
-        quantum): an estimate on the fast side would overrun the budget. The trial's fixed cost
-        (its tracing aside) and the final test grow with the winner's cost an epoch."""
+        the faster of two estimates of its speed, the measured model's scaled by FLOPs and its
+        own in its last rung (at least one more quantum). Both err on the slow side (FLOPs miss
+        a step's fixed costs; a short rung is mostly loading and tracing), and an end too far
+        is cut at the deadline (`_deadline_for`). The trial's fixed cost (its tracing aside)
+        and the final test grow with the winner's cost an epoch."""
         speed, run, minutes = self.speed, self._run, self.budget_minutes
         if speed is None or run is None or minutes is None:
             raise RuntimeError("`_final_end` serves a time budget, after `prepare(run)`.")
         values = parent.hyperparameters.values
         start, segment = values["tuner/epochs"], values["tuner/epochs"] - values["tuner/initial_epoch"]
         measured = parent.metrics.get_last_value("train_seconds")
-        per_epoch = speed.seconds_per_epoch
+        per_epoch = speed.seconds_per_epoch * self._cost(values)
         if measured is not None and segment > 0:
-            per_epoch = max((measured - speed.trace_seconds) / segment, per_epoch)
+            per_epoch = min(max((measured - speed.trace_seconds) / segment, 1e-3), per_epoch)
         slower = per_epoch / speed.seconds_per_epoch
         trial = speed.trace_seconds + (speed.seconds_per_trial - speed.trace_seconds) * slower
         left = (60 * minutes - speed.seconds_measuring - run.elapsed() - trial
