@@ -165,7 +165,8 @@ def test_a_time_budget_is_planned_at_the_measured_speed_and_the_winner_trains_to
     assert table.rung.tolist() == [k for k, rung in enumerate(plan.rungs) for _ in range(rung.size)]
     final = table.iloc[-1]
     assert budget["final_epochs"] == final.epochs_to - final.epochs_from > 0
-    assert budget["seconds"] == pytest.approx(result.summary["budget"]["seconds"])
+    # The clock counts the measurement and every trial's training (and more: builds, tests).
+    assert budget["seconds"] >= speed["seconds_measuring"] + table.train_seconds.sum()
     model = keras.models.load_model(tmp_path / "best_model.keras")
     chunk = max(1, round(-(-len(tiny_splits.y_train) // 32) / 8))
     steps = int(keras.ops.convert_to_numpy(model.optimizer.iterations))
