@@ -4,7 +4,7 @@ import os
 import types
 
 from kerasnas.layers import estimate_flops
-from kerasnas.methods.speed import Speed, measure_speed
+from kerasnas.methods.speed import Speed, build, measure_speed
 from kerasnas.settings import SearchSettings
 from kerasnas.spaces import ResNetSpace
 
@@ -22,16 +22,9 @@ def test_two_chunks_give_the_seconds_an_epoch_and_a_trials_fixed_cost(tmp_path, 
     assert set(parts) == {"seconds_per_epoch", "seconds_per_trial", "trace_seconds",
                           "seconds_to_finish", "seconds_measuring", "flops"}
     assert all(value > 0 for key, value in parts.items() if key != "trace_seconds")
-    assert speed.flops == estimate_flops(space.build(_values(space.hand_designed()[0])))
+    assert speed.flops == estimate_flops(build(space, space.hand_designed()[0]))
     assert speed.trace_seconds >= 0
     # The measurement took at least its parts: a trial's fixed cost and two chunks of steps.
     assert speed.seconds_measuring >= speed.seconds_per_trial
     assert os.listdir(tmp_path) == []  # the saved model was a temporary file
 
-
-def _values(values):
-    import keras_tuner
-
-    hp = keras_tuner.HyperParameters()
-    hp.values.update(values)
-    return hp

@@ -180,22 +180,23 @@ class BudgetedSearch(TrialSearch):
         self.plan = plan_for_seconds(seconds, seconds_per_epoch=speed.seconds_per_epoch,
                                      seconds_per_trial=speed.seconds_per_trial, **self.options)
 
+    def _timed(self) -> tuple[Run, Speed, float]:
+        """The run, its measured speed and the budget in minutes, once a time budget is prepared."""
+        if self._run is None or self.speed is None or self.budget_minutes is None:
+            raise RuntimeError("This serves a budget in minutes, after `prepare(run)`.")
+        return self._run, self.speed, self.budget_minutes
+
     def _cost(self, values: dict[str, Any]) -> float:
         """A candidate's cost an epoch relative to the measured model's: their FLOPs' ratio, at
         least a quarter (a step's fixed costs do not shrink with the model)."""
-        import keras_tuner
-
         from kerasnas.layers import estimate_flops
+        from kerasnas.methods.speed import build
 
-        speed, run = self.speed, self._run
-        if speed is None or run is None:
-            raise RuntimeError("`_cost` serves a time budget, after `prepare(run)`.")
+        run, speed, _ = self._timed()
         architecture = {k: v for k, v in values.items() if not k.startswith("tuner/")}
         key = json.dumps(architecture, sort_keys=True, default=str)
-        if key not in self._costs:
-            hp = keras_tuner.HyperParameters()
-            hp.values.update(architecture)
-            flops = float(estimate_flops(run.hypermodel.build(hp)))
+        if key not in self._costs:  # a build per architecture, not per rung
+            flops = float(estimate_flops(build(run.hypermodel, architecture)))
             self._costs[key] = max(0.25, flops / max(speed.flops, 1.0))
         return self._costs[key]
 
@@ -205,7 +206,7 @@ class BudgetedSearch(TrialSearch):
         last); other rungs hold the rate."""
         from kerasnas.schedules import WarmupStableDecay
 
-        plan, steps = self._plan, self.steps_per_epoch(self._prepared())
+        plan, steps = self._plan, self.steps_per_epoch(self._timed()[0])
         warmup = int(self.warmup_fraction * plan.rungs[0].epochs / self._cost(values) * steps)
         if values["tuner/round"] == len(plan.rungs) - 1:
             return WarmupStableDecay(warmup_steps=min(warmup, first_step), decay_from=first_step,
@@ -214,41 +215,30 @@ class BudgetedSearch(TrialSearch):
                                  decay_to=last_step + 1)
 
     def _deadline_for(self, values: dict[str, Any]) -> float | None:
-        """The final rung's deadline on the clock: the budget's end less the trial's own
-        validation and save and the final test (which grow with the model's cost); other rungs
-        have none."""
-        run, speed, minutes = self._prepared(), self.speed, self.budget_minutes
-        if values["tuner/round"] != len(self._plan.rungs) - 1 or speed is None or minutes is None:
+        """The final rung's deadline on the clock: the budget's end less what follows its steps
+        (which grows with the model's cost); other rungs have none."""
+        if values["tuner/round"] != len(self._plan.rungs) - 1:
             return None
-        after = speed.seconds_per_trial - speed.trace_seconds + speed.seconds_to_finish
+        run, speed, minutes = self._timed()
         return (run.started + 60 * minutes - speed.seconds_measuring
-                - after * max(1.0, self._cost(values)))
-
-    def _prepared(self) -> Run:
-        if self._run is None:
-            raise RuntimeError("Call `prepare(run)` first.")
-        return self._run
+                - speed.after_training(max(1.0, self._cost(values))))
 
     def _final_end(self, parent: keras_tuner.engine.trial.Trial) -> float:
         """Where the winner's last rung ends on a time budget: as far as the time left allows at
         the faster of two estimates of its speed, the measured model's scaled by FLOPs and its
         own in its last rung (at least one more quantum). Both err on the slow side (FLOPs miss
         a step's fixed costs; a short rung is mostly loading and tracing), and an end too far
-        is cut at the deadline (`_deadline_for`). The trial's fixed cost (its tracing aside)
-        and the final test grow with the winner's cost an epoch."""
-        speed, run, minutes = self.speed, self._run, self.budget_minutes
-        if speed is None or run is None or minutes is None:
-            raise RuntimeError("`_final_end` serves a time budget, after `prepare(run)`.")
+        is cut at the deadline (`_deadline_for`). What follows the steps grows with the
+        winner's cost an epoch; its tracing does not."""
+        run, speed, minutes = self._timed()
         values = parent.hyperparameters.values
         start, segment = values["tuner/epochs"], values["tuner/epochs"] - values["tuner/initial_epoch"]
         measured = parent.metrics.get_last_value("train_seconds")
         per_epoch = speed.seconds_per_epoch * self._cost(values)
         if measured is not None and segment > 0:
             per_epoch = min(max((measured - speed.trace_seconds) / segment, 1e-3), per_epoch)
-        slower = per_epoch / speed.seconds_per_epoch
-        trial = speed.trace_seconds + (speed.seconds_per_trial - speed.trace_seconds) * slower
-        left = (60 * minutes - speed.seconds_measuring - run.elapsed() - trial
-                - speed.seconds_to_finish * slower)
+        left = (60 * minutes - speed.seconds_measuring - run.elapsed() - speed.trace_seconds
+                - speed.after_training(per_epoch / speed.seconds_per_epoch))
         more = math.floor(max(0.0, left) / per_epoch / QUANTUM + 1e-9) * QUANTUM
         return start + max(QUANTUM, more)
 

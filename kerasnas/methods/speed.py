@@ -49,11 +49,25 @@ class Speed:
     def to_dict(self) -> dict[str, float]:
         return dataclasses.asdict(self)
 
+    def after_training(self, scale: float = 1.0) -> float:
+        """Seconds after a trial's steps until the run ends: its validation and save, then the
+        final test, for a model `scale` times as costly as the measured one."""
+        return (self.seconds_per_trial - self.trace_seconds + self.seconds_to_finish) * scale
+
+
+def build(hypermodel: Any, values: dict[str, Any]) -> Any:
+    """`hypermodel`'s model for fixed `values` (preset values win over the defaults the build
+    registers; other knobs take their defaults)."""
+    import keras_tuner
+
+    hp = keras_tuner.HyperParameters()
+    hp.values.update(values)
+    return hypermodel.build(hp)
+
 
 def measure_speed(run: Run, values: dict[str, Any], *, chunk: int, steps_per_epoch: int) -> Speed:
     """Trains `values`' model for two chunks of `chunk` steps, validates, tests and saves it once."""
     import keras
-    import keras_tuner
 
     from kerasnas.layers import estimate_flops
     from kerasnas.schedules import StepScheduled
@@ -61,10 +75,8 @@ def measure_speed(run: Run, values: dict[str, Any], *, chunk: int, steps_per_epo
     s = run.settings
     started = time.time()
     keras.utils.set_random_seed(s.seed)
-    hp = keras_tuner.HyperParameters()
-    hp.values.update(values)  # preset values win over the defaults the build registers
     keras.backend.clear_session()
-    model = run.hypermodel.build(hp)
+    model = build(run.hypermodel, values)
     built = time.time() - started
     times: list[float] = []
 
