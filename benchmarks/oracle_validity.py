@@ -1,9 +1,10 @@
-"""Does each oracle search? Two synthetic landscapes, searched by the real oracles.
+"""Does each oracle search? Synthetic landscapes, searched by the real oracles.
 
 `nb201`: the NAS-Bench-201 cell encoding (6 edges, each a Choice over 5 operations, 15,625
 cells) scored by per-edge effects N(0, 1) plus pairwise interactions N(0, 0.5^2).
 `mixed`: 4 Choices with dominant pairwise interactions, an Int and a log-Float whose
-optima depend on the Choices. No training. Each oracle (kerasnas.oracles.ORACLES, driven through create_trial/update_trial/end_trial as a
+optima depend on the Choices. `pareto` and `pareto-bounded`: accuracy against size on the
+nb201 encoding, measured by hypervolume (the second with a size bound). No training. Each oracle (kerasnas.oracles.ORACLES, driven through create_trial/update_trial/end_trial as a
 tuner would) gets the same budget on the same landscapes; seed s uses landscape s and oracle seed s.
 
 Run: OMP_NUM_THREADS=1 nice -n 10 .venv/bin/python -m benchmarks.oracle_validity --seeds 100 --jobs 2
@@ -111,7 +112,62 @@ class MixedLandscape:
                 + self._rate(ops, np.log10(values["learning_rate"])))
 
 
-LANDSCAPES = {"nb201": Landscape, "mixed": MixedLandscape}
+class ParetoLandscape(Landscape):
+    """Two objectives on the NAS-Bench-201 encoding: accuracy (maximised) against size (minimised).
+
+    Accuracy: the `nb201` landscape's score plus a reward for convolutions (+1 an edge for a 3x3,
+    +0.5 for a 1x1), as larger cells are better on average; size: 1 + 9 per 3x3 convolution
+    + 1 per 1x1 (their weights; pooling, skip and none have none), so accuracy and size
+    conflict. The oracles trade off `params` (this size) against the score. The curve is the
+    hypervolume of the completed trials' front (accuracy rescaled to [0, 1] by enumeration,
+    size to [0, 1] over the space, reference point (0, 1.1)) over the true front's, found by
+    enumerating the 15,625 cells: 1 = the whole front found.
+    """
+
+    name = "pareto"
+    optimum_tolerance = 1e-9
+    bound = None  # a size bound: the constrained variant
+
+    def __init__(self, seed):
+        super().__init__(seed)
+        reward = {"nor_conv_3x3": 1.0, "nor_conv_1x1": 0.5}
+        self.unary += np.array([[reward.get(op, 0.0) for op in OPS]] * len(EDGES))
+        cost = {"nor_conv_3x3": 9.0, "nor_conv_1x1": 1.0}
+        self.cost = np.array([cost.get(op, 0.0) for op in OPS])
+        cells = list(itertools.product(range(len(OPS)), repeat=len(EDGES)))
+        scores = np.array([self.score_ops(ops) for ops in cells])
+        sizes = np.array([self.size_ops(ops) for ops in cells])
+        self.worst, self.best = scores.min(), scores.max()
+        self.smallest, self.largest = sizes.min(), sizes.max()
+        kept = np.ones(len(cells), bool) if self.bound is None else sizes <= self.bound
+        self.true_volume = self.volume(scores[kept], sizes[kept])
+
+    def size_ops(self, ops):
+        return 1.0 + sum(self.cost[op] for op in ops)
+
+    def size(self, values):
+        return self.size_ops([OPS.index(values[edge]) for edge in EDGES])
+
+    def volume(self, scores, sizes):
+        from kerasnas.pareto import hypervolume
+
+        accuracy = (np.asarray(scores) - self.worst) / (self.best - self.worst)
+        size = (np.asarray(sizes) - self.smallest) / (self.largest - self.smallest)
+        return hypervolume(list(zip(accuracy, size)), (0.0, 1.1), ("max", "min"))
+
+
+class BoundedParetoLandscape(ParetoLandscape):
+    """`pareto` with a bound, size <= 12 (one 3x3 convolution and two 1x1, or none and any
+    number of 1x1; a third of the cells break it): the oracles are given the constraint
+    `params<=12`, a cell past it is reported as the tuner reports one it did not
+    train (score 0, `feasible` 0), and the hypervolume counts the cells within it."""
+
+    name = "pareto-bounded"
+    bound = 12.0
+
+
+LANDSCAPES = {"nb201": Landscape, "mixed": MixedLandscape, "pareto": ParetoLandscape,
+              "pareto-bounded": BoundedParetoLandscape}
 
 
 def run_one(name, seed, trials, workdir, landscape="nb201"):
@@ -122,13 +178,17 @@ def run_one(name, seed, trials, workdir, landscape="nb201"):
 
     cpu_start = time.process_time()
     landscape = LANDSCAPES[landscape](seed)
+    pareto = isinstance(landscape, ParetoLandscape)
+    options = {} if not pareto else {
+        "trade_off": ["params"],
+        "constraints": [] if landscape.bound is None else [f"params<={landscape.bound:g}"]}
     oracle = make_oracle(name, objective=keras_tuner.Objective("score", "max"),
-                         max_trials=trials, seed=seed)
+                         max_trials=trials, seed=seed, **options)
     directory = tempfile.mkdtemp(dir=workdir)
     oracle._set_project_dir(directory, "p")
     oracle.verbose = 0
     landscape.register(oracle.hyperparameters)
-    curve, best, seen, duplicates = [], -np.inf, set(), 0
+    curve, best, seen, duplicates, front_points = [], -np.inf, set(), 0, []
     proposal_seconds = {}
     while True:
         trial = oracle.create_trial("tuner0")
@@ -139,19 +199,32 @@ def run_one(name, seed, trials, workdir, landscape="nb201"):
         duplicates += key in seen
         seen.add(key)
         score = landscape(values)
-        oracle.update_trial(trial.trial_id, {"score": score})
+        metrics = {"score": score}
+        if pareto:
+            size = landscape.size(values)
+            kept = landscape.bound is None or size <= landscape.bound
+            metrics = {"score": score if kept else landscape.worst, "params": size,
+                       "feasible": float(kept)}
+            if kept:
+                front_points.append((score, size))
+        oracle.update_trial(trial.trial_id, metrics)
         trial.status = "COMPLETED"
         oracle.end_trial(trial)
         note = oracle.notes.get(trial.trial_id, {})
         if "proposal_seconds" in note:
             proposal_seconds[len(curve)] = note["proposal_seconds"]  # completed trials before it
-        best = max(best, score)
-        curve.append(best)
+        if pareto:
+            scores, sizes = zip(*front_points) if front_points else ((), ())
+            curve.append(landscape.volume(scores, sizes) / landscape.true_volume)
+        else:
+            best = max(best, score)
+            curve.append(best)
     shutil.rmtree(directory)
     phases = {}
     for note in oracle.notes.values():
         phases[note["phase"]] = phases.get(note["phase"], 0) + 1
-    curve = (np.array(curve) - landscape.worst) / (landscape.best - landscape.worst)
+    curve = (np.array(curve) if pareto else
+             (np.array(curve) - landscape.worst) / (landscape.best - landscape.worst))
     return curve, {"cpu_seconds": time.process_time() - cpu_start, "duplicates": duplicates, "phases": phases, "proposal_seconds": proposal_seconds,
                    "optimum": bool(curve[-1] >= 1 - landscape.optimum_tolerance)}
 
@@ -184,6 +257,8 @@ def main():
             key = f"{landscape}/{name}"
             if key in cache["cells"]:
                 continue
+            if name == "kt-gp" and issubclass(LANDSCAPES[landscape], ParetoLandscape):
+                continue  # KerasTuner's GP searches one objective
             n_seeds = args.kt_gp_seeds if name == "kt-gp" else args.seeds
             jobs = [(name, s, args.trials, workdir, landscape) for s in range(n_seeds)]
             with multiprocessing.get_context("spawn").Pool(args.jobs) as pool:
@@ -239,9 +314,11 @@ def write_report(args, cache):
             ax.plot(x, mean, label=f"{name} ({len(curve)} seeds)")
             ax.fill_between(x, mean - err, mean + err, alpha=0.25)
         ax.set_xlabel("trials")
-        ax.set_ylabel("best so far (0 = worst, 1 = optimum)")
+        pareto = issubclass(LANDSCAPES[landscape], ParetoLandscape)
+        ax.set_ylabel("hypervolume / the true front's" if pareto else
+                      "best so far (0 = worst, 1 = optimum)")
         ax.set_title(f"{landscape} landscape: mean ± s.e.m. over seeds")
-        ax.set_ylim(0.6, 1.0)
+        ax.set_ylim(min(0.6, min(c[:, 9].mean() for c in curves.values())), 1.0)
         ax.grid(alpha=0.3)
         ax.legend(loc="lower right")
         random_final = curves["random"][:, -1] if "random" in curves else None
@@ -268,12 +345,12 @@ def write_report(args, cache):
                 + " | ".join(f"{v:.4f}" for v in at)
                 + f" | {optimum:.0%} | {test} | {sum(f['duplicates'] for f in facts)} | {phase_text} | "
                 + f"{proposal} | {cells[name]['cpu_seconds'] / len(curve):.2f} |")
-        doc = (Landscape if landscape == "nb201" else MixedLandscape).__doc__
+        doc = LANDSCAPES[landscape].__doc__
         sections.append(f"""## Landscape `{landscape}`
 
 {chr(10).join(line.strip() for line in doc.splitlines())}
 
-| oracle | seeds | final best (mean ± std) | at 25 trials | at 50 trials | optimum found | one-sided test vs random (final) | repeated proposals | phases per run (mean) | CPU s per proposal at 20 / 50 / 99 done | CPU s / run |
+| oracle | seeds | {"final hypervolume ratio" if pareto else "final best"} (mean ± std) | at 25 trials | at 50 trials | {"whole front found" if pareto else "optimum found"} | one-sided test vs random (final) | repeated proposals | phases per run (mean) | CPU s per proposal at 20 / 50 / 99 done | CPU s / run |
 |---|---|---|---|---|---|---|---|---|---|---|
 {chr(10).join(rows)}
 """)
@@ -283,11 +360,13 @@ def write_report(args, cache):
                + command_text("benchmarks.oracle_validity", sys.argv[1:]))
     report = f"""# Oracle validity: do the oracles search?
 
-Two synthetic landscapes, no training; seed s draws landscape s and seeds the oracle with s.
+Synthetic landscapes, no training; seed s draws landscape s and seeds the oracle with s.
 The oracles are the real `kerasnas.oracles` classes with their default, budget-sized settings,
 driven through `create_trial` / `update_trial` / `end_trial` with a budget of {args.trials}
 trials, one process, one thread. Scores are rescaled per landscape, by enumeration, to
-0 = the worst setting, 1 = the optimum.
+0 = the worst setting, 1 = the optimum. On the two-objective landscapes (`pareto`,
+`pareto-bounded`) the oracles trade size off against the score (`trade_off=["params"]`), and
+the value is the hypervolume of the front found so far over the true front's (1 = all of it).
 
 Every cell (landscape x oracle) is read from `{os.path.basename(args.out)}.runs.json`: computed once with
 these settings, possibly in an earlier sitting of the same command (one process per run, one

@@ -75,6 +75,12 @@ def parser():
                         "an image) or latency (ms an image at batch 1 on this machine), e.g. "
                         "--constraint params<=100000 (repeatable); a candidate that breaks one "
                         "is never trained")
+    p.add_argument("--objectives", default="accuracy", metavar="NAME,NAME",
+                   help="what the search trades off: accuracy with any of params, flops, latency, "
+                        "e.g. --objectives accuracy,params: the oracle searches for the Pareto "
+                        "front, marked in results.csv (pareto), listed and tested in summary.json "
+                        "(pareto_front), its models in front/; best_model.keras is its most "
+                        "accurate member (default: accuracy)")
     d = p.add_argument_group(
         "several machines (KerasTuner's chief/worker mode)",
         "Start one chief (serves the oracle, never trains) and any number of workers with the same "
@@ -142,7 +148,8 @@ def main(argv=None):
     try:
         settings = SearchSettings.from_args(args, space_options=space_options,
                                             oracle_options=oracle_options,
-                                            constraints=tuple(args.constraint))
+                                            constraints=tuple(args.constraint),
+                                            objectives=args.objectives)
         if args.role != "worker":  # a busy folder refuses at once, before the heavy imports
             FolderLock(output_dir).check()
         import_tensorflow_quietly()  # no C++ start-up notes in the CLI's output

@@ -17,13 +17,15 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
-__all__ = ["CONSTRAINT_OPERATORS", "OBJECTIVES", "Constraint", "crowding_distance", "dominates",
-           "feasible", "hypervolume", "non_dominated_sort", "pareto_front", "parse_constraint",
-           "parse_objectives"]
+__all__ = ["CONSTRAINT_OPERATORS", "METRICS", "OBJECTIVES", "Constraint", "crowding_distance",
+           "dominates", "feasible", "hypervolume", "non_dominated_sort", "pareto_front",
+           "parse_constraint", "parse_objectives", "ranked", "violation"]
 
 # Name -> direction. accuracy: validation accuracy; params: trainable parameters; flops:
 # multiply-accumulates an image; latency: milliseconds an image at batch 1 on this machine.
 OBJECTIVES = {"accuracy": "max", "params": "min", "flops": "min", "latency": "min"}
+# Name -> the trial metric that holds it (`kerasnas.tuner.NASTuner` records them).
+METRICS = {"accuracy": "val_accuracy", "params": "params", "flops": "flops", "latency": "latency_ms"}
 CONSTRAINT_OPERATORS = ("<=", ">=", "<", ">")
 
 
@@ -64,6 +66,15 @@ class Constraint:
         return {"<=": value <= self.bound, ">=": value >= self.bound,
                 "<": value < self.bound, ">": value > self.bound}[self.operator]
 
+    def excess(self, value: float) -> float:
+        """How far `value` is past the bound, relative to it (0 when kept; a NaN is 1)."""
+        if math.isnan(value):
+            return 1.0
+        if self.satisfied(value):
+            return 0.0
+        scale = abs(self.bound) or 1.0
+        return max(abs(value - self.bound) / scale, 1e-12)  # a strict bound hit exactly: > 0
+
     def __str__(self) -> str:
         return f"{self.name}{self.operator}{self.bound:g}"
 
@@ -73,6 +84,47 @@ def feasible(trial: Any) -> bool:
     trained and records `feasible` 0 (`kerasnas.tuner.NASTuner`); one without any keeps them."""
     m = trial.metrics
     return not m.exists("feasible") or m.get_last_value("feasible") != 0
+
+
+def violation(trial: Any, constraints: Sequence[Constraint]) -> float:
+    """The sum of how far a trial is past each bound (`Constraint.excess`): 0 when it keeps them.
+
+    A trial that does not record a bounded metric counts as keeping that bound unless it was
+    marked infeasible (`feasible` 0), which counts 1.
+    """
+    m = trial.metrics
+    total = 0.0
+    for c in constraints:
+        name = METRICS[c.name]
+        if m.exists(name):
+            total += c.excess(float(m.get_last_value(name)))
+        elif not feasible(trial):
+            total += 1.0
+    return total
+
+
+def ranked(points: Sequence[Sequence[float]], directions: Sequence[str],
+           violations: Sequence[float] | None = None) -> list[tuple[float, float, float]]:
+    """NSGA-II's order of each point as a sort key (smaller is better).
+
+    Constrained domination (Deb et al. 2002, section VI): a point that keeps the
+    constraints beats one that does not, two that do not compare by violation, and
+    those that keep them by non-dominated front, then crowding distance (lonelier
+    first).
+
+    Returns:
+        One `(violation, front, -crowding)` per point.
+    """
+    violations = [0.0] * len(points) if violations is None else list(violations)
+    kept = [i for i, v in enumerate(violations) if v == 0]
+    keys: list[tuple[float, float, float]] = [(v, math.inf, 0.0) for v in violations]
+    fronts = non_dominated_sort([points[i] for i in kept], directions)
+    for rank, front in enumerate(fronts):
+        members = [kept[i] for i in front]
+        crowding = crowding_distance(points, members)
+        for i in members:
+            keys[i] = (0.0, float(rank), -crowding[i])
+    return keys
 
 
 _CONSTRAINT = re.compile(r"^\s*([a-z_]+)\s*(<=|>=|<|>)\s*([-+0-9.eE_]+)\s*$")

@@ -21,6 +21,10 @@ import pandas as pd
 REPORT = "report.md"
 PROGRESS_PNG = "report_progress.png"
 LINEAGE_PNG = "report_lineage.png"
+FRONT_PNG = "report_front.png"
+# Objectives against accuracy in the front's plot: their results.csv column and axis label.
+TRADE_OFF_AXES = {"params": ("params", "parameters"), "flops": ("flops", "FLOPs (multiply-adds an image)"),
+                  "latency": ("latency_ms", "latency (ms an image, batch 1)")}
 # Phases (see kerasnas.oracles._base) and their colours in the plots.
 COLORS = {"random": "#7f7f7f", "warm-up": "#1f77b4", "seeded": "#2ca02c",
           "model": "#d62728", "mutation": "#ff7f0e"}
@@ -143,6 +147,44 @@ def plot_progress(table, path):
     return path
 
 
+def plot_front(table, objectives, path):
+    """Validation accuracy against each traded-off objective (log x): every completed trial
+    within the bounds, and the Pareto front (results.csv's `pareto`) joined as a staircase."""
+    others = [o for o in objectives if o != "accuracy"]
+    fig, axes = _figure(1, len(others), (6 * len(others), 4.5))
+    done = table[(table.status == "COMPLETED") & (table.get("feasible", 1) != 0)]
+    front = done[done.pareto == 1]
+    for ax, name in zip(axes, others):
+        column, label = TRADE_OFF_AXES[name]
+        ax.scatter(done[column], done.val_accuracy, color="#bbbbbb", edgecolors="black", lw=0.5,
+                   label="trial")
+        ordered = front.sort_values(column)
+        ax.step(ordered[column], ordered.val_accuracy, where="post", color="#d62728", lw=1.5)
+        ax.scatter(ordered[column], ordered.val_accuracy, color="#d62728", zorder=3,
+                   label="Pareto front")
+        ax.set_xscale("log")
+        ax.set_xlabel(label)
+        ax.set_ylabel("validation accuracy")
+        ax.grid(alpha=0.3, which="both")
+        ax.legend(loc="lower right", fontsize=9)
+    fig.suptitle("The trade-off: each trial within the bounds, the front in red")
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    return path
+
+
+def front_markdown(summary):
+    """The front's members (summary.json `pareto_front`): objectives, test accuracy, model file."""
+    def shown(name, value):
+        return f"{value:.4f}" if name == "accuracy" else f"{value:.3g}" if name == "latency" \
+            else f"{value:,.0f}"
+
+    rows = [{"trial": m["trial_id"], **{k: shown(k, m[k]) for k in summary["objectives"]},
+             "test accuracy": f"{m['test_accuracy']:.4f}", "model": m["model"],
+             "architecture": m["architecture"]} for m in summary["pareto_front"]]
+    return to_markdown(pd.DataFrame(rows))
+
+
 def plot_lineage(table, path):
     """Each trial at (trial number, validation accuracy); arrows from parent to child."""
     from matplotlib.patches import FancyArrowPatch
@@ -258,6 +300,11 @@ def write_report(run_dir):
                   "Values: `" + json.dumps(s["best_values"]) + "`"]
         if os.path.isfile(os.path.join(run_dir, "best_cell.png")):
             lines += ["", "![best cell](best_cell.png)"]
+    if "pareto_front" in s:
+        lines += ["", "## Pareto front", "", f"Objectives: {', '.join(s['objectives'])}; each "
+                  "member tested once; best_model.keras is the most accurate.", "",
+                  front_markdown(s), "", f"![front]({FRONT_PNG})"]
+        plot_front(table, s["objectives"], os.path.join(run_dir, FRONT_PNG))
     lines += ["", "## Progress", "", f"![progress]({PROGRESS_PNG})"]
     plot_progress(table, os.path.join(run_dir, PROGRESS_PNG))
     if evolution:

@@ -152,7 +152,8 @@ class Run:
             oracle = make_oracle(oracle, objective=OBJECTIVE, max_trials=settings.max_trials,
                                  seed=settings.seed,
                                  max_consecutive_failed_trials=settings.max_failures,
-                                 **settings.oracle_options)
+                                 trade_off=[n for n in settings.objectives if n != "accuracy"],
+                                 constraints=settings.constraints, **settings.oracle_options)
         self.oracle: keras_tuner.Oracle = oracle
         self.record: dict[str, Any] = {
             **settings.to_dict(),
@@ -338,8 +339,11 @@ class Run:
 
     def table(self) -> pd.DataFrame:
         """The trials table (results.csv)."""
-        return trials_table.results_table(self.oracle, self.describe, self.started, self.earlier_end,
-                                     self.tuner.project_dir)
+        table = trials_table.results_table(self.oracle, self.describe, self.started,
+                                           self.earlier_end, self.tuner.project_dir)
+        if len(self.settings.objectives) > 1:
+            trials_table.mark_pareto(table, self.settings.objectives)
+        return table
 
     def describe(self, values: dict[str, Any]) -> str:
         """The space's short text for `values`, else the values themselves."""

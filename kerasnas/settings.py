@@ -125,6 +125,13 @@ class SearchSettings:
             built, before it trains: one that breaks a bound is never trained
             and scores 0 for the oracle (the death penalty), so every oracle
             keeps to them.
+        objectives: What the search trades off, names of
+            `kerasnas.pareto.OBJECTIVES` ("accuracy", "params", "flops",
+            "latency"), accuracy among them, or "accuracy,params": with more than
+            accuracy the oracle searches for the Pareto front, results.csv marks
+            it (`pareto`), summary.json lists it (`pareto_front`, each member
+            tested once) and `front/` holds its models; the returned model is the
+            front's most accurate.
         final_epochs: If > 0, the best architecture is then trained from scratch
             on train + validation for this many epochs, tested and exported.
         tensorboard: Write per-trial scalars and HParams to `OUTPUT_DIR/tensorboard`.
@@ -181,6 +188,8 @@ class SearchSettings:
                                low=1)
     constraints: tuple[str, ...] = _field((), "bounds every returned model keeps", flag=False,
                                           resume=True)
+    objectives: tuple[str, ...] = _field(("accuracy",), "what the search trades off", flag=False,
+                                         resume=True)
     final_epochs: int = _field(0, "then train the best architecture from scratch on all 60k "
                                "training images for N epochs (augmentation, cosine decay), test "
                                "it, export final_model.keras", type=non_negative_int, low=0)
@@ -243,6 +252,14 @@ class SearchSettings:
         if not self.worker_timeout > 0:
             raise ValueError(f"`worker_timeout` must be > 0 seconds; got {self.worker_timeout!r}.")
         self.parsed_constraints()  # raises naming the forms and names it takes
+        from kerasnas.pareto import parse_objectives
+
+        # One spelling ("accuracy,params" or a tuple) so that run.json compares on a resume.
+        object.__setattr__(self, "objectives", parse_objectives(self.objectives))
+        if "accuracy" not in self.objectives:
+            raise ValueError("`objectives` must include accuracy (the returned model is the most "
+                             f"accurate of the front); got {self.objectives!r}. E.g. "
+                             "accuracy,params.")
         for name in ("space_options", "oracle_options"):
             if not isinstance(getattr(self, name), dict):
                 raise ValueError(f"`{name}` must be a dict; got {getattr(self, name)!r}.")

@@ -73,6 +73,7 @@ def export_best(run: Run, table: pd.DataFrame, returned: ReturnedModel | None,
         "best_architecture": table.loc[table.trial_id == best.trial_id, "arch"].iloc[0],
         "best_val_accuracy": best.score, "test_accuracy": test_accuracy, **final,
         **_latency_protocol(run),
+        **_front(run, table, best.trial_id, test_accuracy, test),
         **run.method.summary(run),
         "trials_completed": int((table.status == "COMPLETED").sum()),
         "trials_failed": int((table.status == "FAILED").sum()),
@@ -106,9 +107,43 @@ def _retrain(run: Run, values: dict[str, Any], trial_id: str, epochs: int) -> di
             "final_seconds": time.time() - start}
 
 
+FRONT_FOLDER = "front"
+
+
+def _front(run: Run, table: pd.DataFrame, best_id: str, best_test: float, test: Any
+           ) -> dict[str, Any]:
+    """With several objectives: `pareto_front`, each member of results.csv's front with its
+    objectives and its test accuracy (tested once), its model copied to front/<trial>.keras."""
+    objectives = run.settings.objectives
+    if len(objectives) == 1:
+        return {}
+    from kerasnas.pareto import METRICS
+    from kerasnas.tuner import MODEL_FILE
+
+    folder = os.path.join(run.directory, FRONT_FOLDER)
+    os.makedirs(folder, exist_ok=True)
+    members = []
+    for row in table[table.pareto == 1].itertuples(index=False):
+        trial_id = str(row.trial_id)
+        path = os.path.join(folder, f"{trial_id}.keras")
+        if not os.path.isfile(path):
+            shutil.copyfile(os.path.join(run.tuner.get_trial_dir(trial_id), MODEL_FILE), path + ".tmp")
+            os.replace(path + ".tmp", path)
+        accuracy = best_test if trial_id == best_id else float(keras.models.load_model(path).evaluate(
+            test, verbose=0, return_dict=True)["accuracy"])
+        members.append({"trial_id": trial_id, "architecture": row.arch,
+                        **{name: float(getattr(row, METRICS[name])) for name in objectives},
+                        "test_accuracy": accuracy, "model": os.path.join(FRONT_FOLDER, f"{trial_id}.keras"),
+                        "values": run.oracle.trials[trial_id].hyperparameters.values})
+    members.sort(key=lambda m: -m["accuracy"])
+    return {"pareto_front": members}
+
+
 def _latency_protocol(run: Run) -> dict[str, Any]:
-    """How latency was measured, where a constraint bounds it (the figure depends on it)."""
-    if not any(c.name == "latency" for c in run.settings.parsed_constraints()):
+    """How latency was measured, where a constraint or an objective names it (the figure
+    depends on it)."""
+    names = {c.name for c in run.settings.parsed_constraints()} | set(run.settings.objectives)
+    if "latency" not in names:
         return {}
     from kerasnas.footprint import LATENCY_PROTOCOL, threads
 

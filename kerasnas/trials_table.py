@@ -66,6 +66,24 @@ def trial_row(trial, note, describe, started, reason=""):
     }
 
 
+def mark_pareto(table, objectives):
+    """Adds `pareto`: 1 for the completed trials within the constraints that no other such
+    trial dominates in `objectives` (names of `kerasnas.pareto.OBJECTIVES`), else 0."""
+    from kerasnas.pareto import METRICS, OBJECTIVES, pareto_front
+
+    table["pareto"] = 0
+    if not len(table):
+        return table
+    kept = table.status == "COMPLETED"
+    if "feasible" in table:
+        kept &= table.feasible.fillna(1) != 0
+    rows = table.index[kept]
+    points = table.loc[rows, [METRICS[n] for n in objectives]].astype(float).values.tolist()
+    front = pareto_front(points, [OBJECTIVES[n] for n in objectives])
+    table.loc[rows[front], "pareto"] = 1
+    return table
+
+
 def fidelity_columns(values):
     """A budgeted search's rung, the epochs a trial went from and to, and its parent."""
     if "tuner/round" not in values:

@@ -68,6 +68,9 @@ class NASTuner(keras_tuner.Tuner):
             checked once a trial's model is built; a model that breaks one is
             not trained, and its trial completes with `val_accuracy` 0 and
             `feasible` 0 (every trial gets `feasible` and its footprint).
+        objectives: Names of `kerasnas.pareto.OBJECTIVES` the search trades off:
+            every trial records those beside accuracy (`params`, `flops`,
+            `latency_ms`) for the oracle.
         **kwargs: Passed to `keras_tuner.Tuner` (directory, project_name,
             overwrite, distribution_strategy: a `tf.distribute.Strategy` or a
             `keras.distribution.DataParallel`, ...).
@@ -75,9 +78,10 @@ class NASTuner(keras_tuner.Tuner):
 
     def __init__(self, oracle, hypermodel, *, seed=0, worker_timeout=120.0, tensorboard_dir=None,
                  listener=None, lr_schedule="constant", precision="float32",
-                 early_stopping="none", constraints=(), **kwargs):
+                 early_stopping="none", constraints=(), objectives=("accuracy",), **kwargs):
         check_precision(precision)
         self.constraints = tuple(constraints)
+        self.objectives = tuple(objectives)
         self.early_stopping = as_stopper(early_stopping)  # a name or a Stopper
         self.lr_schedule = as_schedule(lr_schedule)  # a name or a Schedule
         self.precision = precision
@@ -168,12 +172,13 @@ class NASTuner(keras_tuner.Tuner):
                ) -> tuple[dict[str, float], dict[str, float] | None]:
         """`(footprint, None)` for a model within the constraints, else `(footprint, metrics)`:
         the metrics of a trial that is not trained (val_accuracy 0, feasible 0), its message
-        naming the broken bounds. No constraints: `({}, None)`."""
-        if not self.constraints:
+        naming the broken bounds. No constraints and accuracy alone: `({}, None)`."""
+        measured = {c.name for c in self.constraints} | set(self.objectives)
+        if measured <= {"accuracy"}:
             return {}, None
         from kerasnas.footprint import footprint
 
-        sizes = footprint(model, latency=any(c.name == "latency" for c in self.constraints))
+        sizes = footprint(model, latency="latency" in measured)
         broken = [c for c in self.constraints
                   if not c.satisfied(sizes["latency_ms" if c.name == "latency" else c.name])]
         if not broken:

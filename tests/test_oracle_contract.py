@@ -3,7 +3,7 @@
 import pytest
 
 from kerasnas.oracles import ORACLES, make_oracle
-from kerasnas.testing.oracle_contract import OracleContract
+from kerasnas.testing.oracle_contract import MultiObjectiveContract, OracleContract
 
 
 # KerasTuner's own GP (kt-gp, kept for comparison) spends seconds on each proposal, a minute
@@ -27,3 +27,17 @@ def test_oracles_take_objective_and_max_trials_positionally_as_keras_tuner_does(
     for cls in ORACLES.values():
         oracle = cls(objective, 7)
         assert (oracle.objective.name, oracle.max_trials) == ("score", 7)
+
+
+# Those that trade objectives off (kt-gp, KerasTuner's GP, searches one objective).
+PARETO_NAMES = sorted(set(ORACLES) - {"kt-gp"})
+
+
+class TestMultiObjectiveOracles(MultiObjectiveContract):
+    @pytest.fixture(autouse=True, params=PARETO_NAMES)
+    def _name(self, request):
+        self.name = request.param
+
+    def create_oracle(self, objective, max_trials, seed, *, trade_off, constraints):
+        return make_oracle(self.name, objective=objective, max_trials=max_trials, seed=seed,
+                           trade_off=trade_off, constraints=constraints)

@@ -6,8 +6,9 @@ import random
 
 import pytest
 
-from kerasnas.pareto import (Constraint, crowding_distance, dominates, hypervolume,
-                             non_dominated_sort, pareto_front, parse_constraint, parse_objectives)
+from kerasnas.pareto import (METRICS, Constraint, crowding_distance, dominates, hypervolume,
+                             non_dominated_sort, pareto_front, parse_constraint, parse_objectives,
+                             ranked, violation)
 
 MAX_MIN = ("max", "min")  # accuracy up, parameters down
 
@@ -114,3 +115,58 @@ def test_hypervolume_of_two_objectives():
         hypervolume([(1, 2, 3)], (0, 0, 0), ("max", "min", "min"))
     with pytest.raises(ValueError, match="'max' or 'min'"):
         hypervolume([(1, 2)], (0, 0), ("up", "min"))
+
+
+class _Metrics:
+    def __init__(self, values):
+        self.values = values
+
+    def exists(self, name):
+        return name in self.values
+
+    def get_last_value(self, name):
+        return self.values[name]
+
+
+class _Trial:
+    def __init__(self, **metrics):
+        self.metrics = _Metrics(metrics)
+
+
+def test_a_constraints_excess_is_relative_to_its_bound_and_zero_when_kept():
+    bound = Constraint("params", "<=", 1000.0)
+    assert bound.excess(1000.0) == 0.0 and bound.excess(999.0) == 0.0
+    assert bound.excess(1500.0) == pytest.approx(0.5)
+    assert Constraint("latency", ">=", 2.0).excess(1.0) == pytest.approx(0.5)
+    assert 0 < Constraint("params", "<", 1000.0).excess(1000.0) < 1e-9  # a strict bound, hit
+    assert bound.excess(math.nan) == 1.0
+
+
+def test_a_trials_violation_sums_its_excess_over_the_bounds_it_records():
+    bounds = [Constraint("params", "<=", 100.0), Constraint("latency", "<=", 2.0)]
+    assert violation(_Trial(params=150.0, latency_ms=3.0), bounds) == pytest.approx(1.0)
+    assert violation(_Trial(params=50.0, latency_ms=1.0), bounds) == 0.0
+    # Not recorded: kept, unless the trial was marked infeasible.
+    assert violation(_Trial(params=50.0), bounds) == 0.0
+    assert violation(_Trial(params=50.0, feasible=0.0), bounds) == 1.0
+    assert METRICS["latency"] == "latency_ms" and METRICS["accuracy"] == "val_accuracy"
+
+
+def test_ranked_orders_by_feasibility_then_front_then_crowding():
+    points = [(0.9, 100), (0.8, 50), (0.85, 80), (0.7, 60), (0.95, 500), (0.99, 10)]
+    violations = [0, 0, 0, 0, 0, 0.3]  # the last dominates all but breaks a bound
+    keys = ranked(points, MAX_MIN, violations)
+    order = sorted(range(len(points)), key=keys.__getitem__)
+    # Front 0: 0, 1, 2, 4 (extremes 1 and 4 infinitely crowded, then 0 and 2); front 1: 3.
+    assert [keys[i][:2] for i in order] == [(0, 0)] * 4 + [(0, 1), (0.3, math.inf)]
+    assert set(order[:2]) == {1, 4} and order[4:] == [3, 5]
+    inner = {i: -keys[i][2] for i in (0, 2)}
+    assert inner == pytest.approx({0: (0.95 - 0.85) / 0.15 + (500 - 80) / 450,
+                                   2: (0.9 - 0.8) / 0.15 + (100 - 50) / 450})
+    assert order[2:4] == sorted((0, 2), key=lambda i: -inner[i])
+    assert ranked(points, MAX_MIN) == ranked(points, MAX_MIN, [0] * 6)
+
+
+def test_infeasible_points_compare_by_how_far_they_break_the_bounds():
+    keys = ranked([(0.9, 10), (0.1, 10), (0.5, 10)], MAX_MIN, [0.5, 0.1, 0.0])
+    assert sorted(range(3), key=keys.__getitem__) == [2, 1, 0]

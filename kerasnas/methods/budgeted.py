@@ -147,7 +147,7 @@ class BudgetedSearch(TrialSearch):
         return ContinuingTuner(
             oracle, run.hypermodel, steps_per_epoch=steps, quantum=QUANTUM, seed=s.seed,
             lr_schedule=schedule, worker_timeout=s.worker_timeout, precision=s.precision,
-            constraints=s.parsed_constraints(),
+            constraints=s.parsed_constraints(), objectives=s.objectives,
             schedule_for=self._schedule_for if timed else None,
             deadline_for=self._deadline_for if timed else None,
             tensorboard_dir=os.path.join(run.directory, "tensorboard") if s.tensorboard else None,

@@ -31,7 +31,7 @@ class TrialSearch(SearchMethod):
         tuner = NASTuner(
             run.oracle, run.hypermodel, seed=s.seed, worker_timeout=s.worker_timeout,
             lr_schedule=s.lr_schedule, precision=s.precision, early_stopping=s.early_stopping,
-            constraints=s.parsed_constraints(),
+            constraints=s.parsed_constraints(), objectives=s.objectives,
             tensorboard_dir=os.path.join(run.directory, "tensorboard") if s.tensorboard else None,
             listener=run, directory=run.directory, project_name=run.project,
             overwrite=False, distribution_strategy=make_strategy(s.strategy))

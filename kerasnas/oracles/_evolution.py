@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import random
 import warnings
+from collections.abc import Sequence
 from typing import Any, Callable
 
 import keras_tuner
@@ -14,6 +15,7 @@ from keras_tuner.engine.trial import TrialStatus
 from kerasnas import keras_tuner_internals as internals
 from kerasnas.oracles._base import (PHASE_MUTATION, PHASE_RANDOM, PHASE_SEEDED, PHASE_WARMUP,
                                     NotesMixin, ObjectiveLike, Values, fill_values, warmup_size)
+from kerasnas.oracles._pareto import ConstraintLike, ParetoMixin, TradeOff
 
 _MAX_MUTATION_TRIES = 20  # re-mutations of a parent whose child was already tried
 _MAX_STEP_TRIES = 20  # prob-space steps tried before a numeric value changes
@@ -64,7 +66,7 @@ def evolution_sizes(max_trials: int | None, population_size: int | None = None,
     return population_size, sample_size
 
 
-class AgingEvolutionOracle(NotesMixin, keras_tuner.Oracle):
+class AgingEvolutionOracle(ParetoMixin, NotesMixin, keras_tuner.Oracle):
     """Regularized evolution: tournament selection, one mutation, the oldest dies.
 
     Warm-up: random architectures (after any `seeded_values`) until
@@ -82,6 +84,12 @@ class AgingEvolutionOracle(NotesMixin, keras_tuner.Oracle):
       value space; hyperparameters activated by a mutation are sampled at
       random, deactivated ones dropped.
 
+    Several objectives (`trade_off`) or `constraints`: the tournament is won by
+    NSGA-II's crowded comparison over the population (Deb et al. 2002): a member
+    within the bounds beats one outside, then the better non-dominated front, then
+    the larger crowding distance (as in Yang et al.'s multi-objective regularized
+    evolution); aging stays as it is.
+
     Args:
         objective: A `keras_tuner.Objective` or metric name.
         max_trials: The trial budget.
@@ -91,12 +99,19 @@ class AgingEvolutionOracle(NotesMixin, keras_tuner.Oracle):
             start the warm-up (e.g. known architectures); missing active
             hyperparameters are sampled.
         seed: The random seed (0 is honoured).
+        trade_off: Objectives searched on a Pareto front with `objective`: names
+            ("params", "flops", "latency") or `keras_tuner.Objective`s, each read
+            from the trial's metric of its name.
+        constraints: Bounds such as "params<=100000" (or
+            `kerasnas.pareto.Constraint`s) on the trials' metrics.
         **kwargs: Passed to `keras_tuner.Oracle`.
     """
 
     def __init__(self, objective: ObjectiveLike = None, max_trials: int | None = 10, *,
                  population_size: int | None = None, sample_size: int | None = None,
-                 seeded_values: list[Values] | None = None, seed: int | None = None, **kwargs: Any):
+                 seeded_values: list[Values] | None = None, seed: int | None = None,
+                 trade_off: Sequence[TradeOff] = (), constraints: Sequence[ConstraintLike] = (),
+                 **kwargs: Any):
         seeded_values = list(seeded_values or [])
         if not all(isinstance(v, dict) for v in seeded_values):
             raise ValueError("`seeded_values` must be a list of dicts mapping hyperparameter "
@@ -106,6 +121,7 @@ class AgingEvolutionOracle(NotesMixin, keras_tuner.Oracle):
         self.seeded_values = seeded_values
         super().__init__(objective=objective, max_trials=max_trials, seed=seed, **kwargs)
         self._init_notes(seed)
+        self._init_pareto(trade_off, constraints)
         self._rng = random.Random(self.seed)
         self._seeds_used = 0
 
@@ -142,10 +158,15 @@ class AgingEvolutionOracle(NotesMixin, keras_tuner.Oracle):
             # Warm-up trials all still running: IDLE would make the tuner busy-wait.
             return self._random(trial_id, PHASE_RANDOM, reason="no completed trial yet")
         sample = self._rng.sample(population, min(self.sample_size, len(population)))
-        parent = sample[0]
-        for candidate in sample[1:]:
-            if self.objective.better_than(self.trials[candidate].score, self.trials[parent].score):
-                parent = candidate
+        if self.several:
+            keys = self.pareto_keys(population)
+            parent = min(sample, key=keys.__getitem__)  # ties: the first drawn
+        else:
+            parent = sample[0]
+            for candidate in sample[1:]:
+                if self.objective.better_than(self.trials[candidate].score,
+                                              self.trials[parent].score):
+                    parent = candidate
         parent_values = self.trials[parent].hyperparameters.values
         for _ in range(_MAX_MUTATION_TRIES):
             mutated = self._mutate(parent_values)

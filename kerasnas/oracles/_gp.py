@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from typing import Any, Callable
 
 import keras_tuner
@@ -14,12 +15,15 @@ from kerasnas import keras_tuner_internals as internals
 from kerasnas.oracles._base import (PHASE_MODEL, PHASE_RANDOM, PHASE_WARMUP, NotesMixin,
                                     ObjectiveLike, fill_values, warmup_size)
 from kerasnas.oracles._gp_model import GPRegressor
+from kerasnas.oracles._pareto import ConstraintLike, ParetoMixin, TradeOff
+from kerasnas.pareto import METRICS
 
 _INACTIVE = -1.0  # code of a hyperparameter that is inactive in a trial (conditional space)
 _RANDOM_CANDIDATES = 512
 _LOCAL_STARTS = 8
 _LOCAL_STEPS = 12
 _FLOAT_STEPS = (-0.2, -0.05, -0.01, 0.01, 0.05, 0.2)  # moves in [0, 1] (log scale if log)
+_PAREGO_RHO = 0.05  # the augmented Tchebycheff function's linear part (Knowles 2006)
 
 
 class _Encoding:
@@ -55,7 +59,7 @@ def _is_categorical(hp):
     return isinstance(hp, (hp_module.Choice, hp_module.Boolean))
 
 
-class GaussianProcessOracle(NotesMixin, keras_tuner.Oracle):
+class GaussianProcessOracle(ParetoMixin, NotesMixin, keras_tuner.Oracle):
     """Bayesian optimisation with a Gaussian process built for architecture spaces.
 
     After a random start sized to the budget, each trial fits a GP (Matern 5/2;
@@ -71,21 +75,39 @@ class GaussianProcessOracle(NotesMixin, keras_tuner.Oracle):
     continuous optimum back to a value: it invents an order between operations and
     mostly proposes the incumbent again.
 
+    Several objectives (`trade_off`): ParEGO (Knowles 2006). Each proposal draws
+    a weight vector uniformly from the simplex, scalarises the completed trials'
+    objectives by the augmented Tchebycheff function (each normalised to [0, 1]
+    over them; one spanning a factor of 10 or more, such as a parameter count, on
+    a log scale: a deviation from the paper, where all are linear) and maximises
+    the expected improvement of that one target. `constraints`: the GP fits the
+    trials that keep them, one GP per bound fits its metric (log scale when
+    positive) over every trial, and the acquisition is multiplied by the
+    probability that each bound is kept (Gardner et al. 2014).
+
     Args:
         objective: A `keras_tuner.Objective` or metric name.
         max_trials: The trial budget.
         num_initial_points: Random trials before the GP; None sizes it to the budget
             (a third, at least 2).
         seed: The random seed (0 is honoured).
+        trade_off: Objectives searched on a Pareto front with `objective`: names
+            ("params", "flops", "latency") or `keras_tuner.Objective`s, each read
+            from the trial's metric of its name.
+        constraints: Bounds such as "params<=100000" (or
+            `kerasnas.pareto.Constraint`s) on the trials' metrics.
         **kwargs: Passed to `keras_tuner.Oracle`.
     """
 
     def __init__(self, objective: ObjectiveLike = None, max_trials: int | None = 10, *,
-                 num_initial_points: int | None = None, seed: int | None = None, **kwargs: Any):
+                 num_initial_points: int | None = None, seed: int | None = None,
+                 trade_off: Sequence[TradeOff] = (), constraints: Sequence[ConstraintLike] = (),
+                 **kwargs: Any):
         if num_initial_points is not None and num_initial_points < 1:
             raise ValueError(f"`num_initial_points` must be >= 1; got {num_initial_points}.")
         super().__init__(objective=objective, max_trials=max_trials, seed=seed, **kwargs)
         self._init_notes(seed)
+        self._init_pareto(trade_off, constraints)
         self.num_initial_points = (warmup_size(max_trials) if num_initial_points is None
                                    else num_initial_points)
         self._rng = np.random.default_rng(self.seed)
@@ -119,16 +141,29 @@ class GaussianProcessOracle(NotesMixin, keras_tuner.Oracle):
         encoding = _Encoding(self.hyperparameters.space)
         if not encoding.hps:
             return None
-        sign = 1.0 if self.objective.direction == "max" else -1.0
-        x = np.array([encoding.encode(t.hyperparameters.values) for t in completed])
-        y = sign * np.array([t.score for t in completed], dtype=float)
-        gp = GPRegressor(x, y, categorical=encoding.categorical, theta=self._theta)
-        self._theta = gp.theta.tolist()
+
+        def encode(values_list):
+            return np.array([encoding.encode(v) for v in values_list])
+
+        kept = [t for t in completed if self.violation(t) == 0]
+        gp, y = None, np.zeros(0)
+        if kept:
+            y = self._targets(kept)
+            gp = GPRegressor(encode(t.hyperparameters.values for t in kept), y,
+                             categorical=encoding.categorical, theta=self._theta)
+            self._theta = gp.theta.tolist()
+        bounds = self._bound_models(completed, encode, encoding.categorical)
 
         def score(candidates):
-            return gp.log_expected_improvement(np.array([encoding.encode(v) for v in candidates]))
+            x = encode(candidates)
+            total = gp.log_expected_improvement(x) if gp is not None else np.zeros(len(x))
+            for model, bound in bounds:
+                total = total + model.log_probability_below(x, bound)
+            return total
 
-        best_first = [completed[i].hyperparameters.values for i in np.argsort(-y)[:_LOCAL_STARTS]]
+        starts = ([kept[i] for i in np.argsort(-y)[:_LOCAL_STARTS]] if kept else
+                  sorted(completed, key=self.violation)[:_LOCAL_STARTS])
+        best_first = [t.hyperparameters.values for t in starts]
         pool = [self._sample() for _ in range(_RANDOM_CANDIDATES)]
         for values in best_first:
             pool.extend(self._neighbours(values))
@@ -152,6 +187,42 @@ class GaussianProcessOracle(NotesMixin, keras_tuner.Oracle):
             if value > best_acq:
                 best_values, best_acq = values, value
         return best_values
+
+    def _targets(self, kept):
+        """What the GP fits (maximised): the objective, or ParEGO's scalarisation of them all."""
+        if not self.trade_off:
+            sign = 1.0 if self.objective.direction == "max" else -1.0
+            return sign * np.array([t.score for t in kept], dtype=float)
+        points = np.array([self.point(t) for t in kept], dtype=float)
+        costs = np.empty_like(points)  # minimised, each in [0, 1]
+        for k, direction in enumerate(self.directions):
+            column = points[:, k]
+            if column.min() > 0 and column.max() >= 10 * column.min():
+                column = np.log(column)
+            column = -column if direction == "max" else column
+            span = column.max() - column.min()
+            costs[:, k] = (column - column.min()) / span if span > 0 else 0.0
+        weights = self._rng.dirichlet(np.ones(len(self.directions)))
+        weighted = costs * weights
+        return -(weighted.max(axis=1) + _PAREGO_RHO * weighted.sum(axis=1))
+
+    def _bound_models(self, completed, encode, categorical):
+        """(GP, bound) per constraint, fitted to the metric it bounds over every trial that
+        records it, as `value <= bound` (log scale when all positive)."""
+        models = []
+        for c in self.constraints:
+            rows = [t for t in completed if t.metrics.exists(METRICS[c.name])]
+            if not rows:
+                continue
+            values = np.array([t.metrics.get_last_value(METRICS[c.name]) for t in rows], dtype=float)
+            bound = c.bound
+            if values.min() > 0 and bound > 0:
+                values, bound = np.log(values), np.log(bound)
+            if c.operator in (">=", ">"):
+                values, bound = -values, -bound
+            models.append((GPRegressor(encode(t.hyperparameters.values for t in rows), values,
+                                       categorical=categorical), bound))
+        return models
 
     def _untried(self, candidates):
         seen, kept, tried = set(), [], internals.tried_keys(self)

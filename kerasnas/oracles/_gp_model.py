@@ -118,6 +118,12 @@ class GPRegressor:
         var = np.maximum(self.signal - np.sum(v ** 2, axis=0), 1e-12)
         return mean, np.sqrt(var)
 
+    def log_probability_below(self, x, bound):
+        """log P(f(x) <= bound) under the posterior, `bound` in the targets' units (a
+        constraint's probability of being kept, Gardner et al. 2014)."""
+        mean, std = self.predict(x)
+        return special.log_ndtr((bound - (mean * self.std + self.mean)) / (std * self.std))
+
     def log_expected_improvement(self, x):
         """log EI over the best observed target, stable far below it (Ament et al. 2023)."""
         mean, std = self.predict(x)

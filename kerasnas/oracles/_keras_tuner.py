@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import warnings
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -12,22 +13,29 @@ from keras_tuner.oracles import BayesianOptimizationOracle, RandomSearchOracle
 from kerasnas import keras_tuner_internals as internals
 from kerasnas.oracles._base import (PHASE_MODEL, PHASE_RANDOM, PHASE_WARMUP, NotesMixin,
                                     ObjectiveLike, warmup_size)
+from kerasnas.oracles._pareto import ConstraintLike, ParetoMixin, TradeOff
 
 
-class RandomOracle(NotesMixin, RandomSearchOracle):
+class RandomOracle(ParetoMixin, NotesMixin, RandomSearchOracle):
     """KerasTuner's random search, noting every trial as `random`.
 
     Args:
         objective: A `keras_tuner.Objective` or metric name.
         max_trials: The trial budget.
         seed: The random seed (0 is honoured).
+        trade_off: Objectives traded off against `objective` (names or
+            `keras_tuner.Objective`s): recorded, not used to choose; random search
+            samples the same whatever is searched for.
+        constraints: Bounds on the trials' metrics: recorded, not used to choose.
         **kwargs: Passed to `keras_tuner.oracles.RandomSearchOracle`.
     """
 
     def __init__(self, objective: ObjectiveLike = None, max_trials: int | None = 10, *,
-                 seed: int | None = None, **kwargs: Any):
+                 seed: int | None = None, trade_off: Sequence[TradeOff] = (),
+                 constraints: Sequence[ConstraintLike] = (), **kwargs: Any):
         super().__init__(objective=objective, max_trials=max_trials, seed=seed, **kwargs)
         self._init_notes(seed)
+        self._init_pareto(trade_off, constraints)
 
     def populate_space(self, trial_id: str) -> dict[str, Any]:
         response = super().populate_space(trial_id)

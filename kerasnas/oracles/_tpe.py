@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import warnings
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 import keras_tuner
@@ -13,6 +14,8 @@ from keras_tuner.engine.trial import TrialStatus
 from kerasnas import keras_tuner_internals as internals
 from kerasnas.oracles._base import (PHASE_MODEL, PHASE_RANDOM, PHASE_WARMUP, NotesMixin,
                                     ObjectiveLike, fill_values, warmup_size)
+from kerasnas.oracles._pareto import ConstraintLike, ParetoMixin, TradeOff
+from kerasnas.pareto import METRICS
 
 if TYPE_CHECKING:
     from keras_tuner.engine.trial import Trial
@@ -29,7 +32,7 @@ def _import_optuna():
     return optuna
 
 
-class TPEOracle(NotesMixin, keras_tuner.Oracle):
+class TPEOracle(ParetoMixin, NotesMixin, keras_tuner.Oracle):
     """Optuna's TPE sampler proposing the values of KerasTuner trials.
 
     The KerasTuner space is walked in order and only active hyperparameters are
@@ -45,11 +48,22 @@ class TPEOracle(NotesMixin, keras_tuner.Oracle):
     value. Optuna proposals of tried values are told FAIL and re-asked; after 20,
     a random new architecture is enqueued (noted).
 
+    Several objectives (`trade_off`): an Optuna study with one direction each, so
+    the sampler is Optuna's multi-objective TPE (Ozaki et al. 2020/2022: the good
+    group is chosen by non-dominated rank and hypervolume contribution).
+    `constraints`: Optuna's `constraints_func`, one value per bound (how far past
+    it, relative to it; <= 0 when kept), so infeasible trials join the bad group.
+
     Args:
         objective: A `keras_tuner.Objective` or metric name.
         max_trials: The trial budget.
         n_startup_trials: Random trials before TPE; None sizes it to the budget.
         seed: The random seed (0 is honoured).
+        trade_off: Objectives searched on a Pareto front with `objective`: names
+            ("params", "flops", "latency") or `keras_tuner.Objective`s, each read
+            from the trial's metric of its name.
+        constraints: Bounds such as "params<=100000" (or
+            `kerasnas.pareto.Constraint`s) on the trials' metrics.
         **kwargs: Passed to `keras_tuner.Oracle`.
 
     Raises:
@@ -57,7 +71,9 @@ class TPEOracle(NotesMixin, keras_tuner.Oracle):
     """
 
     def __init__(self, objective: ObjectiveLike = None, max_trials: int | None = 10, *,
-                 n_startup_trials: int | None = None, seed: int | None = None, **kwargs: Any):
+                 n_startup_trials: int | None = None, seed: int | None = None,
+                 trade_off: Sequence[TradeOff] = (), constraints: Sequence[ConstraintLike] = (),
+                 **kwargs: Any):
         _import_optuna()
         if n_startup_trials is not None and n_startup_trials < 0:
             raise ValueError(f"`n_startup_trials` must be >= 0; got {n_startup_trials}.")
@@ -65,6 +81,7 @@ class TPEOracle(NotesMixin, keras_tuner.Oracle):
                                  else n_startup_trials)
         super().__init__(objective=objective, max_trials=max_trials, seed=seed, **kwargs)
         self._init_notes(seed)
+        self._init_pareto(trade_off, constraints)
         self._numbers: dict[str, int] = {}  # KerasTuner trial_id -> Optuna trial number
         self._study = None  # created on first use: the project dir is set by the tuner
 
@@ -76,16 +93,35 @@ class TPEOracle(NotesMixin, keras_tuner.Oracle):
             self._study = optuna.create_study(
                 storage=f"sqlite:///{path}", sampler=self._sampler(seed=self.seed), study_name=STUDY_NAME,
                 load_if_exists=True,
-                direction="maximize" if self.objective.direction == "max" else "minimize")
+                directions=["maximize" if d == "max" else "minimize" for d in self.directions])
         return self._study
 
     def _sampler(self, *, seed):
         optuna = _import_optuna()
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+            # `constraints_func` is deprecated in Optuna 5 for `Trial.set_constraint`, which
+            # needs the live trial object: a resumed study has only finished trials' numbers.
+            # It stays until Optuna 7; setup.py pins optuna < 6.
+            warnings.filterwarnings("ignore", "`constraints_func`", FutureWarning)
             return optuna.samplers.TPESampler(
                 n_startup_trials=self.n_startup_trials, multivariate=True, group=True,
-                constant_liar=True, seed=seed)
+                constant_liar=True, seed=seed,
+                constraints_func=self._constraint_values if self.constraints else None)
+
+    def _constraint_values(self, frozen):
+        """Optuna's constraint values of a finished Optuna trial: one per bound, 0 when kept."""
+        by_number = {number: trial_id for trial_id, number in self._numbers.items()}
+        trial = self.trials.get(by_number.get(frozen.number, ""))
+        if trial is None:  # told FAIL as a repeated proposal: never ours
+            return [0.0] * len(self.constraints)
+        values = []
+        for c in self.constraints:
+            name = METRICS[c.name]
+            value = trial.metrics.get_last_value(name) if trial.metrics.exists(name) else None
+            values.append(c.excess(float(value)) if value is not None else
+                          float(self.violation(trial) > 0))
+        return values
 
     def populate_space(self, trial_id: str) -> dict[str, Any]:
         optuna = _import_optuna()
@@ -124,7 +160,7 @@ class TPEOracle(NotesMixin, keras_tuner.Oracle):
             return  # INVALID: retried with the same values, still running for Optuna
         state = _import_optuna().trial.TrialState
         if trial.status == TrialStatus.COMPLETED:
-            self._get_study().tell(number, float(trial.score), skip_if_finished=True)
+            self._get_study().tell(number, self.point(trial), skip_if_finished=True)
         else:
             self._get_study().tell(number, state=state.FAIL, skip_if_finished=True)
 

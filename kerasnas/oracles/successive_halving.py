@@ -29,7 +29,7 @@ import keras_tuner
 
 from kerasnas import keras_tuner_internals as internals
 from kerasnas.budget_plan import QUANTUM, BudgetPlan
-from kerasnas.pareto import feasible
+from kerasnas.pareto import feasible, ranked
 
 __all__ = ["SuccessiveHalvingOracle"]
 
@@ -127,8 +127,7 @@ class SuccessiveHalvingOracle(keras_tuner.Oracle):
                 continue
             ended = [t for i, t in self.trials.items() if self.rung_of.get(i) == rung
                      and t.status in _ENDED]
-            done = sorted((t for t in ended if _kept(t)),
-                          key=lambda t: t.score, reverse=self.objective.direction == "max")
+            done = self._best_first([t for t in ended if _kept(t)], final=rung + 1 == last)
             if self._is_asynchronous():
                 allowed = len(done) // self.plan.eta if rung + 1 < last else 0
                 if len(ended) >= self._expected(rung):
@@ -144,6 +143,17 @@ class SuccessiveHalvingOracle(keras_tuner.Oracle):
                     return {"status": "RUNNING", "values": {
                         **values, **self._fidelity(rung + 1, parent.trial_id, values)}}
         return None
+
+    def _best_first(self, done, *, final):
+        """`done` in promotion order: by the objective, or, when the proposer trades objectives
+        off, by NSGA-II's rank and crowding (as MO-ASHA, Schmucker et al. 2021) into every rung
+        but the final one, which the most accurate reaches (it is the returned model)."""
+        trade_off = getattr(self.proposer, "trade_off", ())
+        if not trade_off or final:
+            return sorted(done, key=lambda t: t.score, reverse=self.objective.direction == "max")
+        points = [[t.score, *(t.metrics.get_last_value(o.name) for o in trade_off)] for t in done]
+        keys = ranked(points, [self.objective.direction, *(o.direction for o in trade_off)])
+        return [done[i] for i in sorted(range(len(done)), key=keys.__getitem__)]
 
     def _fidelity(self, rung, parent, values):
         start = self.trials[parent].hyperparameters.values["tuner/epochs"] if parent else 0.0

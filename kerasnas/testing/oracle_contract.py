@@ -188,3 +188,93 @@ class OracleContract:
         assert config["seed"] == self.seed and config["max_trials"] == MAX_TRIALS
         assert config["objective"] == {"name": "score", "direction": "max"}
         assert "hyperparameters" not in config
+
+
+BOUND = 6.0  # the constraint of the multi-objective clauses: params <= BOUND
+
+
+def size(values: dict[str, Any]) -> float:
+    """The traded-off metric of the multi-objective clauses: it grows with `score`, as a
+    model's parameter count grows with its accuracy."""
+    return 1.0 + values["a"] * 2 + values.get("d", 0)
+
+
+def drive_pareto(oracle: keras_tuner.Oracle, until: int | None = None,
+                 failed: Collection[int] = FAILED) -> keras_tuner.engine.trial.Trial | None:
+    """`drive` reporting `score` and `params`; a trial past `BOUND` is reported as the tuner
+    reports one it did not train (score 0, feasible 0)."""
+    while until is None or len(oracle.trials) < until:
+        trial = oracle.create_trial("tuner0")
+        if trial.status != "RUNNING":
+            return trial
+        values = trial.hyperparameters.values
+        kept = size(values) <= BOUND
+        metrics = {"score": score(values) if kept else 0.0, "params": size(values),
+                   "feasible": float(kept)}
+        if int(trial.trial_id) in failed:
+            metrics["score"] = 1e9
+        oracle.update_trial(trial.trial_id, metrics)
+        trial.status = "FAILED" if int(trial.trial_id) in failed else "COMPLETED"
+        oracle.end_trial(trial)
+    return None
+
+
+class MultiObjectiveContract:
+    """The clauses an oracle that trades objectives off keeps: it takes `trade_off` (names or
+    `keras_tuner.Objective`s) and `constraints` ("params<=6"), and searches with them as it
+    does with one objective. Subclass it and implement `create_oracle`."""
+
+    seed = 3
+
+    def create_oracle(self, objective: keras_tuner.Objective, max_trials: int, seed: int, *,
+                      trade_off: Any, constraints: Any) -> keras_tuner.Oracle:
+        """Returns a new oracle; implemented by each subclass."""
+        raise NotImplementedError
+
+    def oracle(self, directory: str | pathlib.Path, constraints: bool = True) -> keras_tuner.Oracle:
+        oracle = self.create_oracle(keras_tuner.Objective("score", "max"), MAX_TRIALS, self.seed,
+                                    trade_off=["params"],
+                                    constraints=[f"params<={BOUND:g}"] if constraints else [])
+        internals.set_project_dir(oracle, str(directory), "p")
+        oracle.verbose = 0
+        register_space(oracle)
+        return oracle
+
+    @pytest.mark.parametrize("constraints", [False, True])
+    def test_it_spends_the_budget_without_repeating_a_trial(self, tmp_path: pathlib.Path,
+                                                           constraints: bool) -> None:
+        oracle = self.oracle(tmp_path, constraints)
+        last = drive_pareto(oracle)
+        assert last is not None and last.status == "STOPPED"
+        values = {json.dumps(v, sort_keys=True) for v in values_in_start_order(oracle)}
+        assert len(oracle.trials) == len(values) == MAX_TRIALS
+
+    def test_the_same_seed_gives_the_same_trials(self, tmp_path: pathlib.Path) -> None:
+        runs = []
+        for name in ("a", "b"):
+            oracle = self.oracle(tmp_path / name)
+            drive_pareto(oracle)
+            runs.append(values_in_start_order(oracle))
+        assert runs[0] == runs[1]
+
+    def test_a_resumed_oracle_proposes_what_an_uninterrupted_one_would(
+            self, tmp_path: pathlib.Path) -> None:
+        straight = self.oracle(tmp_path / "straight")
+        drive_pareto(straight)
+        first = self.oracle(tmp_path / "resumed")
+        drive_pareto(first, until=3)
+        resumed = self.oracle(tmp_path / "resumed")
+        resumed.reload()
+        drive_pareto(resumed)
+        assert values_in_start_order(resumed) == values_in_start_order(straight)
+
+    def test_its_config_names_what_it_trades_off_and_its_bounds(self, tmp_path: pathlib.Path) -> None:
+        config = json.loads(json.dumps(self.oracle(tmp_path).get_config(), default=str))
+        assert config["trade_off"] == [{"name": "params", "direction": "min"}]
+        assert config["constraints"] == [f"params<={BOUND:g}"]
+
+    @pytest.mark.parametrize("bad", ["accuracy_", "size", 3])
+    def test_an_unknown_trade_off_is_refused_naming_the_valid_ones(self, bad: Any) -> None:
+        with pytest.raises(ValueError, match="params, flops, latency"):
+            self.create_oracle(keras_tuner.Objective("score", "max"), MAX_TRIALS, self.seed,
+                               trade_off=[bad], constraints=[])
