@@ -1,0 +1,223 @@
+"""Multi-objective search: is there a found model as accurate as the plain CNN at a tenth of its
+size and less latency? (issue #29)
+
+For each space, oracle and seed, on the same split:
+
+- search: `search(space, oracle, data, max_trials=T, epochs=E, objectives=("accuracy",
+  "params"))`: the Pareto front of validation accuracy against parameters, each member
+  tested once (summary.json `pareto_front`);
+- cnn: the plain 2-conv CNN (Adam 1e-3) trained E epochs on the same images, tested once.
+
+The headline of a seed: the smallest front member whose test accuracy is at least the CNN's,
+its parameters against 120,000 (a tenth of the CNN's 1.2 M), and its latency against the
+CNN's, both measured back to back by `kerasnas.footprint.latency_ms` (batch 1, median of
+50 calls after 10) once the search ended. Hypervolume: of the front in (validation accuracy,
+log10 parameters) up to the reference point (0, 7), i.e. 10 M parameters.
+
+    python -m benchmarks.pareto --spaces resnet --oracles bayes,evolution --seeds 0,1,2
+    python -m benchmarks.pareto --report-only          # -> reports/pareto.md
+
+Rows are kept in reports/pareto.jsonl (--results) as each run ends, so a rerun skips what
+finished (run folders, in RUN_DIR, are not kept).
+"""
+
+import argparse
+import json
+import math
+import os
+import statistics
+import time
+
+from benchmarks.launch import command_text
+
+SMALL = 120_000  # a tenth of the plain CNN's parameters
+REFERENCE = (0.0, 7.0)  # hypervolume reference: accuracy 0, 10 M parameters (log10)
+
+
+def key(space, oracle, seed, epochs):
+    return f"{space}|{oracle}|{seed}|{epochs}"
+
+
+def load_results(path):
+    if not os.path.isfile(path):
+        return {}
+    with open(path) as f:
+        rows = [json.loads(line) for line in f if line.strip()]
+    return {key(r["space"], r["oracle"], r["seed"], r["epochs"]): r for r in rows}
+
+
+def front_hypervolume(front):
+    from kerasnas.pareto import hypervolume
+
+    points = [(m["accuracy"], math.log10(m["params"])) for m in front]
+    return hypervolume(points, REFERENCE, ("max", "min"))
+
+
+def run_one(args, space, oracle, seed, data):
+    """One search and the CNN on the same split; the headline pair re-timed back to back."""
+    import keras
+
+    from benchmarks.comparison.frameworks.baseline_runner import train
+    from kerasnas.footprint import latency_ms
+    from kerasnas.progress import Reporter
+    from kerasnas.search import search
+
+    directory = os.path.join(args.run_dir, f"{space}-{oracle}-s{seed}-e{args.epochs}")
+    started = time.time()
+    result = search(space, oracle, data, max_trials=args.trials, epochs=args.epochs,
+                    batch_size=args.batch_size, seed=seed, objectives=("accuracy", "params"),
+                    directory=directory, overwrite=True, reporter=Reporter())
+    seconds = time.time() - started
+    front = [{k: m[k] for k in ("trial_id", "architecture", "accuracy", "params", "test_accuracy",
+                                "model")} for m in result.summary["pareto_front"]]
+    cnn, _, _, _, cnn_accuracy = train(data, epochs=args.epochs, batch_size=args.batch_size,
+                                       seed=seed)
+    row = {"seconds": seconds, "front": front, "hypervolume": front_hypervolume(front),
+           "cnn_test_accuracy": cnn_accuracy, "cnn_params": cnn.count_params(),
+           "trials": args.trials}
+    match = [m for m in front if m["test_accuracy"] >= cnn_accuracy]
+    if match:
+        smallest = min(match, key=lambda m: m["params"])
+        model = keras.models.load_model(os.path.join(directory, smallest["model"]))
+        row["smallest_at_cnn_accuracy"] = {
+            **smallest, "latency_ms": latency_ms(model), "cnn_latency_ms": latency_ms(cnn)}
+    return row
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--spaces", default="resnet")
+    parser.add_argument("--oracles", default="bayes,evolution,tpe,random")
+    parser.add_argument("--seeds", default="0,1,2")
+    parser.add_argument("--trials", type=int, default=12)
+    parser.add_argument("--epochs", type=int, default=3, help="epochs of each trial and the CNN")
+    parser.add_argument("--train-size", type=int, default=10000)
+    parser.add_argument("--val-size", type=int, default=2000)
+    parser.add_argument("--batch-size", type=int, default=32)
+    parser.add_argument("--run-dir", default="runs/pareto", help="the runs' folders")
+    parser.add_argument("--results", default="reports/pareto.jsonl",
+                        help="one JSON row per finished run (kept, committed with the report)")
+    parser.add_argument("--out", default="reports/pareto.md")
+    parser.add_argument("--note", default="", help="run conditions (what else ran, threads)")
+    parser.add_argument("--report-only", action="store_true")
+    args = parser.parse_args(argv)
+    done = load_results(args.results)
+    if not args.report_only:
+        from kerasnas.datasets import make_splits
+
+        os.makedirs(args.run_dir, exist_ok=True)
+        for seed in [int(s) for s in args.seeds.split(",")]:
+            data = None  # loaded for the first run of this seed that is not kept yet
+            for space in args.spaces.split(","):
+                for oracle in args.oracles.split(","):
+                    if key(space, oracle, seed, args.epochs) in done:
+                        continue
+                    if data is None:
+                        data = make_splits("fashion_mnist", train_size=args.train_size,
+                                           val_size=args.val_size, seed=seed)
+                    row = {"space": space, "oracle": oracle, "seed": seed, "epochs": args.epochs,
+                           "train_size": args.train_size, "val_size": args.val_size,
+                           "note": args.note, **run_one(args, space, oracle, seed, data)}
+                    with open(args.results, "a") as f:
+                        f.write(json.dumps(row, default=float) + "\n")
+                    done[key(space, oracle, seed, args.epochs)] = row
+                    print(json.dumps(row, default=float), flush=True)
+    write_report(args, list(done.values()))
+
+
+def write_report(args, rows):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import pandas as pd
+
+    from kerasnas.provenance import machine, versions
+    from kerasnas.report import to_markdown
+
+    lines = ["# Multi-objective search: accuracy against size", "",
+             f"Command: `{command_text('benchmarks.pareto', _argv(args))}`", "",
+             f"Machine: {machine()}; date {time.strftime('%Y-%m-%d')}; versions: "
+             f"{json.dumps(versions())}", ""]
+    notes = sorted({r.get("note", "") for r in rows} - {""})
+    lines += [f"Run conditions: {'; '.join(notes) or 'not stated'}", "", __doc__.split("\n\n")[1],
+              "", __doc__.split("\n\n")[2], ""]
+    groups = sorted({(r["space"], r["oracle"], r["epochs"]) for r in rows})
+    summary, per_seed = [], []
+    for space, oracle, epochs in groups:
+        runs = sorted((r for r in rows if (r["space"], r["oracle"], r["epochs"]) ==
+                       (space, oracle, epochs)), key=lambda r: r["seed"])
+        volumes = [r["hypervolume"] for r in runs]
+        wins = [r for r in runs if _headline_holds(r)]
+        summary.append({
+            "space x oracle": f"{space} x {oracle}", "trials x epochs": f"{runs[0]['trials']} x {epochs}",
+            "seeds": ",".join(str(r["seed"]) for r in runs),
+            "hypervolume": f"{statistics.mean(volumes):.3f} ± "
+                           f"{statistics.stdev(volumes) if len(volumes) > 1 else 0:.3f}",
+            "front size": f"{statistics.mean(len(r['front']) for r in runs):.1f}",
+            "CNN test %": f"{100 * statistics.mean(r['cnn_test_accuracy'] for r in runs):.2f}",
+            f">= CNN, <= {SMALL:,} params, faster": f"{len(wins)} of {len(runs)} seeds"})
+        for r in runs:
+            s = r.get("smallest_at_cnn_accuracy")
+            per_seed.append({
+                "space x oracle": f"{space} x {oracle}", "seed": r["seed"],
+                "CNN test %": f"{100 * r['cnn_test_accuracy']:.2f}",
+                "smallest at CNN accuracy": s["architecture"] if s else "none on the front",
+                "its test %": f"{100 * s['test_accuracy']:.2f}" if s else "-",
+                "params (CNN: 1,199,882)": f"{s['params']:,.0f}" if s else "-",
+                "latency ms (CNN)": f"{s['latency_ms']:.3f} ({s['cnn_latency_ms']:.3f})" if s else "-",
+                "hypervolume": f"{r['hypervolume']:.3f}", "seconds": f"{r['seconds']:.0f}"})
+    lines += ["## Per space and oracle", "", to_markdown(pd.DataFrame(summary)) if summary else
+              "(no runs yet)", "", "## Per seed", "",
+              to_markdown(pd.DataFrame(per_seed)) if per_seed else "", ""]
+    if rows:
+        png = os.path.splitext(args.out)[0] + ".png"
+        _plot(plt, rows, png)
+        lines += [f"![fronts]({os.path.basename(png)})", "",
+                  "Each run's front (its members' test accuracy against parameters, log scale; "
+                  "the front itself is chosen on validation accuracy) and the plain CNN of the "
+                  "same seed (a cross); the dashed line is 120,000 parameters.", ""]
+    os.makedirs(os.path.dirname(args.out) or ".", exist_ok=True)
+    with open(args.out, "w") as f:
+        f.write("\n".join(lines))
+    print(f"wrote {args.out}")
+
+
+def _headline_holds(row):
+    s = row.get("smallest_at_cnn_accuracy")
+    return bool(s) and s["params"] <= SMALL and s["latency_ms"] < s["cnn_latency_ms"]
+
+
+def _plot(plt, rows, path):
+    groups = sorted({(r["space"], r["oracle"]) for r in rows})
+    fig, axes = plt.subplots(1, len(groups), figsize=(5.5 * len(groups), 4.2), squeeze=False)
+    for ax, (space, oracle) in zip(axes[0], groups):
+        for r in sorted(rows, key=lambda r: r["seed"]):
+            if (r["space"], r["oracle"]) != (space, oracle):
+                continue
+            front = sorted(r["front"], key=lambda m: m["params"])
+            line, = ax.step([m["params"] for m in front], [m["test_accuracy"] for m in front],
+                            where="post", marker="o", label=f"seed {r['seed']}")
+            ax.scatter([r["cnn_params"]], [r["cnn_test_accuracy"]], marker="x", s=80,
+                       color=line.get_color())
+        ax.axvline(SMALL, color="grey", ls="--", lw=1)
+        ax.set_xscale("log")
+        ax.set_xlabel("parameters")
+        ax.set_ylabel("test accuracy")
+        ax.set_title(f"{space} x {oracle}")
+        ax.grid(alpha=0.3, which="both")
+        ax.legend(fontsize=8, loc="lower right")
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+
+
+def _argv(args):
+    out = ["--spaces", args.spaces, "--oracles", args.oracles, "--seeds", args.seeds,
+           "--trials", args.trials, "--epochs", args.epochs]
+    if (args.train_size, args.val_size) != (10000, 2000):
+        out += ["--train-size", args.train_size, "--val-size", args.val_size]
+    return out
+
+
+if __name__ == "__main__":
+    main()
