@@ -33,6 +33,8 @@ setup(
         # --dataset tfds:NAME (tfds also needs importlib_resources, not declared by it)
         "tfds": ["tensorflow-datasets==4.9.*", "importlib_resources>=6,<8"],
         "compare": ["autokeras==3.0.0", "nni==3.0", "torch==2.13.0", "pytorch-lightning>=2.4,<3"],
+        # --engine ray: trials as Ray Tune trials (kerasnas.ray)
+        "ray": ["ray[tune]==2.60.*"],
         "test": ["pytest>=8,<10", "pytest-xdist>=3,<4", "optuna>=4,<6", "ruff==0.17.6", "mypy==1.20.*"],
     },
 )

@@ -22,7 +22,7 @@ if TYPE_CHECKING:  # Keras behind them: never imported here at run time
     from kerasnas.pareto import Constraint
     from kerasnas.schedules import Schedule
 
-__all__ = ["BACKENDS", "PRECISIONS", "SCHEDULES", "STOPPING", "STRATEGIES", "SearchSettings",
+__all__ = ["BACKENDS", "ENGINES", "PRECISIONS", "SCHEDULES", "STOPPING", "STRATEGIES", "SearchSettings",
            "non_negative_int", "positive_float", "positive_int"]
 
 BACKENDS = ("tensorflow", "jax", "torch")  # kerasnas.backends (no Keras import here either)
@@ -32,6 +32,7 @@ STRATEGIES = ("auto", "default", "mirrored")
 SCHEDULES = ("cosine", "constant")
 PRECISIONS = ("float32", "mixed_bfloat16", "mixed_float16")
 STOPPING = ("none", "median")
+ENGINES = ("keras_tuner", "ray")
 
 
 def positive_int(text: str) -> int:
@@ -113,6 +114,13 @@ class SearchSettings:
             (recorded by class path and config); a stopped trial keeps its score
             for the oracle but is never exported as the best.
         seed: Seed of the data split, the oracle and each trial's training.
+        engine: What runs the trials: "keras_tuner" (this process, or KerasTuner's
+            chief/worker mode) or "ray" (Ray Tune trials, `kerasnas.ray`).
+        ray_address: With engine "ray": a running cluster's address (None: start
+            Ray on this machine).
+        cpus_per_trial: With engine "ray": CPUs each trial asks for (and its
+            TensorFlow threads).
+        gpus_per_trial: With engine "ray": GPUs each trial asks for.
         strategy: "auto", "default" or "mirrored" (see `kerasnas.strategy`).
         backend: Keras backend: "tensorflow", "jax" or "torch"; None takes
             `KERAS_BACKEND` (else tensorflow). A `Run` records the one Keras runs on.
@@ -199,6 +207,17 @@ class SearchSettings:
     worker_timeout: float = _field(120.0, "chief/worker mode: seconds without news after which a "
                                    "worker's trial is re-queued, and the chief gives up when no "
                                    "worker is left", type=float, group="distributed")
+    engine: str = _field("keras_tuner", "what runs the trials: keras_tuner (this process, or "
+                         "its chief/worker mode) or ray (Ray Tune trials, on this machine or the "
+                         "cluster at --ray-address; needs the ray extra)", choices=ENGINES,
+                         group="distributed")
+    ray_address: str | None = _field(None, "--engine ray: the address of a running Ray cluster "
+                                     "(default: start Ray on this machine)", type=str,
+                                     group="distributed")
+    cpus_per_trial: float = _field(1.0, "--engine ray: CPUs each trial asks for (and its "
+                                   "TensorFlow threads)", type=positive_float, group="distributed")
+    gpus_per_trial: float = _field(0.0, "--engine ray: GPUs each trial asks for", type=float,
+                                   group="distributed")
     dataset: str = _field("fashion_mnist", "fashion_mnist, tfds:NAME, a folder of class "
                           "subfolders, or an .npz with x, y (optionally x_test, y_test)")
     image_size: str | None = _field(None, "resize every image to N or HxW (default: keep their "
@@ -249,6 +268,10 @@ class SearchSettings:
             raise ValueError("Give one budget: `budget_epochs` (--budget-epochs) or `budget_minutes` "
                              f"(--budget-minutes), not both; got {self.budget_epochs!r} epochs and "
                              f"{self.budget_minutes!r} minutes.")
+        if self.gpus_per_trial < 0:
+            raise ValueError(f"`gpus_per_trial` must be >= 0; got {self.gpus_per_trial!r}.")
+        if not self.cpus_per_trial > 0:
+            raise ValueError(f"`cpus_per_trial` must be > 0; got {self.cpus_per_trial!r}.")
         if not self.worker_timeout > 0:
             raise ValueError(f"`worker_timeout` must be > 0 seconds; got {self.worker_timeout!r}.")
         self.parsed_constraints()  # raises naming the forms and names it takes

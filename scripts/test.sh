@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
-# Quick start, part 2: set up (with the test, tfds, compare, jax and torch extras), then lint (ruff, configured
+# Quick start, part 2: set up (with the test, tfds, compare, jax, torch and ray extras), then lint (ruff, configured
 # in ruff.toml), type-check (mypy, mypy.ini) and run the whole test suite (pytest lists the slowest tests).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-scripts/setup.sh cpu,tpe,tfds,compare,jax,torch,test
+scripts/setup.sh cpu,tpe,tfds,compare,jax,torch,ray,test
 .venv/bin/ruff check .
 .venv/bin/mypy kerasnas
 # --fast: the fast tier only (-m "not slow": under 5 minutes on 2 cores, without the tests that start

@@ -19,7 +19,7 @@ LAYERS = (
     ("oracles", ("oracles",)),
     ("training", ("settings", "backends", "precision", "strategy", "schedules", "early_stopping",
                   "tuner", "distributed", "final")),
-    ("methods", ("methods",)),
+    ("methods", ("methods", "ray")),
     ("run", ("run_folder", "trials_table", "progress", "summary", "report", "drawing")),
     ("entry", ("search", "cli", "run", "__init__")),
 )

@@ -110,3 +110,16 @@ def test_the_report_lists_and_plots_the_front(tmp_path, synthetic_splits):
     for member in summary["pareto_front"]:
         assert f"| {member['trial_id']} |" in report and member["model"] in report
     assert (tmp_path / "report_front.png").stat().st_size > 10_000  # two panels drawn
+
+
+@pytest.mark.slow
+def test_a_budgeted_search_trades_off_too(tmp_path, synthetic_splits):
+    result = search(space(), "evolution", synthetic_splits, budget_epochs=5, seed=0,
+                    directory=str(tmp_path), reporter=Reporter(), objectives=("accuracy", "params"))
+    table = pd.read_csv(tmp_path / "results.csv", dtype={"trial_id": str})
+    marked = sorted(table[table.pareto == 1].trial_id)
+    assert marked == brute_force_front(table, ["val_accuracy", "params"], ["max", "min"])
+    assert sorted(m["trial_id"] for m in result.summary["pareto_front"]) == marked
+    final = table[table.phase == "final"]
+    assert len(final) == 1 and final.trial_id.iloc[0] == result.summary["best_trial"]
+    assert result.summary["budget"]["epochs_used"] <= 5 + 1e-9

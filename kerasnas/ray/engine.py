@@ -1,0 +1,166 @@
+"""`RayTrialSearch`: a kerasnas run's trials as Ray Tune trials (`--engine ray`).
+
+The driver keeps the run: its folder, the oracle (behind an `OracleSearcher`), results.csv
+and the exports, as with KerasTuner's engine. Each Ray trial trains one oracle trial in a
+Ray worker with the same `NASTuner` code (seeds, schedule, constraints, the model saved in
+the run's `search/trial_<id>/`), reading the data from Ray's object store (put there once).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import os
+import tempfile
+from typing import TYPE_CHECKING, Any
+
+from kerasnas.methods.trials import TrialSearch
+from kerasnas.ray._import import import_ray
+
+if TYPE_CHECKING:
+    import keras_tuner
+
+    from kerasnas.run_folder import Run
+    from kerasnas.settings import SearchSettings
+
+__all__ = ["RayTrialSearch", "train_trial", "trial_slots"]
+
+EXPERIMENT = "ray"  # Ray Tune's experiment folder inside the run folder
+
+
+@dataclasses.dataclass
+class TrialSpec:
+    """What a Ray worker needs to train the run's trials (pickled once, with the data)."""
+
+    hypermodel: Any
+    hyperparameters: Any  # keras_tuner.HyperParameters: the oracle's space
+    objective: Any  # keras_tuner.Objective: the oracle's
+    settings: SearchSettings
+    project_dir: str  # the run's KerasTuner project: each trial's model goes there
+
+
+_WORKER_TUNERS: dict[str, Any] = {}  # a worker process's tuner for each run it trains for
+
+
+def _worker_tuner(spec: TrialSpec) -> Any:
+    from kerasnas.oracles import RandomOracle
+    from kerasnas.tuner import NASTuner
+
+    class WorkerTuner(NASTuner):
+        """Trains a trial it is given; its files are the run's, not its own project's."""
+
+        def get_trial_dir(self, trial_id: str) -> str:
+            path = os.path.join(spec.project_dir, f"trial_{trial_id}")
+            os.makedirs(path, exist_ok=True)
+            return path
+
+    key = spec.project_dir
+    if key not in _WORKER_TUNERS:
+        s = spec.settings
+        # Its own oracle and folder (never used to propose): a worker never touches the
+        # driver's oracle files.
+        oracle = RandomOracle(objective=spec.objective, max_trials=1,
+                              hyperparameters=spec.hyperparameters.copy())
+        _WORKER_TUNERS[key] = WorkerTuner(
+            oracle, spec.hypermodel, seed=s.seed, lr_schedule=s.lr_schedule,
+            precision=s.precision, constraints=s.parsed_constraints(), objectives=s.objectives,
+            directory=tempfile.mkdtemp(prefix="kerasnas-ray-worker-"), project_name="worker",
+            overwrite=True)
+    return _WORKER_TUNERS[key]
+
+
+def train_trial(config: dict, *, spec: TrialSpec, data: Any) -> None:
+    """Ray Tune trainable: trains the oracle trial named in `config` and reports its metrics."""
+    from keras_tuner.engine import trial as trial_module
+    from ray import tune
+
+    from kerasnas.ray.searcher import TRIAL_ID_KEY
+
+    config = dict(config)
+    trial_id = config.pop(TRIAL_ID_KEY)
+    hp = spec.hyperparameters.copy()
+    hp.values = config
+    trial = trial_module.Trial(hyperparameters=hp, trial_id=trial_id)
+    s = spec.settings
+
+    def train():
+        return data.dataset("train", batch_size=s.batch_size, shuffle=True, seed=s.seed)
+
+    def val():
+        return data.dataset("val", batch_size=s.batch_size)
+
+    metrics = _worker_tuner(spec).run_trial(trial, train, val, epochs=s.epochs, verbose=0)
+    tune.report(metrics)
+
+
+def trial_slots(resources: dict[str, float], cpus_per_trial: float, gpus_per_trial: float) -> int:
+    """How many trials the cluster runs at once (at least one)."""
+    slots = resources.get("CPU", 1.0) // cpus_per_trial
+    if gpus_per_trial > 0:
+        slots = min(slots, resources.get("GPU", 0.0) // gpus_per_trial)
+    return max(1, int(slots))
+
+
+class RayTrialSearch(TrialSearch):
+    """Trial by trial, as `TrialSearch`, with Ray Tune running the trials.
+
+    Ray starts on this machine (`ray.init` with its cores) unless `settings.ray_address`
+    names a running cluster. Each trial asks `cpus_per_trial` CPUs and `gpus_per_trial`
+    GPUs, and TensorFlow in it uses that many threads.
+    """
+
+    def prepare(self, run: Run) -> keras_tuner.Tuner:
+        s = run.settings
+        if s.early_stopping != "none":
+            raise ValueError("early_stopping reads every earlier trial's curve, which a Ray "
+                             "worker does not have: use --early-stopping none with --engine ray.")
+        return super().prepare(run)
+
+    def search(self, run: Run) -> None:
+        ray = import_ray()
+        from ray import tune
+
+        from kerasnas.ray.searcher import OracleSearcher
+
+        s = run.settings
+        threads = str(max(1, math.ceil(s.cpus_per_trial)))
+        env = {"TF_NUM_INTRAOP_THREADS": threads, "OMP_NUM_THREADS": threads,
+               "KERAS_BACKEND": s.backend or "tensorflow", "TF_CPP_MIN_LOG_LEVEL": "2"}
+        started_here = not ray.is_initialized()
+        if started_here:
+            ray.init(address=s.ray_address, include_dashboard=False, log_to_driver=False,
+                     runtime_env={"env_vars": env},
+                     **({} if s.ray_address else {"num_cpus": os.cpu_count()}))
+        try:
+            spec = TrialSpec(run.hypermodel, run.oracle.hyperparameters.copy(),
+                             run.oracle.objective, s, run.tuner.project_dir)
+            trainable = tune.with_resources(
+                tune.with_parameters(train_trial, spec=spec, data=run.data),
+                {"cpu": s.cpus_per_trial, "gpu": s.gpus_per_trial})
+
+            class RunSearcher(OracleSearcher):
+                def on_trial_complete(self, trial_id, result=None, error=False):
+                    super().on_trial_complete(trial_id, result, error)
+                    kt_id = self.trial_ids.get(trial_id)
+                    if kt_id is not None:
+                        run.record_trial(self.oracle.trials[kt_id])
+
+            searcher = RunSearcher(run.oracle)
+            # Asked only when a trial can start: Ray otherwise asks ahead for a pending trial,
+            # and the oracle would propose it before the running one's result is in.
+            slots = trial_slots(ray.cluster_resources(), s.cpus_per_trial, s.gpus_per_trial)
+            tuner = tune.Tuner(
+                trainable,
+                # Actors reused: a worker imports TensorFlow once, not once a trial.
+                tune_config=tune.TuneConfig(search_alg=searcher, num_samples=-1,
+                                            max_concurrent_trials=slots, reuse_actors=True),
+                run_config=tune.RunConfig(name=EXPERIMENT,
+                                          storage_path=os.path.abspath(run.directory),
+                                          verbose=0))
+            tuner.fit()
+        finally:
+            if started_here:
+                ray.shutdown()
+
+    def describe(self, settings: SearchSettings) -> str:
+        return f"{super().describe(settings)}, on Ray Tune"
