@@ -47,7 +47,8 @@ class WarmupCosine(keras.callbacks.Callback):
                              "use lr_schedule='constant' for data of unknown length.")
         self.set_span(steps * self.params["epochs"])
         self.peak = float(keras.ops.convert_to_numpy(self.model.optimizer.learning_rate))
-        self.step = 0
+        # 0 for a new model; a model restored from a checkpoint goes on where it stopped.
+        self.step = int(keras.ops.convert_to_numpy(self.model.optimizer.iterations))
 
     def set_span(self, total_steps: int) -> None:
         """Spreads the schedule over `total_steps` (`fit` sets it from its epochs x steps)."""

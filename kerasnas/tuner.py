@@ -23,6 +23,44 @@ from kerasnas.precision import check_precision, dtype_policy
 from kerasnas.schedules import as_schedule
 
 MODEL_FILE = "model.keras"
+CHECKPOINT_FILE = "checkpoint.keras"  # a trial's model after its last whole epoch (or chunk)
+CHECKPOINT_STATE = "checkpoint.json"  # {"chunks": epochs done, ...}: what goes on from it
+
+
+class EpochCheckpoint(keras.callbacks.Callback):
+    """Saves the model and `{"chunks": done, **state(logs)}` every `every` Keras epochs, not
+    after the last (the trial's saved model supersedes it), each file written atomically."""
+
+    def __init__(self, directory, *, every, last, state=None):
+        super().__init__()
+        self.directory, self.every, self.last, self.state = directory, every, last, state
+
+    def on_epoch_end(self, epoch, logs=None):
+        done = epoch + 1
+        extra = self.state(logs or {}) if self.state is not None else {}
+        if done % self.every == 0 and done < self.last:
+            path = os.path.join(self.directory, CHECKPOINT_FILE)
+            self.model.save(path + ".tmp.keras")
+            os.replace(path + ".tmp.keras", path)
+            write_json(os.path.join(self.directory, CHECKPOINT_STATE), {"chunks": done, **extra})
+
+
+def read_checkpoint(directory):
+    """`(state, model path)` of a trial killed after a checkpoint, else None."""
+    state_file = os.path.join(directory, CHECKPOINT_STATE)
+    if not os.path.isfile(state_file):
+        return None
+    import json
+
+    with open(state_file) as f:
+        return json.load(f), os.path.join(directory, CHECKPOINT_FILE)
+
+
+def drop_checkpoint(directory):
+    """Removes a trial's checkpoint once its model is saved."""
+    for name in (CHECKPOINT_FILE, CHECKPOINT_STATE):
+        if os.path.exists(os.path.join(directory, name)):
+            os.remove(os.path.join(directory, name))
 
 
 class NaNGuard(keras.callbacks.Callback):
@@ -64,6 +102,10 @@ class NASTuner(keras_tuner.Tuner):
         early_stopping: "none", "median" (stop a trial after an epoch where it
             is below the median of earlier trials), or a
             `kerasnas.early_stopping.Stopper`.
+        checkpoint_epochs: Save each trial's model after every epoch in its folder,
+            and continue a trial killed mid-way from there (its learning-rate
+            schedule goes on; its data order restarts at the epoch). Records
+            `resumed_at_epoch`. The Ray engine's retries use it.
         constraints: `kerasnas.pareto.Constraint`s on params, flops or latency:
             checked once a trial's model is built; a model that breaks one is
             not trained, and its trial completes with `val_accuracy` 0 and
@@ -78,8 +120,10 @@ class NASTuner(keras_tuner.Tuner):
 
     def __init__(self, oracle, hypermodel, *, seed=0, worker_timeout=120.0, tensorboard_dir=None,
                  listener=None, lr_schedule="constant", precision="float32",
-                 early_stopping="none", constraints=(), objectives=("accuracy",), **kwargs):
+                 early_stopping="none", constraints=(), objectives=("accuracy",),
+                 checkpoint_epochs=False, **kwargs):
         check_precision(precision)
+        self.checkpoint_epochs = checkpoint_epochs
         self.constraints = tuple(constraints)
         self.objectives = tuple(objectives)
         self.early_stopping = as_stopper(early_stopping)  # a name or a Stopper
@@ -126,7 +170,16 @@ class NASTuner(keras_tuner.Tuner):
         # dataset gave a trial another order after a resume than without one.
         train_data = train_data() if callable(train_data) else train_data
         validation_data = validation_data() if callable(validation_data) else validation_data
-        model = internals.build_model(self, hp)
+        directory = self.get_trial_dir(trial.trial_id)
+        checkpoint = read_checkpoint(directory) if self.checkpoint_epochs else None
+        done, earlier = 0, []
+        if checkpoint is None:
+            model = internals.build_model(self, hp)
+        else:  # killed after an epoch: its model, optimizer state and rate go on from there
+            state, path = checkpoint
+            model = keras.models.load_model(path)
+            model.optimizer.learning_rate = state["learning_rate"]
+            done, earlier = state["chunks"], state["val_accuracy"]
         sizes, infeasible = self.screen(model, trial)
         if infeasible is not None:
             return infeasible
@@ -139,28 +192,38 @@ class NASTuner(keras_tuner.Tuner):
             callbacks.append(keras.callbacks.TensorBoard(log_dir=self.tensorboard_dir))
             # KerasTuner's own hook: a folder per trial and the HParams callback.
             internals.add_trial_tensorboard(self, callbacks, trial)
+        if self.checkpoint_epochs:
+            peak, curve_so_far = float(keras.ops.convert_to_numpy(model.optimizer.learning_rate)), list(earlier)
+
+            def state(logs):
+                curve_so_far.append(float(logs["val_accuracy"]))
+                return {"learning_rate": peak, "val_accuracy": list(curve_so_far)}
+
+            callbacks.append(EpochCheckpoint(directory, every=1, last=epochs, state=state))
         start = time.time()
         with internals.distribution_scope(self.distribution_strategy):
             history = model.fit(train_data, validation_data=validation_data, epochs=epochs,
-                                verbose=verbose, callbacks=callbacks,
+                                initial_epoch=done, verbose=verbose, callbacks=callbacks,
                                 shuffle=False)  # the dataset shuffles itself
         seconds = time.time() - start
         if hasattr(guard, "nan_at"):
             raise keras_tuner.errors.FailedTrialError(
                 f"loss became NaN in epoch {guard.nan_at + 1}")
         val = history.history["val_accuracy"][-1]
-        model.save(os.path.join(self.get_trial_dir(trial.trial_id), MODEL_FILE))
+        model.save(os.path.join(directory, MODEL_FILE))
+        drop_checkpoint(directory)
         best = self.best_in_memory
         if best is None or val > best[1]:
             # Kept so the final test evaluation reuses its compiled graph instead
             # of reloading and re-tracing (seconds per search, see benchmarks/overhead.py).
             self.best_in_memory = (trial.trial_id, val, model)
-        curve = history.history["val_accuracy"]
+        curve = [*earlier, *history.history["val_accuracy"]]
         # Fewer epochs than asked: a stopper stopped it (a NaN loss raised above).
         stopped = {"stopped_at_epoch": float(len(curve))} if len(curve) < epochs else {}
+        resumed = {"resumed_at_epoch": float(done)} if done else {}
         return {
             **{epoch_metric(k + 1): float(v) for k, v in enumerate(curve)},
-            "epochs_trained": float(len(curve)), **stopped,
+            "epochs_trained": float(len(curve)), **stopped, **resumed,
             "val_accuracy": float(val),
             "val_loss": float(history.history["val_loss"][-1]),
             "params": float(model.count_params()),

@@ -96,3 +96,84 @@ def test_a_budget_on_the_ray_engine_is_refused_naming_the_way(tmp_path, syntheti
     with pytest.raises(ValueError, match="--engine ray runs trial by trial for now"):
         search(ResNetSpace(stages=1, blocks_per_stage=1), "random", synthetic_splits,
                budget_epochs=2, directory=str(tmp_path), reporter=Reporter(), engine="ray")
+
+
+def _completed(directory):
+    path = directory / "results.csv"
+    if not path.is_file():
+        return pd.DataFrame()
+    table = pd.read_csv(path, dtype={"trial_id": str})
+    return table[table.status == "COMPLETED"]
+
+
+def test_a_trial_on_a_lost_node_is_retried_elsewhere_from_its_checkpoint(tmp_path,
+                                                                         synthetic_splits):
+    import threading
+    import time
+
+    from ray.cluster_utils import Cluster
+
+    if ray.is_initialized():
+        ray.shutdown()
+    cluster = Cluster(initialize_head=True, head_node_args={"num_cpus": 0})
+    nodes = [cluster.add_node(num_cpus=1) for _ in range(2)]  # a trial on each
+    ray.init(address=cluster.address, log_to_driver=False)
+    outcome = {}
+
+    def run():
+        outcome["result"] = search(
+            ResNetSpace(stages=1, blocks_per_stage=1), "random", synthetic_splits, max_trials=3,
+            epochs=8, seed=0, directory=str(tmp_path), reporter=Reporter(), engine="ray",
+            cpus_per_trial=1)
+
+    thread = threading.Thread(target=run)
+    try:
+        thread.start()
+        deadline = time.time() + 300
+        # Both running trials past their first epoch: the lost one has a checkpoint.
+        while len(list(tmp_path.glob("search/trial_*/checkpoint.json"))) < 2:
+            assert time.time() < deadline and thread.is_alive(), "no two trials checkpointed"
+            time.sleep(0.05)
+        cluster.remove_node(nodes[0])
+        thread.join(timeout=600)
+    finally:
+        ray.shutdown()
+        cluster.shutdown()
+    table = pd.read_csv(tmp_path / "results.csv", dtype={"trial_id": str})
+    assert list(table.status) == ["COMPLETED"] * 3  # exactly the budget, none lost
+    assert (table.epochs_trained == 8).all()
+    resumed = table.resumed_at_epoch.dropna()
+    assert len(resumed) == 1 and resumed.iloc[0] >= 1  # the lost node's trial went on
+    assert outcome["result"].summary["trials_completed"] == 3
+
+
+def test_a_driver_killed_then_resumed_trains_nothing_twice_that_had_finished(tmp_path):
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    if ray.is_initialized():
+        ray.shutdown()
+    script = os.path.join(os.path.dirname(__file__), "_ray_search_script.py")
+    env = {**os.environ, "PYTHONPATH": os.path.dirname(__file__)}
+    log = open(tmp_path / "log.txt", "a")
+    first = subprocess.Popen([sys.executable, script, str(tmp_path / "run"), "4", "4", "0"],
+                             stdout=log, stderr=subprocess.STDOUT, env=env,
+                             start_new_session=True)
+    deadline = time.time() + 400
+    while len(_completed(tmp_path / "run")) < 2:
+        assert time.time() < deadline and first.poll() is None, (tmp_path / "log.txt").read_text()
+        time.sleep(0.2)
+    os.killpg(first.pid, signal.SIGKILL)  # the driver and the Ray it started
+    first.wait()
+    before = _completed(tmp_path / "run").set_index("trial_id")
+    second = subprocess.run([sys.executable, script, str(tmp_path / "run"), "4", "4", "1"],
+                            stdout=log, stderr=subprocess.STDOUT, env=env, timeout=600)
+    assert second.returncode == 0, (tmp_path / "log.txt").read_text()[-3000:]
+    after = _completed(tmp_path / "run").set_index("trial_id")
+    assert sorted(after.index) == ["0", "1", "2", "3"]  # exactly the budget
+    for trial_id, row in before.iterrows():  # finished before the kill: not trained again
+        assert after.loc[trial_id, "train_seconds"] == row.train_seconds
+        assert after.loc[trial_id, "end_seconds"] == row.end_seconds

@@ -10,7 +10,6 @@ trains every step exactly once and in the same order as without the kill.
 
 from __future__ import annotations
 
-import json
 import math
 import os
 import time
@@ -19,28 +18,9 @@ from collections.abc import Callable
 import keras
 
 from kerasnas import keras_tuner_internals as internals
-from kerasnas.files import write_json
 from kerasnas.schedules import Schedule, WarmupStableDecay
-from kerasnas.tuner import MODEL_FILE, NASTuner, NaNGuard
-
-CHECKPOINT_FILE = "checkpoint.keras"
-CHECKPOINT_STATE = "checkpoint.json"
-
-
-class _Checkpoint(keras.callbacks.Callback):
-    """Saves the model and the chunks done every `every` chunks (not after the last)."""
-
-    def __init__(self, directory, *, every, last):
-        super().__init__()
-        self.directory, self.every, self.last = directory, every, last
-
-    def on_epoch_end(self, epoch, logs=None):
-        done = epoch + 1
-        if done % self.every == 0 and done < self.last:
-            path = os.path.join(self.directory, CHECKPOINT_FILE)
-            self.model.save(path + ".tmp.keras")
-            os.replace(path + ".tmp.keras", path)
-            write_json(os.path.join(self.directory, CHECKPOINT_STATE), {"chunks": done})
+from kerasnas.tuner import (MODEL_FILE, EpochCheckpoint, NASTuner, NaNGuard, drop_checkpoint,
+                            read_checkpoint)
 
 
 class _Deadline(keras.callbacks.Callback):
@@ -104,11 +84,9 @@ class ContinuingTuner(NASTuner):
         first, last = self._chunks(values["tuner/initial_epoch"]), self._chunks(values["tuner/epochs"])
         parent = values.get("tuner/trial_id") or None
         directory = self.get_trial_dir(trial.trial_id)
-        state_file = os.path.join(directory, CHECKPOINT_STATE)
-        if os.path.isfile(state_file):  # this trial was killed after a checkpoint
-            with open(state_file) as f:
-                done = json.load(f)["chunks"]
-            source = os.path.join(directory, CHECKPOINT_FILE)
+        checkpoint = read_checkpoint(directory)
+        if checkpoint is not None:  # this trial was killed after a checkpoint
+            done, source = checkpoint[0]["chunks"], checkpoint[1]
         elif parent is not None:
             done, source = first, os.path.join(self.get_trial_dir(parent), MODEL_FILE)
         else:
@@ -133,7 +111,7 @@ class ContinuingTuner(NASTuner):
             stopper = (_Deadline(deadline, plan, last=last, chunk=self.chunk)
                        if deadline is not None else None)
             fit_callbacks = [guard, *([schedule] if schedule else []),
-                             _Checkpoint(directory, every=every, last=last),
+                             EpochCheckpoint(directory, every=every, last=last),
                              *([stopper] if stopper else []), *callbacks]
             start = time.time()
             model.fit(stream, steps_per_epoch=self.chunk,
@@ -150,9 +128,7 @@ class ContinuingTuner(NASTuner):
             validation_data = validation_data() if callable(validation_data) else validation_data
             scores = model.evaluate(validation_data, verbose=0, return_dict=True)
         model.save(os.path.join(directory, MODEL_FILE))
-        for name in (CHECKPOINT_FILE, CHECKPOINT_STATE):  # the saved model supersedes them
-            if os.path.exists(os.path.join(directory, name)):
-                os.remove(os.path.join(directory, name))
+        drop_checkpoint(directory)  # the saved model supersedes it
         val = float(scores["accuracy"])
         best = self.best_in_memory
         if best is None or values["tuner/round"] >= best[1][0]:

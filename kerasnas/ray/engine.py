@@ -26,6 +26,7 @@ if TYPE_CHECKING:
 __all__ = ["RayTrialSearch", "train_trial", "trial_slots"]
 
 EXPERIMENT = "ray"  # Ray Tune's experiment folder inside the run folder
+RETRIES = 3  # Ray's retries of a trial whose worker or node was lost
 
 
 @dataclasses.dataclass
@@ -61,9 +62,13 @@ def _worker_tuner(spec: TrialSpec) -> Any:
         # driver's oracle files.
         oracle = RandomOracle(objective=spec.objective, max_trials=1,
                               hyperparameters=spec.hyperparameters.copy())
+        # Checkpoints every epoch in the trial's folder: a trial whose node was lost goes on
+        # from its last epoch where Ray retries it (the run folder must be on storage every
+        # node sees, as Ray's own storage_path must).
         _WORKER_TUNERS[key] = WorkerTuner(
             oracle, spec.hypermodel, seed=s.seed, lr_schedule=s.lr_schedule,
             precision=s.precision, constraints=s.parsed_constraints(), objectives=s.objectives,
+            checkpoint_epochs=True,
             directory=tempfile.mkdtemp(prefix="kerasnas-ray-worker-"), project_name="worker",
             overwrite=True)
     return _WORKER_TUNERS[key]
@@ -71,10 +76,11 @@ def _worker_tuner(spec: TrialSpec) -> Any:
 
 def train_trial(config: dict, *, spec: TrialSpec, data: Any) -> None:
     """Ray Tune trainable: trains the oracle trial named in `config` and reports its metrics."""
+    import keras_tuner
     from keras_tuner.engine import trial as trial_module
     from ray import tune
 
-    from kerasnas.ray.searcher import TRIAL_ID_KEY
+    from kerasnas.ray.searcher import ERROR_KEY, TRIAL_ID_KEY
 
     config = dict(config)
     trial_id = config.pop(TRIAL_ID_KEY)
@@ -89,8 +95,20 @@ def train_trial(config: dict, *, spec: TrialSpec, data: Any) -> None:
     def val():
         return data.dataset("val", batch_size=s.batch_size)
 
-    metrics = _worker_tuner(spec).run_trial(trial, train, val, epochs=s.epochs, verbose=0)
+    try:
+        metrics = _worker_tuner(spec).run_trial(trial, train, val, epochs=s.epochs, verbose=0)
+    except keras_tuner.errors.FailedTrialError as error:  # e.g. a NaN loss: failed, not retried
+        tune.report({ERROR_KEY: str(error)})
+        return
     tune.report(metrics)
+
+
+def _experiment_name(directory: str) -> str:
+    """"ray" for a run's first Ray experiment, "ray-2", "ray-3", ... for its resumptions."""
+    n = 1
+    while os.path.exists(os.path.join(directory, EXPERIMENT if n == 1 else f"{EXPERIMENT}-{n}")):
+        n += 1
+    return EXPERIMENT if n == 1 else f"{EXPERIMENT}-{n}"
 
 
 def trial_slots(resources: dict[str, float], cpus_per_trial: float, gpus_per_trial: float) -> int:
@@ -123,6 +141,9 @@ class RayTrialSearch(TrialSearch):
         from kerasnas.ray.searcher import OracleSearcher
 
         s = run.settings
+        # The tuner's state file: a resumed run reloads the oracle when it finds it (KerasTuner's
+        # own search writes it; here the tuner never searches).
+        run.tuner.save()
         threads = str(max(1, math.ceil(s.cpus_per_trial)))
         env = {"TF_NUM_INTRAOP_THREADS": threads, "OMP_NUM_THREADS": threads,
                "KERAS_BACKEND": s.backend or "tensorflow", "TF_CPP_MIN_LOG_LEVEL": "2"}
@@ -146,6 +167,10 @@ class RayTrialSearch(TrialSearch):
                         run.record_trial(self.oracle.trials[kt_id])
 
             searcher = RunSearcher(run.oracle)
+            # A resumed run is a new Ray experiment over the reloaded oracle: its files are
+            # written at every trial's end, where Ray's experiment state may lag one, so what
+            # finished is never trained again and what ran goes on from its checkpoint.
+            experiment = _experiment_name(run.directory)
             # Asked only when a trial can start: Ray otherwise asks ahead for a pending trial,
             # and the oracle would propose it before the running one's result is in.
             slots = trial_slots(ray.cluster_resources(), s.cpus_per_trial, s.gpus_per_trial)
@@ -154,9 +179,10 @@ class RayTrialSearch(TrialSearch):
                 # Actors reused: a worker imports TensorFlow once, not once a trial.
                 tune_config=tune.TuneConfig(search_alg=searcher, num_samples=-1,
                                             max_concurrent_trials=slots, reuse_actors=True),
-                run_config=tune.RunConfig(name=EXPERIMENT,
-                                          storage_path=os.path.abspath(run.directory),
-                                          verbose=0))
+                run_config=tune.RunConfig(
+                    name=experiment, storage_path=os.path.abspath(run.directory), verbose=0,
+                    # A trial whose worker or node is lost is retried (from its checkpoint).
+                    failure_config=tune.FailureConfig(max_failures=RETRIES)))
             tuner.fit()
         finally:
             if started_here:

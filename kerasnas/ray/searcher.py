@@ -18,11 +18,13 @@ ray = import_ray()
 from ray.tune.result import AUTO_RESULT_KEYS  # noqa: E402
 from ray.tune.search import Searcher  # noqa: E402
 
-__all__ = ["OracleSearcher", "TRIAL_ID_KEY"]
+__all__ = ["ERROR_KEY", "OracleSearcher", "TRIAL_ID_KEY"]
 
 # The config key that carries the oracle's trial id to kerasnas' trainable (which drops it
 # from the hyperparameter values); a user's own trainable can ignore it.
 TRIAL_ID_KEY = "kerasnas/trial_id"
+# The result key of a trial that failed for a reason of its own (a NaN loss): its message.
+ERROR_KEY = "kerasnas/error"
 
 
 class OracleSearcher(Searcher):
@@ -99,9 +101,10 @@ class OracleSearcher(Searcher):
         if metrics:
             self.oracle.update_trial(kt_id, metrics)
         trial.status = "FAILED" if failed else "COMPLETED"
-        if failed and not trial.message:
-            trial.message = "the Ray trial errored" if error else (
-                f"the Ray trial ended without reporting {self._metric!r}")
+        if failed:
+            trial.message = (str((result or {}).get(ERROR_KEY) or "") or (
+                "the Ray trial errored (after Ray's retries)" if error else
+                f"the Ray trial ended without reporting {self._metric!r}"))
         self.oracle.end_trial(trial)
 
     # -- Ray's experiment checkpoints -------------------------------------------------

@@ -1,0 +1,70 @@
+"""`NASTuner(checkpoint_epochs=True)`: a trial killed mid-way goes on from its last epoch."""
+
+import keras
+import keras_tuner
+import pytest
+
+from kerasnas.oracles import RandomOracle
+from kerasnas.spaces import ResNetSpace
+from kerasnas.tuner import CHECKPOINT_STATE, MODEL_FILE, NASTuner
+
+
+class Killed(Exception):
+    pass
+
+
+class KillAfter(keras.callbacks.Callback):
+    def __init__(self, epochs):
+        super().__init__()
+        self.epochs = epochs
+
+    def on_epoch_end(self, epoch, logs=None):
+        if epoch + 1 == self.epochs:
+            raise Killed
+
+
+def tuner(tmp_path, data, checkpoint_epochs=True):
+    space = ResNetSpace(stages=1, blocks_per_stage=1)
+    space.for_data(input_shape=data.input_shape, num_classes=data.num_classes, mean=data.mean,
+                   variance=data.variance)
+    oracle = RandomOracle(objective=keras_tuner.Objective("val_accuracy", "max"), max_trials=1,
+                          seed=0)
+    return NASTuner(oracle, space, seed=0, lr_schedule="cosine", directory=str(tmp_path),
+                    project_name="p", checkpoint_epochs=checkpoint_epochs, overwrite=True)
+
+
+def fit_args(data):
+    return (lambda: data.dataset("train", batch_size=32, shuffle=True, seed=0),
+            lambda: data.dataset("val", batch_size=32))
+
+
+def test_a_trial_killed_after_an_epoch_goes_on_from_it(tmp_path, synthetic_splits):
+    t = tuner(tmp_path, synthetic_splits)
+    trial = t.oracle.create_trial("tuner0")
+    with pytest.raises(Killed):
+        t.run_trial(trial, *fit_args(synthetic_splits), epochs=3, callbacks=[KillAfter(2)])
+    directory = tmp_path / "p" / f"trial_{trial.trial_id}"
+    assert (directory / CHECKPOINT_STATE).is_file() and not (directory / MODEL_FILE).exists()
+    steps = {}
+
+    class Steps(keras.callbacks.Callback):
+        def on_train_begin(self, logs=None):
+            steps["first"] = int(keras.ops.convert_to_numpy(self.model.optimizer.iterations))
+
+    metrics = t.run_trial(trial, *fit_args(synthetic_splits), epochs=3, callbacks=[Steps()])
+    # Killed at the end of epoch 2 before its checkpoint was written: epoch 1's is the last.
+    assert metrics["resumed_at_epoch"] == 1 and metrics["epochs_trained"] == 3
+    assert sorted(k for k in metrics if k.startswith("val_accuracy@")) == [
+        "val_accuracy@1", "val_accuracy@2", "val_accuracy@3"]
+    assert steps["first"] == 7  # 200 images at batch 32: the schedule goes on from step 7
+    assert (directory / MODEL_FILE).is_file() and not (directory / CHECKPOINT_STATE).exists()
+
+
+def test_without_checkpoints_a_killed_trial_starts_again(tmp_path, synthetic_splits):
+    t = tuner(tmp_path, synthetic_splits, checkpoint_epochs=False)
+    trial = t.oracle.create_trial("tuner0")
+    with pytest.raises(Killed):
+        t.run_trial(trial, *fit_args(synthetic_splits), epochs=3, callbacks=[KillAfter(2)])
+    assert not (tmp_path / "p" / f"trial_{trial.trial_id}" / CHECKPOINT_STATE).exists()
+    metrics = t.run_trial(trial, *fit_args(synthetic_splits), epochs=3)
+    assert "resumed_at_epoch" not in metrics and metrics["epochs_trained"] == 3
