@@ -18,6 +18,8 @@ CLI's names map to them through `STOPPERS`.
 
 from __future__ import annotations
 
+import math
+
 import statistics
 from typing import TYPE_CHECKING, Any
 
@@ -100,13 +102,18 @@ def best_finished(oracle: keras_tuner.Oracle) -> Trial | None:
 
     A stopped trial's score is its accuracy after fewer epochs: it is not
     compared with finished trials as if equal, and never exported as the best.
-    A trial that broke a constraint was never trained (`feasible` 0).
+    A trial that broke a constraint was never trained (`feasible` 0). Of trials
+    with the same score, the one with the fewest parameters (so, with several
+    objectives, the front's most accurate member: the others are dominated).
     """
-    for trial in oracle.get_best_trials(len(oracle.trials)):
-        if (trial.status == "COMPLETED" and not trial.metrics.exists("stopped_at_epoch")
-                and pareto.feasible(trial)):
-            return trial
-    return None
+    kept = [t for t in oracle.get_best_trials(len(oracle.trials))
+            if t.status == "COMPLETED" and not t.metrics.exists("stopped_at_epoch")
+            and pareto.feasible(t)]
+    if not kept:
+        return None
+    ties = [t for t in kept if t.score == kept[0].score]
+    return min(ties, key=lambda t: t.metrics.get_last_value("params")
+               if t.metrics.exists("params") else math.inf)  # stable: the first of equals
 
 
 class Stopper(Configured):

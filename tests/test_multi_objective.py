@@ -123,3 +123,24 @@ def test_a_budgeted_search_trades_off_too(tmp_path, synthetic_splits):
     final = table[table.phase == "final"]
     assert len(final) == 1 and final.trial_id.iloc[0] == result.summary["best_trial"]
     assert result.summary["budget"]["epochs_used"] <= 5 + 1e-9
+
+
+def test_of_equally_accurate_trials_the_smaller_is_returned(tmp_path):
+    import keras_tuner
+
+    from kerasnas import keras_tuner_internals as internals
+    from kerasnas.early_stopping import best_finished
+    from kerasnas.oracles import make_oracle
+    from kerasnas.testing.oracle_contract import register_space
+
+    oracle = make_oracle("random", objective=keras_tuner.Objective("val_accuracy", "max"),
+                         max_trials=3, seed=0)
+    internals.set_project_dir(oracle, str(tmp_path), "p")
+    register_space(oracle)
+    for accuracy, params in [(0.8, 900.0), (0.8, 100.0), (0.7, 10.0)]:
+        trial = oracle.create_trial("tuner0")
+        oracle.update_trial(trial.trial_id, {"val_accuracy": accuracy, "params": params})
+        trial.status = "COMPLETED"
+        oracle.end_trial(trial)
+    best = best_finished(oracle)
+    assert (best.score, best.metrics.get_last_value("params")) == (0.8, 100.0)
