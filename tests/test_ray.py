@@ -177,3 +177,28 @@ def test_a_driver_killed_then_resumed_trains_nothing_twice_that_had_finished(tmp
     for trial_id, row in before.iterrows():  # finished before the kill: not trained again
         assert after.loc[trial_id, "train_seconds"] == row.train_seconds
         assert after.loc[trial_id, "end_seconds"] == row.end_seconds
+
+
+def test_a_space_runs_under_rays_own_searcher_and_asha(local_ray, synthetic_splits):
+    from ray import tune
+    from ray.tune.schedulers import ASHAScheduler
+
+    from kerasnas.ray import param_space, trainable
+
+    space = ResNetSpace(stages=1, blocks_per_stage=1)
+    space.for_data(input_shape=synthetic_splits.input_shape,
+                   num_classes=synthetic_splits.num_classes, mean=synthetic_splits.mean,
+                   variance=synthetic_splits.variance)
+    params = param_space(space)
+    assert params["stem_width"].categories == [16, 24, 32, 48]
+    assert set(params) >= {"kernel_size", "learning_rate", "optimizer", "sgd_learning_rate"}
+    tuner = tune.Tuner(
+        trainable(space, synthetic_splits, epochs=3), param_space=params,
+        tune_config=tune.TuneConfig(metric="val_accuracy", mode="max", num_samples=4,
+                                    scheduler=ASHAScheduler(max_t=3, grace_period=1),
+                                    search_alg=tune.search.BasicVariantGenerator(random_state=0)))
+    results = tuner.fit()
+    assert len(results) == 4 and not results.errors
+    for result in results:
+        assert 1 <= result.metrics["epoch"] <= 3 and 0 <= result.metrics["val_accuracy"] <= 1
+        assert result.metrics["params"] > 0
