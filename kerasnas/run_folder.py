@@ -101,14 +101,15 @@ class Run:
                  reporter: Reporter | None = None, method: SearchMethod | None = None):
         settings = SearchSettings() if settings is None else settings
         budgeted = settings.budget_epochs or settings.budget_minutes
-        if settings.engine == "ray" and (budgeted or method is not None):
-            raise ValueError("--engine ray runs trial by trial for now: a budget "
-                             "(--budget-epochs, --budget-minutes) or another method runs on "
-                             "the keras_tuner engine.")
+        if settings.engine == "ray" and method is not None:
+            raise ValueError("--engine ray chooses its method (trial by trial, or budgeted with "
+                             f"a budget); pass no `method`. Received: method={method!r}")
         if method is None and settings.engine == "ray":
-            from kerasnas.ray.engine import RayTrialSearch
+            from kerasnas.ray.engine import RayBudgetedSearch, RayTrialSearch
 
-            method = RayTrialSearch()
+            method = (RayBudgetedSearch(budget_epochs=settings.budget_epochs,
+                                        budget_minutes=settings.budget_minutes)
+                      if budgeted else RayTrialSearch())
         elif method is None:
             method = (BudgetedSearch(budget_epochs=settings.budget_epochs,
                                      budget_minutes=settings.budget_minutes)

@@ -92,10 +92,31 @@ def test_trials_run_as_many_at_once_as_the_cluster_has_room_for():
     assert trial_slots({"CPU": 2.0}, 4, 0) == 1  # a trial asking for more still runs, alone
 
 
-def test_a_budget_on_the_ray_engine_is_refused_naming_the_way(tmp_path, synthetic_splits):
-    with pytest.raises(ValueError, match="--engine ray runs trial by trial for now"):
+def test_a_budget_in_minutes_on_the_ray_engine_is_refused_naming_the_way(tmp_path,
+                                                                         synthetic_splits):
+    with pytest.raises(ValueError, match="--engine ray takes a budget in epochs"):
         search(ResNetSpace(stages=1, blocks_per_stage=1), "random", synthetic_splits,
-               budget_epochs=2, directory=str(tmp_path), reporter=Reporter(), engine="ray")
+               budget_minutes=1, directory=str(tmp_path), reporter=Reporter(), engine="ray")
+
+
+def test_a_budgeted_search_on_ray_promotes_as_the_keras_tuner_engine_does(local_ray, tmp_path,
+                                                                          synthetic_splits):
+    def run(engine):
+        result = search(ResNetSpace(stages=1, blocks_per_stage=1), "random", synthetic_splits,
+                        budget_epochs=5, seed=0, directory=str(tmp_path / engine),
+                        reporter=Reporter(), engine=engine, cpus_per_trial=2)
+        table = pd.read_csv(tmp_path / engine / "results.csv",
+                            dtype={"trial_id": str, "promoted_from": str})
+        return result, table
+
+    (ray_result, ray_table), (kt_result, kt_table) = run("ray"), run("keras_tuner")
+    columns = ["arch", "rung", "epochs_from", "epochs_to", "promoted_from"]
+    # One at a time: synchronous halving, the same candidates and promotions, each promotion
+    # continuing its parent's saved model.
+    assert ray_table[columns].fillna("").values.tolist() == kt_table[columns].fillna("").values.tolist()
+    assert list(ray_table.val_loss) == pytest.approx(list(kt_table.val_loss), rel=1e-4)
+    assert ray_result.summary["budget"]["epochs_used"] == kt_result.summary["budget"]["epochs_used"]
+    assert ray_result.summary["best_trial"] == kt_result.summary["best_trial"]
 
 
 def _completed(directory):
