@@ -38,8 +38,8 @@ REFERENCE = (0.0, 7.0)  # hypervolume reference: accuracy 0, 10 M parameters (lo
 DEFAULT_OBJECTIVES = "accuracy,params"
 
 
-def key(space, oracle, seed, epochs, objectives=DEFAULT_OBJECTIVES):
-    return f"{space}|{oracle}|{seed}|{epochs}|{objectives}"
+def key(space, oracle, seed, epochs, objectives=DEFAULT_OBJECTIVES, constraints=""):
+    return f"{space}|{oracle}|{seed}|{epochs}|{objectives}|{constraints}"
 
 
 def load_results(path):
@@ -47,9 +47,11 @@ def load_results(path):
         return {}
     with open(path) as f:
         rows = [json.loads(line) for line in f if line.strip()]
-    for r in rows:  # the first rows searched accuracy against parameters
+    for r in rows:  # the first rows searched accuracy against parameters, unbounded
         r.setdefault("objectives", DEFAULT_OBJECTIVES)
-    return {key(r["space"], r["oracle"], r["seed"], r["epochs"], r["objectives"]): r for r in rows}
+        r.setdefault("constraints", "")
+    return {key(r["space"], r["oracle"], r["seed"], r["epochs"], r["objectives"],
+                r["constraints"]): r for r in rows}
 
 
 def front_hypervolume(front):
@@ -69,12 +71,14 @@ def run_one(args, space, oracle, seed, data):
     from kerasnas.search import search
 
     objectives = tuple(args.objectives.split(","))
+    constraints = tuple(c for c in args.constraints.split(",") if c)
     directory = os.path.join(args.run_dir, f"{space}-{oracle}-s{seed}-e{args.epochs}-"
-                                           f"{'-'.join(objectives)}")
+                                           f"{'-'.join(objectives)}{'-bounded' if constraints else ''}")
     started = time.time()
     result = search(space, oracle, data, max_trials=args.trials, epochs=args.epochs,
                     batch_size=args.batch_size, seed=seed, objectives=objectives,
-                    directory=directory, overwrite=True, reporter=Reporter())
+                    constraints=constraints, directory=directory, overwrite=True,
+                    reporter=Reporter())
     seconds = time.time() - started
     front = [{k: m[k] for k in ("trial_id", "architecture", "accuracy", "params", "latency",
                                 "test_accuracy", "model") if k in m}
@@ -105,6 +109,8 @@ def main(argv=None):
     parser.add_argument("--objectives", default=DEFAULT_OBJECTIVES,
                         help="what the searches trade off (accuracy,params or "
                              "accuracy,params,latency)")
+    parser.add_argument("--constraints", default="", help="comma-separated bounds every searched "
+                        "model keeps, e.g. params<=120000")
     parser.add_argument("--train-size", type=int, default=10000)
     parser.add_argument("--val-size", type=int, default=2000)
     parser.add_argument("--batch-size", type=int, default=32)
@@ -124,18 +130,20 @@ def main(argv=None):
             data = None  # loaded for the first run of this seed that is not kept yet
             for space in args.spaces.split(","):
                 for oracle in args.oracles.split(","):
-                    if key(space, oracle, seed, args.epochs, args.objectives) in done:
+                    if key(space, oracle, seed, args.epochs, args.objectives,
+                           args.constraints) in done:
                         continue
                     if data is None:
                         data = make_splits("fashion_mnist", train_size=args.train_size,
                                            val_size=args.val_size, seed=seed)
                     row = {"space": space, "oracle": oracle, "seed": seed, "epochs": args.epochs,
-                           "objectives": args.objectives,
+                           "objectives": args.objectives, "constraints": args.constraints,
                            "train_size": args.train_size, "val_size": args.val_size,
                            "note": args.note, **run_one(args, space, oracle, seed, data)}
                     with open(args.results, "a") as f:
                         f.write(json.dumps(row, default=float) + "\n")
-                    done[key(space, oracle, seed, args.epochs, args.objectives)] = row
+                    done[key(space, oracle, seed, args.epochs, args.objectives,
+                             args.constraints)] = row
                     print(json.dumps(row, default=float), flush=True)
     write_report(args, list(done.values()))
 
@@ -157,11 +165,14 @@ def write_report(args, rows):
     notes = sorted({r.get("note", "") for r in rows} - {""})
     lines += [f"Run conditions: {'; '.join(notes) or 'not stated'}", "", __doc__.split("\n\n")[1],
               "", __doc__.split("\n\n")[2], ""]
-    groups = sorted({(r["space"], r["oracle"], r["epochs"], r["objectives"]) for r in rows})
+    groups = sorted({(r["space"], r["oracle"], r["epochs"], r["objectives"], r["constraints"])
+                     for r in rows})
     summary, per_seed = [], []
-    for space, oracle, epochs, objectives in groups:
-        runs = sorted((r for r in rows if (r["space"], r["oracle"], r["epochs"], r["objectives"])
-                       == (space, oracle, epochs, objectives)), key=lambda r: r["seed"])
+    for space, oracle, epochs, objectives, constraints in groups:
+        runs = sorted((r for r in rows if (r["space"], r["oracle"], r["epochs"], r["objectives"],
+                                           r["constraints"])
+                       == (space, oracle, epochs, objectives, constraints)), key=lambda r: r["seed"])
+        objectives = objectives + (f" ({constraints})" if constraints else "")
         volumes = [r["hypervolume"] for r in runs]
         wins = [r for r in runs if _headline_holds(r)]
         summary.append({
@@ -205,11 +216,12 @@ def _headline_holds(row):
 
 
 def _plot(plt, rows, path):
-    groups = sorted({(r["space"], r["oracle"], r["objectives"]) for r in rows})
+    groups = sorted({(r["space"], r["oracle"], r["objectives"], r["constraints"]) for r in rows})
     fig, axes = plt.subplots(1, len(groups), figsize=(5.5 * len(groups), 4.2), squeeze=False)
-    for ax, (space, oracle, objectives) in zip(axes[0], groups):
+    for ax, (space, oracle, objectives, constraints) in zip(axes[0], groups):
         for r in sorted(rows, key=lambda r: r["seed"]):
-            if (r["space"], r["oracle"], r["objectives"]) != (space, oracle, objectives):
+            if (r["space"], r["oracle"], r["objectives"], r["constraints"]) != (
+                    space, oracle, objectives, constraints):
                 continue
             front = sorted(r["front"], key=lambda m: m["params"])
             line, = ax.step([m["params"] for m in front], [m["test_accuracy"] for m in front],
@@ -220,7 +232,7 @@ def _plot(plt, rows, path):
         ax.set_xscale("log")
         ax.set_xlabel("parameters")
         ax.set_ylabel("test accuracy")
-        ax.set_title(f"{space} x {oracle}: {objectives}", fontsize=10)
+        ax.set_title(f"{space} x {oracle}: {objectives} {constraints}", fontsize=10)
         ax.grid(alpha=0.3, which="both")
         ax.legend(fontsize=8, loc="lower right")
     fig.tight_layout()
@@ -230,6 +242,8 @@ def _plot(plt, rows, path):
 def _argv(args):
     out = ["--spaces", args.spaces, "--oracles", args.oracles, "--seeds", args.seeds,
            "--trials", args.trials, "--epochs", args.epochs, "--objectives", args.objectives]
+    if args.constraints:
+        out += ["--constraints", args.constraints]
     if (args.train_size, args.val_size) != (10000, 2000):
         out += ["--train-size", args.train_size, "--val-size", args.val_size]
     return out
