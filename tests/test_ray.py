@@ -82,6 +82,8 @@ def test_the_ray_engine_writes_what_the_keras_tuner_engine_writes(local_ray, tmp
     assert list(ray_table.val_loss) == pytest.approx(list(kt_table.val_loss), rel=1e-5)
     assert ray_result.summary["engine"] == "ray" and "Ray Tune" in ray_result.summary["method"]
     assert set(ray_table.columns) == set(kt_table.columns)
+    # Ray pickles the searcher into its experiment folder: the oracle, not the run and its data.
+    assert (ray_dir / "ray" / "tuner.pkl").stat().st_size < synthetic_splits.x_train.nbytes
 
 
 def test_trials_run_as_many_at_once_as_the_cluster_has_room_for():

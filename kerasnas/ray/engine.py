@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, Callable
 from kerasnas.methods.budgeted import BudgetedSearch
 from kerasnas.methods.trials import TrialSearch
 from kerasnas.ray._import import import_ray
+from kerasnas.ray.searcher import OracleSearcher
 
 if TYPE_CHECKING:
     import keras_tuner
@@ -115,6 +116,26 @@ def train_trial(config: dict, *, spec: TrialSpec, data: Any) -> None:
     tune.report(metrics)
 
 
+class _RunSearcher(OracleSearcher):
+    """An `OracleSearcher` that tells the run of each ended trial (results.csv, progress)."""
+
+    def __init__(self, oracle: Any, *, on_trial_end: Callable[[Any], None]):
+        super().__init__(oracle)
+        self.on_trial_end: Callable[[Any], None] | None = on_trial_end
+
+    def on_trial_complete(self, trial_id: str, result: dict | None = None,
+                          error: bool = False) -> None:
+        super().on_trial_complete(trial_id, result, error)
+        kt_id = self.trial_ids.get(trial_id)
+        if kt_id is not None and self.on_trial_end is not None:
+            self.on_trial_end(self.oracle.trials[kt_id])
+
+    def __getstate__(self) -> dict:
+        # Ray pickles the searcher into its experiment folder (tuner.pkl): without the run
+        # (its data came to 55 MB on Fashion-MNIST); a resume reloads the oracle from its files.
+        return {**self.__dict__, "on_trial_end": None}
+
+
 def _experiment_name(directory: str) -> str:
     """"ray" for a run's first Ray experiment, "ray-2", "ray-3", ... for its resumptions."""
     n = 1
@@ -138,8 +159,6 @@ def fit_on_ray(run: Run, spec: TrialSpec,
     ray = import_ray()
     from ray import tune
 
-    from kerasnas.ray.searcher import OracleSearcher
-
     s = run.settings
     # The tuner's state file: a resumed run reloads the oracle when it finds it (KerasTuner's
     # own search writes it; here the tuner never searches).
@@ -157,14 +176,7 @@ def fit_on_ray(run: Run, spec: TrialSpec,
             tune.with_parameters(train_trial, spec=spec, data=run.data),
             {"cpu": s.cpus_per_trial, "gpu": s.gpus_per_trial})
 
-        class RunSearcher(OracleSearcher):
-            def on_trial_complete(self, trial_id, result=None, error=False):
-                super().on_trial_complete(trial_id, result, error)
-                kt_id = self.trial_ids.get(trial_id)
-                if kt_id is not None:
-                    run.record_trial(self.oracle.trials[kt_id])
-
-        searcher = RunSearcher(run.oracle)
+        searcher = _RunSearcher(run.oracle, on_trial_end=run.record_trial)
         # A resumed run is a new Ray experiment over the reloaded oracle: its files are
         # written at every trial's end, where Ray's experiment state may lag one, so what
         # finished is never trained again and what ran goes on from its checkpoint.
