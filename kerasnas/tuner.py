@@ -8,6 +8,7 @@ trial's folder. Display, results files and the clock belong to the `Run`
 """
 
 import contextlib
+import json
 import math
 import os
 import time
@@ -50,8 +51,6 @@ def read_checkpoint(directory):
     state_file = os.path.join(directory, CHECKPOINT_STATE)
     if not os.path.isfile(state_file):
         return None
-    import json
-
     with open(state_file) as f:
         return json.load(f), os.path.join(directory, CHECKPOINT_FILE)
 
