@@ -20,7 +20,7 @@ pytestmark = pytest.mark.slow  # Ray's start-up alone takes about 20 s here
 def local_ray():
     # Ray's workers inherit this process' environment: TensorFlow runs with as many threads
     # there as here, so the two engines' trials add their floats alike.
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    ray.init(address="local", num_cpus=2, include_dashboard=False, log_to_driver=False)
     yield
     ray.shutdown()
 

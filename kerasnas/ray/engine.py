@@ -50,20 +50,20 @@ _WORKER_TUNERS: dict[str, Any] = {}  # a worker process's tuner for each run it 
 
 
 def _worker_tuner(spec: TrialSpec) -> Any:
-    from kerasnas.methods.continuing_tuner import ContinuingTuner
-    from kerasnas.oracles import RandomOracle
-    from kerasnas.tuner import NASTuner
-
-    class WorkerTuner(ContinuingTuner if spec.continuing else NASTuner):  # type: ignore[misc]
-        """Trains a trial it is given; its files are the run's, not its own project's."""
-
-        def get_trial_dir(self, trial_id: str) -> str:
-            path = os.path.join(spec.project_dir, f"trial_{trial_id}")
-            os.makedirs(path, exist_ok=True)
-            return path
-
     key = spec.project_dir
     if key not in _WORKER_TUNERS:
+        from kerasnas.methods.continuing_tuner import ContinuingTuner
+        from kerasnas.oracles import RandomOracle
+        from kerasnas.tuner import NASTuner
+
+        class WorkerTuner(ContinuingTuner if spec.continuing else NASTuner):  # type: ignore[misc]
+            """Trains a trial it is given; its files are the run's, not its own project's."""
+
+            def get_trial_dir(self, trial_id: str) -> str:
+                path = os.path.join(spec.project_dir, f"trial_{trial_id}")
+                os.makedirs(path, exist_ok=True)
+                return path
+
         s = spec.settings
         # Its own oracle and folder (never used to propose): a worker never touches the
         # driver's oracle files.
@@ -71,8 +71,7 @@ def _worker_tuner(spec: TrialSpec) -> Any:
                               hyperparameters=spec.hyperparameters.copy())
         # Checkpoints every epoch in the trial's folder: a trial whose node was lost goes on
         # from its last epoch where Ray retries it (the run folder must be on storage every
-        # node sees, as Ray's own storage_path must).
-        # (A ContinuingTuner checkpoints every epoch of its own.)
+        # node sees, as Ray's own storage_path must). A ContinuingTuner checkpoints its own.
         options = spec.continuing or {"lr_schedule": s.lr_schedule, "checkpoint_epochs": True}
         _WORKER_TUNERS[key] = WorkerTuner(
             oracle, spec.hypermodel, seed=s.seed, precision=s.precision,
@@ -168,7 +167,9 @@ def fit_on_ray(run: Run, spec: TrialSpec,
            "KERAS_BACKEND": s.backend or "tensorflow", "TF_CPP_MIN_LOG_LEVEL": "2"}
     started_here = not ray.is_initialized()
     if started_here:
-        ray.init(address=s.ray_address, include_dashboard=False, log_to_driver=False,
+        # "local": a Ray of its own on this machine, never another process' that happens to
+        # run here (ray.init() without an address joins the newest local one).
+        ray.init(address=s.ray_address or "local", include_dashboard=False, log_to_driver=False,
                  runtime_env={"env_vars": env},
                  **({} if s.ray_address else {"num_cpus": os.cpu_count()}))
     try:
