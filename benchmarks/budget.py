@@ -31,6 +31,7 @@ import statistics
 import time
 
 from benchmarks.launch import command_text
+from kerasnas.files import write_text
 
 DEFAULT_ORACLES = {"resnet": "bayes", "custom": "evolution", "nasbench201": "evolution"}
 ARMS = ("budgeted", "cnn", "hand", "trials", "hyperband")
@@ -250,9 +251,7 @@ def write_report(args, rows):
                      if r.get("split") else "")}
                 for r in sorted(rows, key=lambda r: (r["space"], r["budget"], r["seed"], r["arm"]))]
     lines += ["## Per seed", "", to_markdown(pd.DataFrame(per_seed)) if per_seed else "", ""]
-    os.makedirs(os.path.dirname(args.out) or ".", exist_ok=True)
-    with open(args.out, "w") as f:
-        f.write("\n".join(lines))
+    write_text(args.out, "\n".join(lines))
     print(f"wrote {args.out}")
 
 

@@ -18,6 +18,7 @@ import os
 import time
 
 from benchmarks.launch import command_text
+from kerasnas.files import write_text
 
 ENGINES = {"keras_tuner": {"engine": "keras_tuner"},
            "ray, 1 worker": {"engine": "ray", "cpus_per_trial": 2},
@@ -100,9 +101,7 @@ def write_report(args, rows):
              "the trials. With 2 workers two trials train at once on 2 cores, so their "
              "training seconds overlap and the sum exceeds the wall time; evolution then "
              "proposes some trials before earlier ones ended, so its trials differ.", ""]
-    os.makedirs(os.path.dirname(args.out) or ".", exist_ok=True)
-    with open(args.out, "w") as f:
-        f.write("\n".join(lines))
+    write_text(args.out, "\n".join(lines))
     print(f"wrote {args.out}")
 
 

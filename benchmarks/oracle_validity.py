@@ -38,14 +38,16 @@ class Landscape:
     name = "nb201"
     optimum_tolerance = 1e-12  # a finite space: the optimum itself
 
-    def __init__(self, seed, interaction=0.5):
+    def __init__(self, seed, interaction=0.5, reward=None):
         rng = np.random.default_rng(seed)
         self.unary = rng.normal(size=(len(EDGES), len(OPS)))
+        if reward:  # an operation's bonus on every edge (`pareto`)
+            self.unary += np.array([[reward.get(op, 0.0) for op in OPS]] * len(EDGES))
         self.pairs = {(a, b): interaction * rng.normal(size=(len(OPS), len(OPS)))
                       for a, b in itertools.combinations(range(len(EDGES)), 2)}
-        scores = [self.score_ops(ops)
-                  for ops in itertools.product(range(len(OPS)), repeat=len(EDGES))]
-        self.worst, self.best = min(scores), max(scores)
+        self.cells = list(itertools.product(range(len(OPS)), repeat=len(EDGES)))
+        self.scores = np.array([self.score_ops(ops) for ops in self.cells])  # by enumeration
+        self.worst, self.best = self.scores.min(), self.scores.max()
 
     def register(self, hp):
         for edge in EDGES:
@@ -129,18 +131,13 @@ class ParetoLandscape(Landscape):
     bound = None  # a size bound: the constrained variant
 
     def __init__(self, seed):
-        super().__init__(seed)
-        reward = {"nor_conv_3x3": 1.0, "nor_conv_1x1": 0.5}
-        self.unary += np.array([[reward.get(op, 0.0) for op in OPS]] * len(EDGES))
+        super().__init__(seed, reward={"nor_conv_3x3": 1.0, "nor_conv_1x1": 0.5})
         cost = {"nor_conv_3x3": 9.0, "nor_conv_1x1": 1.0}
         self.cost = np.array([cost.get(op, 0.0) for op in OPS])
-        cells = list(itertools.product(range(len(OPS)), repeat=len(EDGES)))
-        scores = np.array([self.score_ops(ops) for ops in cells])
-        sizes = np.array([self.size_ops(ops) for ops in cells])
-        self.worst, self.best = scores.min(), scores.max()
+        sizes = np.array([self.size_ops(ops) for ops in self.cells])
         self.smallest, self.largest = sizes.min(), sizes.max()
-        kept = np.ones(len(cells), bool) if self.bound is None else sizes <= self.bound
-        self.true_volume = self.volume(scores[kept], sizes[kept])
+        kept = np.ones(len(sizes), bool) if self.bound is None else sizes <= self.bound
+        self.true_volume = self.volume(self.scores[kept], sizes[kept])
 
     def size_ops(self, ops):
         return 1.0 + sum(self.cost[op] for op in ops)

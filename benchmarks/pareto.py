@@ -31,6 +31,7 @@ import statistics
 import time
 
 from benchmarks.launch import command_text
+from kerasnas.files import write_text
 
 SMALL = 120_000  # a tenth of the plain CNN's parameters
 REFERENCE = (0.0, 7.0)  # hypervolume reference: accuracy 0, 10 M parameters (log10)
@@ -124,9 +125,7 @@ def retime(args, done):
         faster = [m for m in match if m["latency_ms"] < m["cnn_latency_ms"]]
         r["smallest_at_cnn_accuracy"] = min(faster or match, key=lambda m: m["params"])
         r["retimed"] = f"alone, {time.strftime('%Y-%m-%d %H:%M')}, median of 5 alternating rounds"
-    with open(args.results + ".tmp", "w") as f:
-        f.writelines(json.dumps(r, default=float) + "\n" for r in done.values())
-    os.replace(args.results + ".tmp", args.results)
+    write_text(args.results, "".join(json.dumps(r, default=float) + "\n" for r in done.values()))
 
 
 def main(argv=None):
@@ -243,9 +242,7 @@ def write_report(args, rows):
                   "Each run's front (its members' test accuracy against parameters, log scale; "
                   "the front itself is chosen on validation accuracy) and the plain CNN of the "
                   "same seed (a cross); the dashed line is 120,000 parameters.", ""]
-    os.makedirs(os.path.dirname(args.out) or ".", exist_ok=True)
-    with open(args.out, "w") as f:
-        f.write("\n".join(lines))
+    write_text(args.out, "\n".join(lines))
     print(f"wrote {args.out}")
 
 

@@ -45,3 +45,9 @@ def write_csv(path, frame):
     """Writes a DataFrame as CSV through a temporary file and an atomic rename."""
     # newline="": pandas writes its own line ends (as it does when given a path).
     _write_atomically(path, lambda f: frame.to_csv(f, index=False), newline="")
+
+
+def write_text(path, text):
+    """Writes `text` through a temporary file and an atomic rename, creating the folder."""
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    _write_atomically(path, lambda f: f.write(text))

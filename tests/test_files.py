@@ -98,3 +98,12 @@ def test_five_oracles_saving_into_one_folder_at_once_never_crash(tmp_path):
     project = tmp_path / "p"
     assert sorted(os.listdir(project)) == ["oracle.json"] + [f"trial_{i:02d}" for i in range(10)]
     assert all(os.listdir(project / f"trial_{i:02d}") == ["trial.json"] for i in range(10))
+
+
+def test_write_text_creates_the_folder_and_replaces_a_file_whole(tmp_path):
+    from kerasnas.files import write_text
+
+    path = tmp_path / "reports" / "r.md"
+    write_text(str(path), "first")
+    write_text(str(path), "second")
+    assert path.read_text() == "second" and [p.name for p in path.parent.iterdir()] == ["r.md"]
