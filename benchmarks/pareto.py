@@ -13,10 +13,13 @@ The headline of a seed: the front members whose test accuracy is at least the CN
 re-timed right after the CNN by `kerasnas.footprint.latency_ms` (batch 1, median of 50 calls
 after 10) once the search ended; the smallest of those faster than the CNN (else the smallest),
 its parameters against 120,000 (a tenth of the CNN's 1.2 M). Hypervolume: of the front in (validation accuracy,
-log10 parameters) up to the reference point (0, 7), i.e. 10 M parameters.
+log10 parameters) up to the reference point (0, 7), i.e. 10 M parameters. Each run, the CNN and
+the timing use the Keras backend it was started with (`KERAS_BACKEND`, a column of the report):
+latency at batch 1 depends on it more than on the model.
 
     python -m benchmarks.pareto --spaces resnet --oracles bayes --seeds 0,1,2
     python -m benchmarks.pareto --spaces resnet --oracles bayes --objectives accuracy,params,latency
+    KERAS_BACKEND=jax python -m benchmarks.pareto ... # the same runs, trained and timed on JAX
     python -m benchmarks.pareto --report-only          # -> reports/pareto.md
 
 Rows are kept in reports/pareto.jsonl (--results) as each run ends, so a rerun skips what
@@ -40,8 +43,15 @@ REFERENCE = (0.0, 7.0)  # hypervolume reference: accuracy 0, 10 M parameters (lo
 DEFAULT_OBJECTIVES = "accuracy,params"
 
 
-def key(space, oracle, seed, epochs, objectives=DEFAULT_OBJECTIVES, constraints=""):
-    return f"{space}|{oracle}|{seed}|{epochs}|{objectives}|{constraints}"
+def key(space, oracle, seed, epochs, objectives=DEFAULT_OBJECTIVES, constraints="",
+        backend="tensorflow"):
+    return f"{space}|{oracle}|{seed}|{epochs}|{objectives}|{constraints}|{backend}"
+
+
+def backend():
+    import keras
+
+    return keras.backend.backend()
 
 
 def load_results(path):
@@ -52,8 +62,9 @@ def load_results(path):
     for r in rows:  # the first rows searched accuracy against parameters, unbounded
         r.setdefault("objectives", DEFAULT_OBJECTIVES)
         r.setdefault("constraints", "")
+        r.setdefault("backend", "tensorflow")  # the rows before the backend was recorded
     return {key(r["space"], r["oracle"], r["seed"], r["epochs"], r["objectives"],
-                r["constraints"]): r for r in rows}
+                r["constraints"], r["backend"]): r for r in rows}
 
 
 def front_hypervolume(front):
@@ -75,7 +86,8 @@ def run_one(args, space, oracle, seed, data):
     objectives = tuple(args.objectives.split(","))
     constraints = tuple(c for c in args.constraints.split(",") if c)
     directory = os.path.join(args.run_dir, f"{space}-{oracle}-s{seed}-e{args.epochs}-"
-                                           f"{'-'.join(objectives)}{'-bounded' if constraints else ''}")
+                                           f"{'-'.join(objectives)}{'-bounded' if constraints else ''}"
+                                           f"{'' if backend() == 'tensorflow' else '-' + backend()}")
     started = time.time()
     result = search(space, oracle, data, max_trials=args.trials, epochs=args.epochs,
                     batch_size=args.batch_size, seed=seed, objectives=objectives,
@@ -113,6 +125,8 @@ def retime(args, done):
 
     cnn = plain_cnn()
     for r in done.values():
+        if r["backend"] != backend():  # timed on the backend it was searched on
+            continue
         directory = os.path.join(args.run_dir, r["directory"]) if "directory" in r else None
         match = [m for m in r["front"] if m["test_accuracy"] >= r["cnn_test_accuracy"]]
         if not match or directory is None or not os.path.isdir(directory):
@@ -165,19 +179,20 @@ def main(argv=None):
             for space in args.spaces.split(","):
                 for oracle in args.oracles.split(","):
                     if key(space, oracle, seed, args.epochs, args.objectives,
-                           args.constraints) in done:
+                           args.constraints, backend()) in done:
                         continue
                     if data is None:
                         data = make_splits("fashion_mnist", train_size=args.train_size,
                                            val_size=args.val_size, seed=seed)
                     row = {"space": space, "oracle": oracle, "seed": seed, "epochs": args.epochs,
                            "objectives": args.objectives, "constraints": args.constraints,
+                           "backend": backend(),
                            "train_size": args.train_size, "val_size": args.val_size,
                            "note": args.note, **run_one(args, space, oracle, seed, data)}
                     with open(args.results, "a") as f:
                         f.write(json.dumps(row, default=float) + "\n")
                     done[key(space, oracle, seed, args.epochs, args.objectives,
-                             args.constraints)] = row
+                             args.constraints, backend())] = row
                     print(json.dumps(row, default=float), flush=True)
     write_report(args, list(done.values()))
 
@@ -193,27 +208,30 @@ def write_report(args, rows):
     from kerasnas.report import to_markdown
 
     lines = ["# Multi-objective search: accuracy against size", "",
-             f"Command: `{command_text('benchmarks.pareto', _argv(args))}`", "",
-             f"Machine: {machine()}; date {time.strftime('%Y-%m-%d')}; versions: "
-             f"{json.dumps(versions())}", ""]
+             f"Command: `{command_text('benchmarks.pareto', _argv(args))}`", ""]
+    for other in sorted({r["backend"] for r in rows} - {"tensorflow"}):
+        lines += [f"Rows on {other}: run with `KERAS_BACKEND={other}` in front.", ""]
+    lines += [f"Machine: {machine()}; date {time.strftime('%Y-%m-%d')}; versions: "
+              f"{json.dumps(versions())}", ""]
     notes = sorted({r.get("note", "") for r in rows} - {""})
     lines += [f"Run conditions: {'; '.join(notes) or 'not stated'}", "", __doc__.split("\n\n")[1],
               "", __doc__.split("\n\n")[2], ""]
-    groups = sorted({(r["space"], r["oracle"], r["epochs"], r["objectives"], r["constraints"])
-                     for r in rows})
+    groups = sorted({(r["space"], r["oracle"], r["epochs"], r["objectives"], r["constraints"],
+                      r["backend"]) for r in rows})
     summary, per_seed = [], []
-    for space, oracle, epochs, objectives, constraints in groups:
+    for space, oracle, epochs, objectives, constraints, backend_name in groups:
         runs = sorted((r for r in rows if (r["space"], r["oracle"], r["epochs"], r["objectives"],
-                                           r["constraints"])
-                       == (space, oracle, epochs, objectives, constraints)), key=lambda r: r["seed"])
+                                           r["constraints"], r["backend"])
+                       == (space, oracle, epochs, objectives, constraints, backend_name)),
+                      key=lambda r: r["seed"])
         objectives = objectives + (f" ({constraints})" if constraints else "")
         volumes = [r["hypervolume"] for r in runs]
         wins = [r for r in runs if _headline_holds(r)]
         small = [r for r in runs if any(m["test_accuracy"] >= r["cnn_test_accuracy"]
                                         and m["params"] <= SMALL for m in r["front"])]
         summary.append({
-            "space x oracle": f"{space} x {oracle}", "objectives": objectives,
-            "trials x epochs": f"{runs[0]['trials']} x {epochs}",
+            "space x oracle": f"{space} x {oracle}", "backend": backend_name,
+            "objectives": objectives, "trials x epochs": f"{runs[0]['trials']} x {epochs}",
             "seeds": ",".join(str(r["seed"]) for r in runs),
             "hypervolume": f"{statistics.mean(volumes):.3f} ± "
                            f"{statistics.stdev(volumes) if len(volumes) > 1 else 0:.3f}",
@@ -224,7 +242,8 @@ def write_report(args, rows):
         for r in runs:
             s = r.get("smallest_at_cnn_accuracy")
             per_seed.append({
-                "space x oracle": f"{space} x {oracle}", "objectives": objectives, "seed": r["seed"],
+                "space x oracle": f"{space} x {oracle}", "backend": backend_name,
+                "objectives": objectives, "seed": r["seed"],
                 "CNN test %": f"{100 * r['cnn_test_accuracy']:.2f}",
                 "smallest at CNN accuracy": s["architecture"] if s else "none on the front",
                 "its test %": f"{100 * s['test_accuracy']:.2f}" if s else "-",
@@ -252,12 +271,13 @@ def _headline_holds(row):
 
 
 def _plot(plt, rows, path):
-    groups = sorted({(r["space"], r["oracle"], r["objectives"], r["constraints"]) for r in rows})
+    groups = sorted({(r["space"], r["oracle"], r["objectives"], r["constraints"], r["backend"])
+                     for r in rows})
     fig, axes = plt.subplots(1, len(groups), figsize=(5.5 * len(groups), 4.2), squeeze=False)
-    for ax, (space, oracle, objectives, constraints) in zip(axes[0], groups):
+    for ax, (space, oracle, objectives, constraints, backend_name) in zip(axes[0], groups):
         for r in sorted(rows, key=lambda r: r["seed"]):
-            if (r["space"], r["oracle"], r["objectives"], r["constraints"]) != (
-                    space, oracle, objectives, constraints):
+            if (r["space"], r["oracle"], r["objectives"], r["constraints"], r["backend"]) != (
+                    space, oracle, objectives, constraints, backend_name):
                 continue
             front = sorted(r["front"], key=lambda m: m["params"])
             line, = ax.step([m["params"] for m in front], [m["test_accuracy"] for m in front],
@@ -268,7 +288,8 @@ def _plot(plt, rows, path):
         ax.set_xscale("log")
         ax.set_xlabel("parameters")
         ax.set_ylabel("test accuracy")
-        ax.set_title(f"{space} x {oracle}: {objectives} {constraints}", fontsize=10)
+        ax.set_title(f"{space} x {oracle} ({backend_name}): {objectives} {constraints}",
+                     fontsize=10)
         ax.grid(alpha=0.3, which="both")
         ax.legend(fontsize=8, loc="lower right")
     fig.tight_layout()

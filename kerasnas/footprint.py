@@ -17,7 +17,7 @@ from kerasnas.layers import estimate_flops
 if TYPE_CHECKING:
     import keras
 
-__all__ = ["LATENCY_PROTOCOL", "footprint", "latency_ms", "threads"]
+__all__ = ["LATENCY_PROTOCOL", "footprint", "latency_ms", "runtime"]
 
 # How latency is measured (recorded in summary.json): one raw image (zeros) at a time through
 # the model's compiled predict function, the median of the timed calls after the warm-up ones.
@@ -51,6 +51,14 @@ def footprint(model: keras.Model, *, latency: bool = False) -> dict[str, float]:
     return out
 
 
-def threads() -> str:
-    """The thread setting latency was measured under (it changes the figure)."""
-    return os.environ.get("TF_NUM_INTRAOP_THREADS", "all cores")
+def runtime() -> dict[str, str]:
+    """What ran the timed calls: the Keras backend, and the threads (both change the figure).
+
+    The backend changes it most: at batch 1 TensorFlow runs the predict function as a graph
+    op by op (Keras leaves XLA off on a CPU), so each layer adds a fixed cost, where JAX
+    compiles it with XLA, which fuses layers (`reports/pareto.md` measures both).
+    """
+    import keras
+
+    return {"backend": keras.backend.backend(),
+            "threads": os.environ.get("TF_NUM_INTRAOP_THREADS", "all cores")}

@@ -145,6 +145,6 @@ def _latency_protocol(run: Run) -> dict[str, Any]:
     names = {c.name for c in run.settings.parsed_constraints()} | set(run.settings.objectives)
     if "latency" not in names:
         return {}
-    from kerasnas.footprint import LATENCY_PROTOCOL, threads
+    from kerasnas.footprint import LATENCY_PROTOCOL, runtime
 
-    return {"latency_protocol": {**LATENCY_PROTOCOL, "threads": threads()}}
+    return {"latency_protocol": {**LATENCY_PROTOCOL, **runtime()}}

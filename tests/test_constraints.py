@@ -90,4 +90,5 @@ def test_a_latency_bound_records_each_latency_and_the_protocol(tmp_path, synthet
     table = pd.read_csv(tmp_path / "results.csv")
     assert table.latency_ms[0] > 0 and table.feasible[0] == 1
     protocol = result.summary["latency_protocol"]
-    assert {k: protocol[k] for k in LATENCY_PROTOCOL} == LATENCY_PROTOCOL and "threads" in protocol
+    assert {k: protocol[k] for k in LATENCY_PROTOCOL} == LATENCY_PROTOCOL
+    assert protocol["backend"] == keras.backend.backend() and "threads" in protocol
