@@ -99,5 +99,7 @@ def summary_text(table: pd.DataFrame, summary: dict[str, Any]) -> str:
             f"val acc {summary['best_val_accuracy']:.4f}, test acc {summary['test_accuracy']:.4f}; "
             + (f"final test acc {summary['final_test_accuracy']:.4f} after "
                f"{summary['final_epochs']} epochs; " if "final_test_accuracy" in summary else "")
+            + (f"{ref['name']} without search: test acc {ref['test_accuracy']:.4f}; "
+               if (ref := summary.get("reference_result")) else "")
             + f"{summary['trials_completed']} completed, {summary['trials_failed']} failed, "
             f"{summary['wall_seconds']:.0f} s\n")

@@ -147,9 +147,10 @@ def plot_progress(table, path):
     return path
 
 
-def plot_front(table, objectives, path):
+def plot_front(table, objectives, path, reference=None):
     """Validation accuracy against each traded-off objective (log x): every completed trial
-    within the bounds, and the Pareto front (results.csv's `pareto`) joined as a staircase."""
+    within the bounds, the Pareto front (results.csv's `pareto`) joined as a staircase, and
+    the run's reference network (summary.json `reference_result`), if any, as a cross."""
     others = [o for o in objectives if o != "accuracy"]
     fig, axes = _figure(1, len(others), (6 * len(others), 4.5))
     done = table[(table.status == "COMPLETED") & (table.get("feasible", 1) != 0)]
@@ -162,6 +163,10 @@ def plot_front(table, objectives, path):
         ax.step(ordered[column], ordered.val_accuracy, where="post", color="#d62728", lw=1.5)
         ax.scatter(ordered[column], ordered.val_accuracy, color="#d62728", zorder=3,
                    label="Pareto front")
+        if reference is not None:
+            ax.scatter([reference[column]], [reference["accuracy"]], marker="X", s=90,
+                       color="black", zorder=4,
+                       label=f"{reference['name']}, {_epochs(reference['epochs'])}")
         ax.set_xscale("log")
         ax.set_xlabel(label)
         ax.set_ylabel("validation accuracy")
@@ -171,6 +176,10 @@ def plot_front(table, objectives, path):
     fig.tight_layout()
     fig.savefig(path, dpi=100)
     return path
+
+
+def _epochs(n):
+    return f"{n} epoch" if n == 1 else f"{n} epochs"
 
 
 def front_markdown(summary):
@@ -263,6 +272,11 @@ def headline(table, s):
         epochs = f" ({s['final_epochs']} epochs)" if "final_epochs" in s else ""
         lines.append(f"- test accuracy after retraining it on all training images{epochs}: "
                      f"**{s['final_test_accuracy']:.4f}**")
+    if s.get("reference_result"):
+        r = s["reference_result"]
+        lines.append(f"- {r['name']} without search, {_epochs(r['epochs'])} (`--reference`): test "
+                     f"accuracy **{r['test_accuracy']:.4f}** (validation {r['accuracy']:.4f}), "
+                     f"{r['params']:,.0f} parameters, {r['latency_ms']:.3g} ms an image")
     if "wall_seconds" in s:
         lines.append(f"- wall time: {s['wall_seconds'] / 60:.1f} min"
                      + (f" (resumed after {s['resumed_after_seconds'] / 60:.1f} min; the"
@@ -304,7 +318,7 @@ def write_report(run_dir):
         lines += ["", "## Pareto front", "", f"Objectives: {', '.join(s['objectives'])}; each "
                   "member tested once; best_model.keras is the most accurate.", "",
                   front_markdown(s), "", f"![front]({FRONT_PNG})"]
-        plot_front(table, s["objectives"], os.path.join(run_dir, FRONT_PNG))
+        plot_front(table, s["objectives"], os.path.join(run_dir, FRONT_PNG), s.get("reference_result"))
     lines += ["", "## Progress", "", f"![progress]({PROGRESS_PNG})"]
     plot_progress(table, os.path.join(run_dir, PROGRESS_PNG))
     if evolution:

@@ -156,6 +156,10 @@ class Run:
         if isinstance(self.hypermodel, DataAware):
             self.hypermodel.for_data(input_shape=data.input_shape, num_classes=data.num_classes,
                                      mean=data.mean, variance=data.variance)
+        if settings.reference is not None and self.role != "worker":
+            from kerasnas.reference import reference_model
+
+            reference_model(settings.reference, data)  # a file for other images: refused now
         oracle_name = oracle if isinstance(oracle, str) else type(oracle).__name__
         if isinstance(oracle, str):
             oracle = make_oracle(oracle, objective=OBJECTIVE, max_trials=settings.max_trials,

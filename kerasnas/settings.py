@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import importlib
+import os
 from typing import TYPE_CHECKING, Any, Callable
 
 from kerasnas._config import to_json  # json and inspect only
@@ -22,8 +23,8 @@ if TYPE_CHECKING:  # Keras behind them: never imported here at run time
     from kerasnas.pareto import Constraint
     from kerasnas.schedules import Schedule
 
-__all__ = ["BACKENDS", "ENGINES", "PRECISIONS", "SCHEDULES", "STOPPING", "STRATEGIES", "SearchSettings",
-           "non_negative_int", "positive_float", "positive_int"]
+__all__ = ["BACKENDS", "ENGINES", "PRECISIONS", "REFERENCES", "SCHEDULES", "STOPPING", "STRATEGIES",
+           "SearchSettings", "non_negative_int", "positive_float", "positive_int"]
 
 BACKENDS = ("tensorflow", "jax", "torch")  # kerasnas.backends (no Keras import here either)
 # The names each option takes, used here (the CLI must not import Keras) and by
@@ -64,6 +65,18 @@ def _int_at_least(text: str, low: int) -> int:
     if value < low:
         raise argparse.ArgumentTypeError(f"must be >= {low}, got {value}")
     return value
+
+
+REFERENCES = ("plain-cnn",)  # built-in references (`kerasnas.reference`)
+
+
+def _check_reference(value: Any) -> None:
+    if value is None or value in REFERENCES:
+        return
+    if not isinstance(value, str) or not value.endswith(".keras") or not os.path.isfile(value):
+        missing = isinstance(value, str) and value.endswith(".keras")
+        raise ValueError(f"`reference` must be {' or '.join(REFERENCES)} or the path of a saved "
+                         f".keras model; got {value!r}{' (no such file)' if missing else ''}.")
 
 
 def _check_choice(field: dataclasses.Field, value: Any) -> None:
@@ -140,6 +153,10 @@ class SearchSettings:
             it (`pareto`), summary.json lists it (`pareto_front`, each member
             tested once) and `front/` holds its models; the returned model is the
             front's most accurate.
+        reference: A network trained beside the search, to set what it returns
+            against (`kerasnas.reference`): "plain-cnn" or a saved .keras file (its
+            architecture, fresh weights), as many epochs as a trial (a budgeted run:
+            its whole budget); summary.json `reference_result`. None: none.
         final_epochs: If > 0, the best architecture is then trained from scratch
             on train + validation for this many epochs, tested and exported.
         tensorboard: Write per-trial scalars and HParams to `OUTPUT_DIR/tensorboard`.
@@ -198,6 +215,11 @@ class SearchSettings:
                                           resume=True)
     objectives: tuple[str, ...] = _field(("accuracy",), "what the search trades off", flag=False,
                                          resume=True)
+    reference: str | None = _field(
+        None, "also train a network without search beside the run: plain-cnn (two convolutions, "
+        "the project's baseline) or your own saved FILE.keras (fresh weights), as many epochs as "
+        "a trial (a budgeted run: its whole budget), tested once and set beside the returned "
+        "model in report.md", type=str, metavar="plain-cnn|FILE.keras")
     final_epochs: int = _field(0, "then train the best architecture from scratch on all 60k "
                                "training images for N epochs (augmentation, cosine decay), test "
                                "it, export final_model.keras", type=non_negative_int, low=0)
@@ -256,6 +278,7 @@ class SearchSettings:
         from kerasnas.datasets import parse_image_size  # numpy only
 
         parse_image_size(self.image_size)  # raises ValueError naming the forms it takes
+        _check_reference(self.reference)
         if self.budget_epochs is not None and (isinstance(self.budget_epochs, bool) or not
                                                isinstance(self.budget_epochs, (int, float))
                                                or not self.budget_epochs > 0):

@@ -67,6 +67,7 @@ def export_best(run: Run, table: pd.DataFrame, returned: ReturnedModel | None,
     final = {}
     if final_epochs:
         final = _retrain(run, values, best.trial_id, final_epochs)
+    method = run.method.summary(run)
     summary = {
         **run.record,
         "best_trial": best.trial_id, "best_values": values,
@@ -74,7 +75,7 @@ def export_best(run: Run, table: pd.DataFrame, returned: ReturnedModel | None,
         "best_val_accuracy": best.score, "test_accuracy": test_accuracy, **final,
         **_latency_protocol(run),
         **_front(run, table, best.trial_id, test_accuracy, test),
-        **run.method.summary(run),
+        **method, **_reference(run, method.get("budget")),
         "trials_completed": int((table.status == "COMPLETED").sum()),
         "trials_failed": int((table.status == "FAILED").sum()),
         "wall_seconds": run.elapsed(), "resumed_after_seconds": run.resumed_after,
@@ -105,6 +106,16 @@ def _retrain(run: Run, values: dict[str, Any], trial_id: str, epochs: int) -> di
     model.save(os.path.join(run.directory, "final_model.keras"))
     return {"final_epochs": epochs, "final_test_accuracy": accuracy,
             "final_seconds": time.time() - start}
+
+
+def _reference(run: Run, budget: dict[str, Any] | None) -> dict[str, Any]:
+    """`reference_result`: the network of `settings.reference` trained beside the search (outside
+    its budget), tested once (`kerasnas.reference`)."""
+    if run.settings.reference is None:
+        return {}
+    from kerasnas.reference import reference_epochs, train_reference
+
+    return {"reference_result": train_reference(run, epochs=reference_epochs(run, budget))}
 
 
 FRONT_FOLDER = "front"
@@ -140,10 +151,10 @@ def _front(run: Run, table: pd.DataFrame, best_id: str, best_test: float, test: 
 
 
 def _latency_protocol(run: Run) -> dict[str, Any]:
-    """How latency was measured, where a constraint or an objective names it (the figure
-    depends on it)."""
+    """How latency was measured, where a constraint or an objective names it or a reference is
+    timed (the figure depends on it)."""
     names = {c.name for c in run.settings.parsed_constraints()} | set(run.settings.objectives)
-    if "latency" not in names:
+    if "latency" not in names and run.settings.reference is None:
         return {}
     from kerasnas.footprint import LATENCY_PROTOCOL, runtime
 

@@ -18,7 +18,7 @@ LAYERS = (
     ("models", ("layers", "footprint", "spaces")),
     ("oracles", ("oracles",)),
     ("training", ("settings", "backends", "precision", "strategy", "schedules", "early_stopping",
-                  "tuner", "distributed", "final")),
+                  "tuner", "distributed", "final", "reference")),
     ("methods", ("methods", "ray")),
     ("run", ("run_folder", "trials_table", "progress", "summary", "report", "drawing")),
     ("entry", ("search", "cli", "run", "__init__")),

@@ -105,6 +105,8 @@ BAD_INPUT = [
     ("unknown objective", ["--objectives", "accuracy,size"], 1,
      "choose distinct names among: accuracy, params, flops, latency"),
     ("objectives without accuracy", ["--objectives", "params,latency"], 1, "must include accuracy"),
+    ("unknown reference", ["--reference", "vgg16"], 1,
+     "`reference` must be plain-cnn or the path of a saved .keras model; got 'vgg16'."),
     ("a trade-off for one-objective oracle", ["--oracle", "kt-gp", "--objectives", "accuracy,params",
                                               "--train-size", "100", "--val-size", "100"], 1,
      "searches one objective; to trade off ['params'] choose one of: bayes, evolution"),

@@ -10,21 +10,13 @@ EXPERIMENTS = {"plain-cnn": ("plain CNN (fixed)", "none")}
 
 
 def plain_cnn():
-    """Two 3x3 convolutions (32, 64), max pooling, dropout, a 128-unit dense layer."""
+    """Two 3x3 convolutions (32, 64), max pooling, dropout, a 128-unit dense layer
+    (`kerasnas.reference.cnn_layers`) on standardised images."""
     import keras
-    from keras import layers
 
-    return keras.Sequential([
-        keras.Input((28, 28, 1)),
-        layers.Conv2D(32, 3, activation="relu"),
-        layers.Conv2D(64, 3, activation="relu"),
-        layers.MaxPooling2D(),
-        layers.Dropout(0.25),
-        layers.Flatten(),
-        layers.Dense(128, activation="relu"),
-        layers.Dropout(0.5),
-        layers.Dense(10, activation="softmax"),
-    ], name="plain_cnn")
+    from kerasnas.reference import cnn_layers
+
+    return keras.Sequential([keras.Input((28, 28, 1)), *cnn_layers(10)], name="plain_cnn")
 
 
 def train(data, *, epochs, batch_size, seed):

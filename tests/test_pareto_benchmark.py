@@ -1,0 +1,49 @@
+"""benchmarks/pareto.py: rows keyed by backend, and the report's headline, on hand-made rows."""
+
+import argparse
+import json
+
+from benchmarks.pareto import key, load_results, write_report
+
+
+def _row(seed, backend=None, latency=0.5, cnn_latency=0.8, params=44_000.0):
+    member = {"trial_id": "3", "architecture": "basic w24p 2x1 k3", "accuracy": 0.88,
+              "params": params, "test_accuracy": 0.875, "model": "front/3.keras",
+              "latency_ms": latency, "cnn_latency_ms": cnn_latency}
+    row = {"space": "resnet", "oracle": "bayes", "seed": seed, "epochs": 3,
+           "objectives": "accuracy,params,latency", "constraints": "params<=120000",
+           "front": [member], "hypervolume": 2.0, "cnn_test_accuracy": 0.867,
+           "cnn_params": 1_199_882, "trials": 12, "seconds": 100.0,
+           "smallest_at_cnn_accuracy": member, "retimed": "alone"}
+    if backend:
+        row["backend"] = backend
+    return row
+
+
+def test_a_row_without_a_backend_was_run_on_tensorflow_and_keeps_its_own_key(tmp_path):
+    path = tmp_path / "rows.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in (_row(0), _row(0, "jax"))))
+    done = load_results(str(path))
+    assert set(done) == {key("resnet", "bayes", 0, 3, "accuracy,params,latency",
+                             "params<=120000", b) for b in ("tensorflow", "jax")}
+    assert done[key("resnet", "bayes", 0, 3, "accuracy,params,latency", "params<=120000",
+                    "tensorflow")]["backend"] == "tensorflow"
+
+
+def test_the_report_counts_a_seed_only_when_its_model_is_small_and_faster_per_backend(tmp_path):
+    rows = [_row(s, "tensorflow", latency=0.9) for s in range(3)]  # slower than the CNN
+    rows += [_row(0, "jax"), _row(1, "jax"), _row(2, "jax", params=130_000.0)]  # one too big
+    for r in rows:
+        r["note"] = ""
+    args = argparse.Namespace(spaces="resnet", oracles="bayes", seeds="0,1,2", trials=12,
+                              epochs=3, objectives="accuracy,params,latency",
+                              constraints="params<=120000", train_size=10000, val_size=2000,
+                              out=str(tmp_path / "pareto.md"))
+    write_report(args, rows)
+    text = (tmp_path / "pareto.md").read_text()
+    lines = [line for line in text.splitlines() if line.startswith("| resnet x bayes |")]
+    tf_line, jax_line = (next(line for line in lines[:2] if f"| {b} |" in line)
+                         for b in ("tensorflow", "jax"))
+    assert tf_line.endswith("| 3 of 3 seeds | 0 of 3 seeds |")
+    assert jax_line.endswith("| 2 of 3 seeds | 2 of 3 seeds |")
+    assert "Rows on jax: run with `KERAS_BACKEND=jax` in front." in text
