@@ -15,6 +15,8 @@ every model counted) and seed, four ways to spend B on the same split:
   the best trial's model.
 
     python -m benchmarks.budget --spaces resnet --budgets 12 --seeds 0,1,2
+    python -m benchmarks.budget --budgets 18 --train-size 50000 --val-size 10000 \
+        --space-option nasbench201:channels=8 ...      # the full data at a reduced scale
     python -m benchmarks.budget --report-only          # -> reports/budget.md
 
 Each (space, budget, seed, arm) is kept in reports/budget.jsonl (--results) as
@@ -31,6 +33,7 @@ import statistics
 import time
 
 from benchmarks.launch import command_text
+from benchmarks.options import space_options
 from kerasnas.files import write_text
 
 DEFAULT_ORACLES = {"resnet": "bayes", "custom": "evolution", "nasbench201": "evolution"}
@@ -67,8 +70,13 @@ def hyperband_max_epochs(budget, factor=3):
     return best
 
 
-def key(space, budget, seed, arm):
-    return f"{space}|{budget:g}|{seed}|{arm}"
+def key(space, budget, seed, arm, train_size=10000, options=None):
+    return f"{space}|{budget:g}|{seed}|{arm}|{train_size}|{scale(options)}"
+
+
+def scale(options):
+    """A space's pinned knobs as text ("" for its defaults): the scale its rows ran at."""
+    return ",".join(f"{k}={v}" for k, v in sorted((options or {}).items()))
 
 
 def load_results(path):
@@ -80,7 +88,9 @@ def load_results(path):
         if isinstance(r["budget"], dict):
             r["split"] = r["budget"]
             r["budget"] = r["split"]["epochs"]
-    return {key(r["space"], r["budget"], r["seed"], r["arm"]): r for r in rows}
+        r.setdefault("space_options", {})  # the rows before --space-option: the defaults
+    return {key(r["space"], r["budget"], r["seed"], r["arm"], r["train_size"], r["space_options"]): r
+            for r in rows}
 
 
 def run_arm(args, space, budget, seed, arm, data):
@@ -89,10 +99,13 @@ def run_arm(args, space, budget, seed, arm, data):
     from kerasnas.search import search
     from kerasnas.spaces import get_space
 
-    directory = os.path.join(args.run_dir, f"{space}-B{budget:g}-s{seed}-{arm}")
+    options = args.options[space]
+    directory = os.path.join(args.run_dir, f"{space}-B{budget:g}-s{seed}-{arm}"
+                             + (f"-n{args.train_size}" if args.train_size != 10000 else "")
+                             + (f"-{scale(options)}" if options else ""))
     oracle = DEFAULT_ORACLES[space]
     common = dict(batch_size=args.batch_size, seed=seed, directory=directory, overwrite=True,
-                  reporter=Reporter())
+                  reporter=Reporter(), space_options=options)
     started = time.time()
     if arm == "cnn":
         from benchmarks.comparison.frameworks.baseline_runner import train
@@ -104,21 +117,21 @@ def run_arm(args, space, budget, seed, arm, data):
         return {"test_accuracy": result.test_accuracy, "seconds": time.time() - started,
                 "split": result.summary["budget"], "best": result.summary["best_architecture"]}
     if arm == "hand":
-        hand = get_space(space).hand_designed()[0]
+        hand = get_space(space, **options).hand_designed()[0]
         result = search(space, "evolution", data, max_trials=1, epochs=int(budget),
                         oracle_options={"seeded_values": [hand], "population_size": 1,
                                         "sample_size": 1}, **common)
         return {"test_accuracy": result.test_accuracy, "seconds": time.time() - started,
                 "best": result.summary["best_architecture"]}
     if arm == "hyperband":
-        return run_hyperband(args, space, budget, seed, data, directory)
+        return run_hyperband(args, space, budget, seed, data, directory, options)
     trials = max(1, int(budget) // 2)
     result = search(space, oracle, data, max_trials=trials, epochs=2, **common)
     return {"test_accuracy": result.test_accuracy, "seconds": time.time() - started,
             "best": result.summary["best_architecture"], "trials": trials}
 
 
-def run_hyperband(args, space, budget, seed, data, directory):
+def run_hyperband(args, space, budget, seed, data, directory, options):
     import keras
     import keras_tuner
 
@@ -126,7 +139,7 @@ def run_hyperband(args, space, budget, seed, data, directory):
 
     started = time.time()
     max_epochs = hyperband_max_epochs(budget)
-    hypermodel = get_space(space)
+    hypermodel = get_space(space, **options)
     hypermodel.for_data(input_shape=data.input_shape, num_classes=data.num_classes,
                         mean=data.mean, variance=data.variance)
     keras.utils.set_random_seed(seed)
@@ -154,6 +167,9 @@ def main(argv=None):
     parser.add_argument("--train-size", type=int, default=10000)
     parser.add_argument("--val-size", type=int, default=2000)
     parser.add_argument("--batch-size", type=int, default=32)
+    parser.add_argument("--space-option", action="append", default=[], metavar="SPACE:KEY=VALUE",
+                        help="pin a knob of one space, e.g. nasbench201:channels=8: the reduced "
+                             "scale where a full-size epoch takes over 2 minutes (repeatable)")
     parser.add_argument("--run-dir", default="runs/budget", help="the runs' folders")
     parser.add_argument("--results", default="reports/budget.jsonl",
                         help="one JSON row per finished run (kept, committed with the report)")
@@ -161,6 +177,7 @@ def main(argv=None):
     parser.add_argument("--note", default="", help="run conditions (what else ran, threads)")
     parser.add_argument("--report-only", action="store_true")
     args = parser.parse_args(argv)
+    args.options = space_options(parser, args.space_option, tuple(DEFAULT_ORACLES))
     os.makedirs(args.run_dir, exist_ok=True)
     os.makedirs(os.path.dirname(args.results) or ".", exist_ok=True)
     path = args.results
@@ -173,18 +190,21 @@ def main(argv=None):
             for budget in [float(b) for b in args.budgets.split(",")]:
                 for space in args.spaces.split(","):
                     for arm in args.arms.split(","):
-                        if key(space, budget, seed, arm) in done:
+                        if key(space, budget, seed, arm, args.train_size,
+                               args.options[space]) in done:
                             continue
                         if data is None:
                             data = make_splits("fashion_mnist", train_size=args.train_size,
                                                val_size=args.val_size, seed=seed)
                         row = {"space": space, "budget": budget, "seed": seed, "arm": arm,
                                "oracle": DEFAULT_ORACLES[space], "train_size": args.train_size,
-                               "val_size": args.val_size, "note": args.note,
+                               "val_size": args.val_size, "space_options": args.options[space],
+                               "note": args.note,
                                **run_arm(args, space, budget, seed, arm, data)}
                         with open(path, "a") as f:
                             f.write(json.dumps(row, default=float) + "\n")
-                        done[key(space, budget, seed, arm)] = row
+                        done[key(space, budget, seed, arm, args.train_size,
+                                 args.options[space])] = row
                         print(json.dumps(row, default=float), flush=True)
     write_report(args, list(done.values()))
 
@@ -219,16 +239,20 @@ def write_report(args, rows):
              f"{json.dumps(versions())}", ""]
     notes = sorted({r.get("note", "") for r in rows} - {""})
     lines += [f"Run conditions: {'; '.join(notes) or 'not stated'}", "",
-              f"Data: Fashion-MNIST, {rows[0]['train_size'] if rows else '?'} training / "
-              f"{rows[0]['val_size'] if rows else '?'} validation images (seeded stratified split "
-              "per seed), tested once on the 10,000 test images. Batch 32.", ""]
-    groups = sorted({(r["space"], r["budget"]) for r in rows})
+              "Data: Fashion-MNIST, training / validation images as each row says (seeded "
+              "stratified split per seed), tested once on the 10,000 test images. Batch 32. "
+              "Scale: the knobs pinned for every arm of a space (--space-option; the CNN is "
+              "never scaled), else the space's defaults.", ""]
+    groups = sorted({(r["space"], r["budget"], r["train_size"], r["val_size"],
+                      scale(r.get("space_options"))) for r in rows})
     summary = []
-    for space, budget in groups:
-        by_arm = {arm: {r["seed"]: r for r in rows if (r["space"], r["budget"], r["arm"])
-                        == (space, budget, arm)} for arm in ARMS}
+    for space, budget, train_size, val_size, scaled in groups:
+        by_arm = {arm: {r["seed"]: r for r in rows if (r["space"], r["budget"], r["arm"],
+                                                       r["train_size"], scale(r.get("space_options")))
+                        == (space, budget, arm, train_size, scaled)} for arm in ARMS}
         seeds = sorted(set(by_arm["budgeted"]))
         row = {"space x oracle": f"{space} x {DEFAULT_ORACLES[space]}", "B": f"{budget:g}",
+               "images": f"{train_size} / {val_size}", "scale": scaled or "default",
                "seeds": ",".join(map(str, seeds))}
         for arm in ARMS:
             accs = [by_arm[arm][s]["test_accuracy"] for s in seeds if s in by_arm[arm]]
@@ -243,13 +267,15 @@ def write_report(args, rows):
         summary.append(row)
     lines += ["## Test accuracy (%), mean ± std over seeds; margins of the budgeted search in "
               "points, paired t-test p", "", to_markdown(pd.DataFrame(summary)) if summary else "(no runs yet)", ""]
-    per_seed = [{"space": r["space"], "B": f"{r['budget']:g}", "seed": r["seed"], "arm": r["arm"],
+    per_seed = [{"space": r["space"], "B": f"{r['budget']:g}", "images": r["train_size"],
+                 "scale": scale(r.get("space_options")) or "default", "seed": r["seed"], "arm": r["arm"],
                  "test %": f"{100 * r['test_accuracy']:.2f}", "seconds": f"{r['seconds']:.0f}",
                  "model": r.get("best", "plain CNN"),
                  "split (selection / final epochs)": (
                      f"{r['split']['selection_epochs']:g} / {r['split']['final_epochs']:g}"
                      if r.get("split") else "")}
-                for r in sorted(rows, key=lambda r: (r["space"], r["budget"], r["seed"], r["arm"]))]
+                for r in sorted(rows, key=lambda r: (r["space"], r["budget"], r["train_size"],
+                                                     scale(r.get("space_options")), r["seed"], r["arm"]))]
     lines += ["## Per seed", "", to_markdown(pd.DataFrame(per_seed)) if per_seed else "", ""]
     write_text(args.out, "\n".join(lines))
     print(f"wrote {args.out}")
@@ -259,6 +285,8 @@ def _argv(args):
     out = ["--spaces", args.spaces, "--budgets", args.budgets, "--seeds", args.seeds]
     if (args.train_size, args.val_size) != (10000, 2000):
         out += ["--train-size", args.train_size, "--val-size", args.val_size]
+    for item in getattr(args, "space_option", []):
+        out += ["--space-option", item]
     return out
 
 

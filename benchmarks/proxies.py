@@ -33,7 +33,8 @@ import warnings
 
 import numpy as np
 
-SPACES = ("custom", "nasbench201", "resnet")
+from benchmarks.options import SPACES, space_options
+
 RESULTS = "results.jsonl"
 
 
@@ -77,23 +78,6 @@ def parse_args(argv=None):
     if args.report is None:
         args.report = os.path.join(args.out, "proxies.md") if args.smoke else os.path.join("reports", "proxies.md")
     return args
-
-
-def space_options(parser, items):
-    """`SPACE:KEY=VALUE` flags to {space: {key: value}} (values as `python -m kerasnas.run` reads them)."""
-    from kerasnas.cli import parse_options
-
-    options = {space: {} for space in SPACES}
-    for item in items:
-        space, sep, rest = item.partition(":")
-        if not sep or space not in SPACES:
-            parser.error(f"--space-option expects SPACE:KEY=VALUE with SPACE in {', '.join(SPACES)}; "
-                         f"got {item!r}")
-        try:
-            options[space].update(parse_options([rest]))
-        except ValueError as e:
-            parser.error(str(e))
-    return options
 
 
 def settings_key(args, space):

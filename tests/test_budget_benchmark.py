@@ -6,7 +6,8 @@ import json
 import keras_tuner
 import pytest
 
-from benchmarks.budget import hyperband_epochs, hyperband_max_epochs, main, write_report
+from benchmarks.budget import (hyperband_epochs, hyperband_max_epochs, load_results, main,
+                               write_report)
 
 
 @pytest.mark.parametrize("max_epochs", [1, 2, 3, 4, 5, 9])
@@ -43,7 +44,7 @@ def test_the_report_sets_the_budgeted_search_beside_each_arm_with_a_paired_test(
                               train_size=10000, val_size=2000)
     write_report(args, rows)
     text = out.read_text()
-    assert "| resnet x bayes | 12 | 0,1,2 | 91.00 ± 1.00 | 89.33 ± 0.58 |" in text
+    assert "| resnet x bayes | 12 | 10000 / 2000 | default | 0,1,2 | 91.00 ± 1.00 | 89.33 ± 0.58 |" in text
     assert "+1.67 (p 0.038)" in text  # margins 1, 2, 2 points: t = 5.0 on 2 degrees of freedom
 
 
@@ -61,4 +62,40 @@ def test_kept_rows_are_reported_and_not_run_again(tmp_path, monkeypatch):
     main(["--spaces", "resnet", "--budgets", "12", "--seeds", "0", "--arms", "budgeted,cnn",
           "--results", str(results), "--run-dir", str(tmp_path / "runs"), "--out", str(out)])
     assert len(results.read_text().splitlines()) == 2
-    assert "| resnet | 12 | 0 | budgeted | 90.00 |" in out.read_text()
+    assert "| resnet | 12 | 10000 | default | 0 | budgeted | 90.00 |" in out.read_text()
+
+
+def test_rows_at_another_size_or_scale_are_their_own_and_reported_apart(tmp_path, monkeypatch):
+    import kerasnas.datasets
+
+    common = {"space": "nasbench201", "budget": 18.0, "seed": 0, "seconds": 10.0}
+    rows = [{**common, "arm": "budgeted", "train_size": 10000, "val_size": 2000,
+             "test_accuracy": 0.9},
+            {**common, "arm": "budgeted", "train_size": 50000, "val_size": 10000,
+             "space_options": {"channels": 8, "cells_per_stage": 2}, "test_accuracy": 0.92}]
+    results = tmp_path / "kept.jsonl"
+    results.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    done = load_results(str(results))
+    assert len(done) == 2
+    out = tmp_path / "budget.md"
+    args = ["--spaces", "nasbench201", "--budgets", "18", "--seeds", "0", "--arms", "budgeted",
+            "--results", str(results), "--run-dir", str(tmp_path / "runs"), "--out", str(out)]
+    monkeypatch.setattr(kerasnas.datasets, "make_splits", None)  # would raise if called
+    main(args + ["--train-size", "50000", "--val-size", "10000", "--space-option",
+                 "nasbench201:cells_per_stage=2", "--space-option", "nasbench201:channels=8"])
+    text = out.read_text()
+    assert "| nasbench201 x evolution | 18 | 10000 / 2000 | default | 0 | 90.00 ± 0.00 |" in text
+    assert ("| nasbench201 x evolution | 18 | 50000 / 10000 | cells_per_stage=2,channels=8 | 0 | "
+            "92.00 ± 0.00 |") in text
+    with pytest.raises(TypeError):  # the same arm at another scale is not kept: it would run
+        main(args + ["--train-size", "50000", "--val-size", "10000", "--space-option",
+                     "nasbench201:channels=16"])
+
+
+def test_a_malformed_space_option_ends_the_harness_naming_it(tmp_path, capsys):
+    with pytest.raises(SystemExit) as stop:
+        main(["--space-option", "resnet50:width=3", "--out", str(tmp_path / "b.md"),
+              "--results", str(tmp_path / "r.jsonl"), "--run-dir", str(tmp_path / "runs")])
+    assert stop.value.code == 2
+    assert "--space-option expects SPACE:KEY=VALUE with SPACE in resnet, custom, nasbench201; " \
+           "got 'resnet50:width=3'" in capsys.readouterr().err
