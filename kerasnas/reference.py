@@ -10,6 +10,8 @@ It trains on the run's training split, as many epochs as one trial (a budgeted r
 budget, the compute the search spent), is scored on the validation split and tested once, and
 its size and latency are measured as a trial's. summary.json records it as `reference_result`;
 report.md sets it beside the returned model and, with several objectives, on the front's plot.
+It trains after the search, outside the run's budget (summary.json `budget`); its seconds count
+in `wall_seconds`.
 """
 
 from __future__ import annotations
