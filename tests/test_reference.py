@@ -29,6 +29,7 @@ def test_the_plain_cnn_is_the_benchmarks_baseline_behind_a_normalisation():
         [type(layer).__name__ for layer in theirs.layers]
 
 
+@pytest.mark.slow
 def test_a_run_trains_the_reference_as_long_as_a_trial_and_reports_it(tmp_path, synthetic_splits):
     result = search(space(), "random", synthetic_splits, max_trials=2, epochs=2, seed=0,
                     directory=str(tmp_path), reporter=Reporter(), reference="plain-cnn",
