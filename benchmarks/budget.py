@@ -5,7 +5,8 @@ every model counted) and seed, four ways to spend B on the same split:
 
 - budgeted: `search(..., budget_epochs=B)`: successive halving from the space's
   hand-designed member and the oracle's proposals, the winner trained on to B;
-- cnn: the plain 2-conv CNN (Adam 1e-3) trained B epochs on the same images;
+- cnn: the plain 2-conv CNN (Adam 1e-3) trained B epochs on the same images (once per
+  seed, budget and split: another space's row reuses it, `shared_from`);
 - hand: the space's hand-designed member trained B epochs (kerasnas' per-trial
   warm-up + cosine), no search;
 - trials: today's trial-by-trial search, B/2 trials x 2 epochs, best trial;
@@ -91,6 +92,13 @@ def load_results(path):
         r.setdefault("space_options", {})  # the rows before --space-option: the defaults
     return {key(r["space"], r["budget"], r["seed"], r["arm"], r["train_size"], r["space_options"]): r
             for r in rows}
+
+
+def shared_cnn(done, budget, seed, train_size, val_size):
+    """A kept CNN row of another space on the same images, budget and seed (trained there)."""
+    return next((r for r in done.values() if r["arm"] == "cnn" and not r.get("shared_from")
+                 and (r["budget"], r["seed"], r["train_size"], r["val_size"])
+                 == (budget, seed, train_size, val_size)), None)
 
 
 def run_arm(args, space, budget, seed, arm, data):
@@ -193,14 +201,20 @@ def main(argv=None):
                         if key(space, budget, seed, arm, args.train_size,
                                args.options[space]) in done:
                             continue
-                        if data is None:
-                            data = make_splits("fashion_mnist", train_size=args.train_size,
-                                               val_size=args.val_size, seed=seed)
                         row = {"space": space, "budget": budget, "seed": seed, "arm": arm,
                                "oracle": DEFAULT_ORACLES[space], "train_size": args.train_size,
                                "val_size": args.val_size, "space_options": args.options[space],
-                               "note": args.note,
-                               **run_arm(args, space, budget, seed, arm, data)}
+                               "note": args.note}
+                        same_cnn = shared_cnn(done, budget, seed, args.train_size, args.val_size)
+                        if arm == "cnn" and same_cnn:
+                            # The CNN depends on the data, budget and seed, not on the space.
+                            row.update({k: same_cnn[k] for k in ("test_accuracy", "seconds")},
+                                       note=same_cnn.get("note", ""), shared_from=same_cnn["space"])
+                        else:
+                            if data is None:
+                                data = make_splits("fashion_mnist", train_size=args.train_size,
+                                                   val_size=args.val_size, seed=seed)
+                            row.update(run_arm(args, space, budget, seed, arm, data))
                         with open(path, "a") as f:
                             f.write(json.dumps(row, default=float) + "\n")
                         done[key(space, budget, seed, arm, args.train_size,
@@ -270,7 +284,8 @@ def write_report(args, rows):
     per_seed = [{"space": r["space"], "B": f"{r['budget']:g}", "images": r["train_size"],
                  "scale": scale(r.get("space_options")) or "default", "seed": r["seed"], "arm": r["arm"],
                  "test %": f"{100 * r['test_accuracy']:.2f}", "seconds": f"{r['seconds']:.0f}",
-                 "model": r.get("best", "plain CNN"),
+                 "model": r.get("best", "plain CNN" + (f" (the {r['shared_from']} row's)"
+                                                       if r.get("shared_from") else "")),
                  "split (selection / final epochs)": (
                      f"{r['split']['selection_epochs']:g} / {r['split']['final_epochs']:g}"
                      if r.get("split") else "")}

@@ -99,3 +99,23 @@ def test_a_malformed_space_option_ends_the_harness_naming_it(tmp_path, capsys):
     assert stop.value.code == 2
     assert "--space-option expects SPACE:KEY=VALUE with SPACE in resnet, custom, nasbench201; " \
            "got 'resnet50:width=3'" in capsys.readouterr().err
+
+
+def test_the_cnn_of_a_seed_trains_once_and_other_spaces_share_it(tmp_path, monkeypatch):
+    import kerasnas.datasets
+
+    row = {"space": "resnet", "budget": 12.0, "seed": 0, "arm": "cnn", "train_size": 10000,
+           "val_size": 2000, "seconds": 30.0, "test_accuracy": 0.89, "note": "alone"}
+    results = tmp_path / "kept.jsonl"
+    results.write_text(json.dumps(row) + "\n")
+    monkeypatch.setattr(kerasnas.datasets, "make_splits", None)  # would raise if called
+    main(["--spaces", "custom,nasbench201", "--budgets", "12", "--seeds", "0", "--arms", "cnn",
+          "--results", str(results), "--run-dir", str(tmp_path / "runs"),
+          "--out", str(tmp_path / "budget.md")])
+    rows = [json.loads(line) for line in results.read_text().splitlines()]
+    assert [(r["space"], r["test_accuracy"], r.get("shared_from")) for r in rows] == [
+        ("resnet", 0.89, None), ("custom", 0.89, "resnet"), ("nasbench201", 0.89, "resnet")]
+    with pytest.raises(TypeError):  # on other images it is not the same CNN: it would train
+        main(["--spaces", "custom", "--budgets", "12", "--seeds", "0", "--arms", "cnn",
+              "--train-size", "50000", "--val-size", "10000", "--results", str(results),
+              "--run-dir", str(tmp_path / "runs"), "--out", str(tmp_path / "budget.md")])
