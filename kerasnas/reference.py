@@ -59,7 +59,8 @@ def reference_model(name: str, data: Any) -> tuple[keras.Model, str]:
     fresh weights, and its label.
 
     Raises:
-        ValueError: for a saved model built for other images or classes, naming both.
+        ValueError: for a file Keras cannot load, or a saved model built for other images or
+            classes (naming both).
     """
     shape, classes = tuple(data.input_shape), data.num_classes
     if name == "plain-cnn":
@@ -67,7 +68,12 @@ def reference_model(name: str, data: Any) -> tuple[keras.Model, str]:
         model.compile(optimizer=keras.optimizers.Adam(LEARNING_RATE),
                       loss="sparse_categorical_crossentropy", metrics=["accuracy"])
         return model, name
-    saved = keras.models.load_model(name)
+    try:
+        saved = keras.models.load_model(name)
+    except Exception as e:  # a corrupt file, or custom layers Keras cannot find
+        raise ValueError(f"Cannot load the reference {name}: {e}. Pass a model saved with "
+                         "model.save('FILE.keras') whose layers Keras knows, or --reference "
+                         "plain-cnn.") from e
     got = tuple(saved.inputs[0].shape[1:]), int(saved.outputs[0].shape[-1])
     if got != (shape, classes):
         raise ValueError(f"The reference {name} takes {got[0]} images to {got[1]} classes; the "

@@ -91,3 +91,11 @@ def test_a_saved_model_for_other_images_is_refused_before_anything_is_written(tm
         search(space(), "random", synthetic_splits, max_trials=1, epochs=1,
                directory=str(out), reporter=Reporter(), reference=path)
     assert not out.exists()
+
+
+def test_a_file_keras_cannot_load_is_refused_naming_it(tmp_path, synthetic_splits):
+    path = tmp_path / "broken.keras"
+    path.write_bytes(b"not a zip")
+    with pytest.raises(ValueError, match=r"Cannot load the reference .*broken\.keras: .* or "
+                                         r"--reference plain-cnn\."):
+        reference_model(str(path), synthetic_splits)
