@@ -205,8 +205,9 @@ def main(argv=None):
                                "oracle": DEFAULT_ORACLES[space], "train_size": args.train_size,
                                "val_size": args.val_size, "space_options": args.options[space],
                                "note": args.note}
-                        same_cnn = shared_cnn(done, budget, seed, args.train_size, args.val_size)
-                        if arm == "cnn" and same_cnn:
+                        same_cnn = arm == "cnn" and shared_cnn(done, budget, seed,
+                                                                args.train_size, args.val_size)
+                        if same_cnn:
                             # The CNN depends on the data, budget and seed, not on the space.
                             row.update({k: same_cnn[k] for k in ("test_accuracy", "seconds")},
                                        note=same_cnn.get("note", ""), shared_from=same_cnn["space"])
