@@ -119,3 +119,22 @@ def test_the_cnn_of_a_seed_trains_once_and_other_spaces_share_it(tmp_path, monke
         main(["--spaces", "custom", "--budgets", "12", "--seeds", "0", "--arms", "cnn",
               "--train-size", "50000", "--val-size", "10000", "--results", str(results),
               "--run-dir", str(tmp_path / "runs"), "--out", str(tmp_path / "budget.md")])
+
+
+def test_an_arm_missing_seeds_is_reported_over_the_seeds_it_has(tmp_path):
+    common = {"space": "custom", "budget": 12.0, "train_size": 10000, "val_size": 2000,
+              "seconds": 10.0}
+    rows = [{**common, "seed": s, "arm": "cnn", "test_accuracy": 0.89} for s in (0, 1, 2)]
+    rows += [{**common, "seed": s, "arm": "budgeted", "test_accuracy": a}
+             for s, a in ((0, 0.90), (2, 0.92))]
+    rows += [{**common, "seed": 1, "arm": "any-lead", "test_accuracy": 0.88,
+              "renamed_from": "budgeted"}]
+    out = tmp_path / "budget.md"
+    args = argparse.Namespace(out=str(out), spaces="custom", budgets="12", seeds="0,1,2",
+                              train_size=10000, val_size=2000)
+    write_report(args, rows)
+    text = out.read_text()
+    assert "| custom x evolution | 12 | 10000 / 2000 | default | 0,1,2 | 91.00 ± 1.41 (seeds 0,2) " \
+           "| 89.00 ± 0.00 |" in text
+    assert "| +2.00 (p 0.295, seeds 0,2) |" in text  # margins 1 and 3: t = 2, 1 d.f.
+    assert "Rows marked `renamed_from` ran as the budgeted arm before" in text

@@ -10,7 +10,7 @@ import pytest
 from kerasnas import keras_tuner_internals as internals
 from kerasnas.budget_plan import make_plan
 from kerasnas.oracles import make_oracle
-from kerasnas.oracles.successive_halving import SuccessiveHalvingOracle
+from kerasnas.oracles.successive_halving import SuccessiveHalvingOracle, significant_lead
 from kerasnas.testing.oracle_contract import register_space, score
 
 OBJECTIVE = keras_tuner.Objective("score", "max")
@@ -133,3 +133,67 @@ def test_a_cost_divides_each_rungs_epochs_and_a_final_end_sizes_the_last_rung(tm
             assert v["tuner/epochs"] == 40.0
         else:
             assert v["tuner/epochs"] - start == segment / cost(v)
+
+
+START = {"a": 0, "b": 0, "c": False}
+
+
+def run_scored(oracle, first_scores, continued):
+    """Runs the bracket with accuracies: the i-th candidate scores first_scores[i]; a
+    promotion scores `continued(parent_score, from_start)`. Returns the trials in order."""
+    while (trial := oracle.create_trial("tuner0")).status == "RUNNING":
+        values = trial.hyperparameters.values
+        if values["tuner/trial_id"]:
+            parent = oracle.trials[values["tuner/trial_id"]]
+            accuracy = continued(parent.score, oracle._from_start(parent))
+        else:
+            accuracy = first_scores[sum(1 for r in oracle.rung_of.values() if r == 0) - 1]
+        oracle.update_trial(trial.trial_id, {"score": accuracy})
+        trial.status = "COMPLETED"
+        oracle.end_trial(trial)
+    return [t for _, t in sorted(oracle.trials.items())]
+
+
+def lineage(oracle, trial):
+    ids = [trial.trial_id]
+    while parent := oracle.trials[ids[-1]].hyperparameters.values["tuner/trial_id"]:
+        ids.append(parent)
+    return ids[::-1]
+
+
+@pytest.mark.parametrize("images, best_proposal, winner", [
+    (2000, 0.76, 0),    # a lead of 1 point on 2,000 images is noise (0.0225 needed): the start
+    (None, 0.76, 1),    # without the rule any lead does
+    (2000, 0.80, 1),    # 5 points is a significant lead
+])
+def test_a_proposal_displaces_a_start_only_with_a_significant_lead(tmp_path, images, best_proposal,
+                                                                   winner):
+    oracle = halving(tmp_path, budget=12, starts=[START], validation_images=images)
+    trials = run_scored(oracle, [0.75, best_proposal, 0.60], lambda score, _: score + 0.05)
+    assert [t.hyperparameters.values["tuner/round"] for t in trials] == [0, 0, 0, 1, 2]
+    assert lineage(oracle, trials[-1])[0] == trials[winner].trial_id
+
+
+def test_a_model_continued_from_a_start_keeps_the_benefit_of_the_doubt(tmp_path):
+    # 30 epochs: 9 x 0.25, 3 x 0.75, 1 x 2.25, then the winner. The start (0.70) enters rung 1
+    # first (0.70 + 0.0237 > 0.72); there its continuation (0.80) still outranks a proposal's
+    # (0.81), so it reaches rung 2 and the end.
+    oracle = halving(tmp_path, starts=[START], validation_images=2000)
+    firsts = [0.70, 0.72, 0.71, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5]
+    trials = run_scored(oracle, firsts, lambda score, from_start: 0.80 if from_start
+                        else score + 0.09)
+    rung1 = [t for t in trials if t.hyperparameters.values["tuner/round"] == 1]
+    assert [lineage(oracle, t)[0] for t in rung1] == [trials[i].trial_id for i in (0, 1, 2)]
+    assert lineage(oracle, trials[-1])[:2] == [trials[0].trial_id, rung1[0].trial_id]
+
+
+def test_the_lead_a_proposal_needs_is_a_one_sided_z_test_over_the_validation_images():
+    assert significant_lead(0.75, 2000, 0.95) == pytest.approx(
+        1.6448536269514722 * (2 * 0.75 * 0.25 / 2000) ** 0.5)
+    assert significant_lead(1.0, 2000, 0.95) == 0.0  # no noise at the bounds
+    with pytest.raises(ValueError, match=r"`confidence` must be in \(0.5, 1\). "
+                                         r"Received: confidence=0.3"):
+        halving("unused", confidence=0.3)
+    with pytest.raises(ValueError, match="`validation_images` must be a positive integer or "
+                                         "None. Received: validation_images=0"):
+        halving("unused", validation_images=0)

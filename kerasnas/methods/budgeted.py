@@ -58,12 +58,16 @@ class BudgetedSearch(TrialSearch):
         hand_designed: Whether the space's hand-designed members
             (`kerasnas.spaces.HandDesigned`) enter the first rung before any
             proposal (at most a third of it), so the search starts no worse.
+        incumbent_confidence: A proposal displaces a hand-designed member at a rung
+            only with a lead in validation accuracy significant at this confidence
+            (a one-sided z-test over the validation images; short rungs are noisy
+            and favour fast starters). None: any lead does.
     """
 
     def __init__(self, *, budget_epochs: float | None = None, budget_minutes: float | None = None,
                  eta: int = 3, selection_fraction: float = 0.25, min_epochs: float = 0.25,
                  warmup_fraction: float = 0.5, asynchronous: bool | None = None,
-                 hand_designed: bool = True):
+                 hand_designed: bool = True, incumbent_confidence: float | None = 0.95):
         if (budget_epochs is None) == (budget_minutes is None):
             raise ValueError("Give one of `budget_epochs` and `budget_minutes`. Received: "
                              f"budget_epochs={budget_epochs!r}, budget_minutes={budget_minutes!r}")
@@ -74,6 +78,9 @@ class BudgetedSearch(TrialSearch):
         if not 0 <= warmup_fraction <= 1:
             raise ValueError("`warmup_fraction` must be in [0, 1]. "
                              f"Received: warmup_fraction={warmup_fraction!r}")
+        if incumbent_confidence is not None and not 0.5 < incumbent_confidence < 1:
+            raise ValueError("`incumbent_confidence` must be in (0.5, 1), or None. "
+                             f"Received: incumbent_confidence={incumbent_confidence!r}")
         self.options: dict[str, Any] = {"eta": eta, "selection_fraction": selection_fraction,
                                         "min_epochs": min_epochs}
         # A time budget's plan waits for the speed measurement (`prepare`); an epoch
@@ -83,6 +90,7 @@ class BudgetedSearch(TrialSearch):
         self.plan: BudgetPlan | None = plan if budget_epochs is not None else None
         self.budget_epochs, self.budget_minutes = budget_epochs, budget_minutes
         self.warmup_fraction, self.hand_designed = warmup_fraction, hand_designed
+        self.incumbent_confidence = incumbent_confidence
         self.asynchronous = asynchronous
         self.speed: Speed | None = None
         self._run: Run | None = None
@@ -90,7 +98,8 @@ class BudgetedSearch(TrialSearch):
 
     def get_config(self) -> dict[str, Any]:
         config = {"budget_epochs": self.budget_epochs, **self.options,
-                  "warmup_fraction": self.warmup_fraction, "hand_designed": self.hand_designed}
+                  "warmup_fraction": self.warmup_fraction, "hand_designed": self.hand_designed,
+                  "incumbent_confidence": self.incumbent_confidence}
         if self.budget_minutes is not None:  # absent for an epoch budget, as in earlier run.json
             config = {"budget_minutes": self.budget_minutes, **config}
             del config["budget_epochs"]
@@ -136,10 +145,13 @@ class BudgetedSearch(TrialSearch):
             self._plan_time_budget(run, steps)
         plan, self._run = self._plan, run
         timed = self.budget_minutes is not None
+        incumbent = self.incumbent_confidence
         oracle = SuccessiveHalvingOracle(
             run.oracle, plan, asynchronous=self.asynchronous, starts=self.starts(run), seed=s.seed,
             max_consecutive_failed_trials=s.max_failures,
-            final_end=self._final_end if timed else None, cost=self._cost if timed else None)
+            final_end=self._final_end if timed else None, cost=self._cost if timed else None,
+            validation_images=len(run.data.y_val) if incumbent is not None else None,
+            confidence=incumbent or 0.95)
         schedule = WarmupStableDecay(
             warmup_steps=int(self.warmup_fraction * plan.rungs[0].epochs * steps),
             decay_from=round(plan.rungs[-2].epochs * steps),

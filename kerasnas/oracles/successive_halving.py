@@ -16,12 +16,19 @@ so no worker waits).
 The proposer sees each candidate once, with its rung-0 score (deviation from
 BOHB, which models every budget with enough observations: here only the lowest,
 where all candidates are compared). It keeps its own files in `proposer/`.
+
+Known-good starts are incumbents (as in SMAC's intensification and irace's
+racing): given the number of validation images, a proposal displaces a start
+only with a lead larger than their noise. Short rungs are noisy and favour
+models that learn fast, so without this a proposal that merely started faster
+beats the hand design it would lose to at the end of the budget.
 """
 
 from __future__ import annotations
 
 import math
 import os
+import statistics
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -31,7 +38,7 @@ from kerasnas import keras_tuner_internals as internals
 from kerasnas.budget_plan import QUANTUM, BudgetPlan
 from kerasnas.pareto import feasible, ranked
 
-__all__ = ["SuccessiveHalvingOracle"]
+__all__ = ["SuccessiveHalvingOracle", "significant_lead"]
 
 _ENDED = ("COMPLETED", "FAILED")
 
@@ -41,6 +48,17 @@ def _kept(trial: keras_tuner.engine.trial.Trial) -> bool:
     never promoted)."""
     return trial.status == "COMPLETED" and feasible(trial)
 PROPOSER_FOLDER = "proposer"
+
+
+def significant_lead(accuracy: float, images: int, confidence: float) -> float:
+    """The least lead over `accuracy` (measured on `images` images) that a one-sided
+    two-proportion z-test finds significant at `confidence`, both models at `accuracy`.
+
+    Both models are scored on the same images, so a paired test (McNemar) would
+    need a smaller lead: this one errs on the side of the incumbent.
+    """
+    p = min(max(accuracy, 0.0), 1.0)
+    return statistics.NormalDist().inv_cdf(confidence) * math.sqrt(2 * p * (1 - p) / images)
 
 
 class SuccessiveHalvingOracle(keras_tuner.Oracle):
@@ -63,13 +81,19 @@ class SuccessiveHalvingOracle(keras_tuner.Oracle):
             a ratio): each rung's epochs are divided by it (whole quanta, at
             least one), so that a budget on the wall clock compares candidates
             after equal time, not equal epochs. None: the plan's epochs.
+        validation_images: How many images each score (an accuracy) was measured on:
+            a start (or a model continued from one) then ranks as if it scored
+            `significant_lead` more, so a proposal displaces it only with a lead
+            significant at `confidence`. None: by score alone.
+        confidence: The confidence of that test, in (0.5, 1).
         **kwargs: Passed to `keras_tuner.Oracle` (seed, max_retries_per_trial, ...).
     """
 
     def __init__(self, proposer: keras_tuner.Oracle, plan: BudgetPlan, *,
                  asynchronous: bool | None = None, starts: Sequence[dict] = (),
                  final_end: Callable[[keras_tuner.engine.trial.Trial], float] | None = None,
-                 cost: Callable[[dict], float] | None = None, **kwargs: Any):
+                 cost: Callable[[dict], float] | None = None,
+                 validation_images: int | None = None, confidence: float = 0.95, **kwargs: Any):
         if not isinstance(proposer, keras_tuner.Oracle):
             raise ValueError("`proposer` must be a keras_tuner.Oracle. "
                              f"Received: proposer={type(proposer).__name__}")
@@ -78,6 +102,12 @@ class SuccessiveHalvingOracle(keras_tuner.Oracle):
         if len(starts) >= plan.candidates:
             raise ValueError(f"{len(starts)} starts leave no room for proposals among the plan's "
                              f"{plan.candidates} candidates; give fewer, or a larger budget.")
+        if validation_images is not None and (isinstance(validation_images, bool) or not isinstance(
+                validation_images, int) or validation_images < 1):
+            raise ValueError("`validation_images` must be a positive integer or None. Received: "
+                             f"validation_images={validation_images!r}")
+        if not 0.5 < confidence < 1:
+            raise ValueError(f"`confidence` must be in (0.5, 1). Received: confidence={confidence!r}")
         kwargs.setdefault("max_consecutive_failed_trials", proposer.max_consecutive_failed_trials)
         super().__init__(objective=proposer.objective, max_trials=plan.trials,
                          hyperparameters=proposer.hyperparameters, **kwargs)
@@ -89,6 +119,7 @@ class SuccessiveHalvingOracle(keras_tuner.Oracle):
         proposer.verbose = 0  # this oracle shows the trials; the proposer's are half of them
         self.proposer, self.plan, self.asynchronous = proposer, plan, asynchronous
         self.final_end, self.cost = final_end, cost
+        self.validation_images, self.confidence = validation_images, confidence
         self.rung_of: dict[str, int] = {}  # trial id -> rung
         self.proposer_trial: dict[str, str] = {}  # rung-0 trial id -> the proposer's trial id
         self.told: list[str] = []  # rung-0 trials whose end the proposer heard
@@ -145,15 +176,28 @@ class SuccessiveHalvingOracle(keras_tuner.Oracle):
         return None
 
     def _best_first(self, done, *, final):
-        """`done` in promotion order: by the objective, or, when the proposer trades objectives
-        off, by NSGA-II's rank and crowding (as MO-ASHA, Schmucker et al. 2021) into every rung
-        but the final one, which the most accurate reaches (it is the returned model)."""
+        """`done` in promotion order: by the objective (a start's raised by the lead a proposal
+        needs to displace it), or, when the proposer trades objectives off, by NSGA-II's rank
+        and crowding (as MO-ASHA, Schmucker et al. 2021) into every rung but the final one,
+        which the most accurate reaches (it is the returned model)."""
         trade_off = getattr(self.proposer, "trade_off", ())
         if not trade_off or final:
-            return sorted(done, key=lambda t: t.score, reverse=self.objective.direction == "max")
+            return sorted(done, key=self._ranking_score, reverse=self.objective.direction == "max")
         points = [[t.score, *(t.metrics.get_last_value(o.name) for o in trade_off)] for t in done]
         keys = ranked(points, [self.objective.direction, *(o.direction for o in trade_off)])
         return [done[i] for i in sorted(range(len(done)), key=keys.__getitem__)]
+
+    def _ranking_score(self, trial):
+        if self.validation_images is None or not self._from_start(trial):
+            return trial.score
+        lead = significant_lead(trial.score, self.validation_images, self.confidence)
+        return trial.score + (lead if self.objective.direction == "max" else -lead)
+
+    def _from_start(self, trial):
+        """Whether `trial` is a known-good start or a model continued from one."""
+        while trial.hyperparameters.values.get("tuner/trial_id"):
+            trial = self.trials[trial.hyperparameters.values["tuner/trial_id"]]
+        return trial.trial_id in self.rung_of and trial.trial_id not in self.proposer_trial
 
     def _fidelity(self, rung, parent, values):
         start = self.trials[parent].hyperparameters.values["tuner/epochs"] if parent else 0.0
