@@ -16,7 +16,7 @@ from kerasnas.settings import SearchSettings, positive_int  # no TensorFlow
 
 # Names only: importing kerasnas.spaces/oracles would import Keras before --help,
 # before --backend can choose its backend and --strategy mirrored split the CPU.
-SPACE_NAMES = ("resnet", "nasbench201", "custom")
+SPACE_NAMES = ("resnet", "nasbench201", "custom", "convnet")
 ORACLE_NAMES = ("random", "bayes", "kt-gp", "tpe", "evolution")
 
 EXAMPLES = """examples:

@@ -22,7 +22,7 @@ import numpy as np  # noqa: E402
 from kerasnas.spaces import get_space  # noqa: E402
 
 SPACES = {"resnet": {"stem_width": 8}, "nasbench201": {"channels": 4, "cells_per_stage": 1},
-          "custom": {"stem_width": 8}}
+          "custom": {"stem_width": 8}, "convnet": {"filters": 8}}
 
 
 def predict(model):

@@ -126,5 +126,5 @@ def test_models_saved_on_each_backend_load_and_predict_on_the_others(tmp_path):
     backends = ("tensorflow", "jax", "torch")
     assert sorted(diffs) == sorted(f"{saver}/{space} -> {loader}" for saver in backends
                                    for loader in backends if loader != saver
-                                   for space in ("resnet", "nasbench201", "custom"))
+                                   for space in ("resnet", "nasbench201", "custom", "convnet"))
     assert all(d < 1e-4 for d in diffs.values()), diffs

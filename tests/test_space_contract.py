@@ -10,6 +10,7 @@ from kerasnas.testing import SpaceContract
 
 # Small settings: every clause builds a few models of these in a second or two.
 SMALL = {
+    "convnet": dict(filters=4, blocks=2),
     "custom": dict(nodes=2, stem_width=4, cells_per_stage=1),
     "nasbench201": dict(channels=4, cells_per_stage=1),
     "resnet": dict(stem_width=4, stages=2, blocks_per_stage=1),

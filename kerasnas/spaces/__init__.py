@@ -8,6 +8,7 @@
 from typing import Any
 
 from kerasnas.spaces._ops import CELL_OPS, NB201_OPS
+from kerasnas.spaces.convnet import ConvNetSpace
 from kerasnas.spaces.custom import CustomCellSpace
 from kerasnas.spaces.nasbench201 import NasBench201Space, from_arch_string, to_arch_string
 from kerasnas.spaces.protocol import (CellSpace, Configurable, DataAware, Describable, HandDesigned,
@@ -18,11 +19,12 @@ SPACES = {
     "resnet": ResNetSpace,
     "nasbench201": NasBench201Space,
     "custom": CustomCellSpace,
+    "convnet": ConvNetSpace,
 }
 
-__all__ = ["CELL_OPS", "NB201_OPS", "SPACES", "CellSpace", "Configurable", "CustomCellSpace",
-           "DataAware", "Describable", "HandDesigned", "NasBench201Space", "ResNetSpace", "Space",
-           "from_arch_string", "get_space", "to_arch_string"]
+__all__ = ["CELL_OPS", "NB201_OPS", "SPACES", "CellSpace", "Configurable", "ConvNetSpace",
+           "CustomCellSpace", "DataAware", "Describable", "HandDesigned", "NasBench201Space",
+           "ResNetSpace", "Space", "from_arch_string", "get_space", "to_arch_string"]
 
 
 def get_space(name: str, **options: Any) -> Space:
