@@ -44,8 +44,8 @@ DEFAULT_OBJECTIVES = "accuracy,params"
 
 
 def key(space, oracle, seed, epochs, objectives=DEFAULT_OBJECTIVES, constraints="",
-        backend="tensorflow"):
-    return f"{space}|{oracle}|{seed}|{epochs}|{objectives}|{constraints}|{backend}"
+        backend="tensorflow", train_size=10000):
+    return f"{space}|{oracle}|{seed}|{epochs}|{objectives}|{constraints}|{backend}|{train_size}"
 
 
 def backend():
@@ -64,7 +64,7 @@ def load_results(path):
         r.setdefault("constraints", "")
         r.setdefault("backend", "tensorflow")  # the rows before the backend was recorded
     return {key(r["space"], r["oracle"], r["seed"], r["epochs"], r["objectives"],
-                r["constraints"], r["backend"]): r for r in rows}
+                r["constraints"], r["backend"], r["train_size"]): r for r in rows}
 
 
 def front_hypervolume(front):
@@ -87,7 +87,8 @@ def run_one(args, space, oracle, seed, data):
     constraints = tuple(c for c in args.constraints.split(",") if c)
     directory = os.path.join(args.run_dir, f"{space}-{oracle}-s{seed}-e{args.epochs}-"
                                            f"{'-'.join(objectives)}{'-bounded' if constraints else ''}"
-                                           f"{'' if backend() == 'tensorflow' else '-' + backend()}")
+                                           f"{'' if backend() == 'tensorflow' else '-' + backend()}"
+                                           f"{'' if args.train_size == 10000 else f'-n{args.train_size}'}")
     started = time.time()
     result = search(space, oracle, data, max_trials=args.trials, epochs=args.epochs,
                     batch_size=args.batch_size, seed=seed, objectives=objectives,
@@ -179,7 +180,7 @@ def main(argv=None):
             for space in args.spaces.split(","):
                 for oracle in args.oracles.split(","):
                     if key(space, oracle, seed, args.epochs, args.objectives,
-                           args.constraints, backend()) in done:
+                           args.constraints, backend(), args.train_size) in done:
                         continue
                     if data is None:
                         data = make_splits("fashion_mnist", train_size=args.train_size,
@@ -192,7 +193,7 @@ def main(argv=None):
                     with open(args.results, "a") as f:
                         f.write(json.dumps(row, default=float) + "\n")
                     done[key(space, oracle, seed, args.epochs, args.objectives,
-                             args.constraints, backend())] = row
+                             args.constraints, backend(), args.train_size)] = row
                     print(json.dumps(row, default=float), flush=True)
     write_report(args, list(done.values()))
 
@@ -216,21 +217,19 @@ def write_report(args, rows):
     notes = sorted({r.get("note", "") for r in rows} - {""})
     lines += [f"Run conditions: {'; '.join(notes) or 'not stated'}", "", __doc__.split("\n\n")[1],
               "", __doc__.split("\n\n")[2], ""]
-    groups = sorted({(r["space"], r["oracle"], r["epochs"], r["objectives"], r["constraints"],
-                      r["backend"]) for r in rows})
+    groups = sorted({_group(r) for r in rows})
     summary, per_seed = [], []
-    for space, oracle, epochs, objectives, constraints, backend_name in groups:
-        runs = sorted((r for r in rows if (r["space"], r["oracle"], r["epochs"], r["objectives"],
-                                           r["constraints"], r["backend"])
-                       == (space, oracle, epochs, objectives, constraints, backend_name)),
-                      key=lambda r: r["seed"])
+    for group in groups:
+        space, oracle, epochs, objectives, constraints, backend_name, train_size = group
+        runs = sorted((r for r in rows if _group(r) == group), key=lambda r: r["seed"])
+        images = f"{train_size} / {runs[0]['val_size']}"
         objectives = objectives + (f" ({constraints})" if constraints else "")
         volumes = [r["hypervolume"] for r in runs]
         wins = [r for r in runs if _headline_holds(r)]
         small = [r for r in runs if any(m["test_accuracy"] >= r["cnn_test_accuracy"]
                                         and m["params"] <= SMALL for m in r["front"])]
         summary.append({
-            "space x oracle": f"{space} x {oracle}", "backend": backend_name,
+            "space x oracle": f"{space} x {oracle}", "backend": backend_name, "images": images,
             "objectives": objectives, "trials x epochs": f"{runs[0]['trials']} x {epochs}",
             "seeds": ",".join(str(r["seed"]) for r in runs),
             "hypervolume": f"{statistics.mean(volumes):.3f} ± "
@@ -243,7 +242,7 @@ def write_report(args, rows):
             s = r.get("smallest_at_cnn_accuracy")
             per_seed.append({
                 "space x oracle": f"{space} x {oracle}", "backend": backend_name,
-                "objectives": objectives, "seed": r["seed"],
+                "images": images, "objectives": objectives, "seed": r["seed"],
                 "CNN test %": f"{100 * r['cnn_test_accuracy']:.2f}",
                 "smallest at CNN accuracy": s["architecture"] if s else "none on the front",
                 "its test %": f"{100 * s['test_accuracy']:.2f}" if s else "-",
@@ -265,19 +264,29 @@ def write_report(args, rows):
     print(f"wrote {args.out}")
 
 
+def _group(row):
+    """A report group: the runs that differ only in their seed."""
+    return (row["space"], row["oracle"], row["epochs"], row["objectives"], row["constraints"],
+            row["backend"], row["train_size"])
+
+
 def _headline_holds(row):
     s = row.get("smallest_at_cnn_accuracy")
     return bool(s) and s["params"] <= SMALL and s["latency_ms"] < s["cnn_latency_ms"]
 
 
 def _plot(plt, rows, path):
-    groups = sorted({(r["space"], r["oracle"], r["objectives"], r["constraints"], r["backend"])
-                     for r in rows})
-    fig, axes = plt.subplots(1, len(groups), figsize=(5.5 * len(groups), 4.2), squeeze=False)
-    for ax, (space, oracle, objectives, constraints, backend_name) in zip(axes[0], groups):
+    groups = sorted({_group(r) for r in rows})
+    columns = min(3, len(groups))
+    rows_of_plots = math.ceil(len(groups) / columns)
+    fig, axes = plt.subplots(rows_of_plots, columns, figsize=(5.5 * columns, 4.2 * rows_of_plots),
+                             squeeze=False)
+    for ax in axes.flat[len(groups):]:
+        ax.set_visible(False)
+    for ax, group in zip(axes.flat, groups):
+        space, oracle, _, objectives, constraints, backend_name, train_size = group
         for r in sorted(rows, key=lambda r: r["seed"]):
-            if (r["space"], r["oracle"], r["objectives"], r["constraints"], r["backend"]) != (
-                    space, oracle, objectives, constraints, backend_name):
+            if _group(r) != group:
                 continue
             front = sorted(r["front"], key=lambda m: m["params"])
             line, = ax.step([m["params"] for m in front], [m["test_accuracy"] for m in front],
@@ -288,8 +297,8 @@ def _plot(plt, rows, path):
         ax.set_xscale("log")
         ax.set_xlabel("parameters")
         ax.set_ylabel("test accuracy")
-        ax.set_title(f"{space} x {oracle} ({backend_name}): {objectives} {constraints}",
-                     fontsize=10)
+        ax.set_title(f"{space} x {oracle} ({backend_name}, {train_size} images): {objectives} "
+                     f"{constraints}", fontsize=9)
         ax.grid(alpha=0.3, which="both")
         ax.legend(fontsize=8, loc="lower right")
     fig.tight_layout()

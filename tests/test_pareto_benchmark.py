@@ -13,7 +13,8 @@ def _row(seed, backend=None, latency=0.5, cnn_latency=0.8, params=44_000.0):
     row = {"space": "resnet", "oracle": "bayes", "seed": seed, "epochs": 3,
            "objectives": "accuracy,params,latency", "constraints": "params<=120000",
            "front": [member], "hypervolume": 2.0, "cnn_test_accuracy": 0.867,
-           "cnn_params": 1_199_882, "trials": 12, "seconds": 100.0,
+           "cnn_params": 1_199_882, "trials": 12, "seconds": 100.0, "train_size": 10000,
+           "val_size": 2000,
            "smallest_at_cnn_accuracy": member, "retimed": "alone"}
     if backend:
         row["backend"] = backend
@@ -47,3 +48,18 @@ def test_the_report_counts_a_seed_only_when_its_model_is_small_and_faster_per_ba
     assert tf_line.endswith("| 3 of 3 seeds | 0 of 3 seeds |")
     assert jax_line.endswith("| 2 of 3 seeds | 2 of 3 seeds |")
     assert "Rows on jax: run with `KERAS_BACKEND=jax` in front." in text
+
+
+def test_rows_on_the_full_data_are_their_own_and_reported_apart(tmp_path):
+    full = {**_row(0, "tensorflow"), "train_size": 50000, "val_size": 10000, "note": ""}
+    small = {**_row(0, "tensorflow"), "note": ""}
+    path = tmp_path / "rows.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in (small, full)))
+    assert len(load_results(str(path))) == 2
+    args = argparse.Namespace(spaces="resnet", oracles="bayes", seeds="0", trials=12, epochs=3,
+                              objectives="accuracy,params,latency", constraints="params<=120000",
+                              train_size=10000, val_size=2000, out=str(tmp_path / "pareto.md"))
+    write_report(args, [small, full])
+    text = (tmp_path / "pareto.md").read_text()
+    assert "| resnet x bayes | tensorflow | 10000 / 2000 |" in text
+    assert "| resnet x bayes | tensorflow | 50000 / 10000 |" in text
