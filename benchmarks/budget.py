@@ -37,7 +37,7 @@ import statistics
 import time
 
 from benchmarks.launch import command_text
-from benchmarks.options import space_options
+from benchmarks.options import scale, space_options
 from kerasnas.files import write_text
 
 DEFAULT_ORACLES = {"resnet": "bayes", "custom": "evolution", "nasbench201": "evolution"}
@@ -77,10 +77,6 @@ def hyperband_max_epochs(budget, factor=3):
 def key(space, budget, seed, arm, train_size=10000, options=None):
     return f"{space}|{budget:g}|{seed}|{arm}|{train_size}|{scale(options)}"
 
-
-def scale(options):
-    """A space's pinned knobs as text ("" for its defaults): the scale its rows ran at."""
-    return ",".join(f"{k}={v}" for k, v in sorted((options or {}).items()))
 
 
 def load_results(path):

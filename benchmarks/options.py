@@ -19,3 +19,8 @@ def space_options(parser, items, spaces=SPACES):
         except ValueError as e:
             parser.error(str(e))
     return options
+
+
+def scale(options):
+    """A space's pinned knobs as text ("" for its defaults): the scale its rows ran at."""
+    return ",".join(f"{k}={v}" for k, v in sorted((options or {}).items()))

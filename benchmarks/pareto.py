@@ -34,6 +34,8 @@ import statistics
 import time
 
 from benchmarks.launch import command_text
+from benchmarks.options import scale, space_options
+from kerasnas.cli import SPACE_NAMES
 from kerasnas.files import write_text
 
 SMALL = 120_000  # a tenth of the plain CNN's parameters
@@ -44,8 +46,10 @@ DEFAULT_OBJECTIVES = "accuracy,params"
 
 
 def key(space, oracle, seed, epochs, objectives=DEFAULT_OBJECTIVES, constraints="",
-        backend="tensorflow", train_size=10000):
-    return f"{space}|{oracle}|{seed}|{epochs}|{objectives}|{constraints}|{backend}|{train_size}"
+        backend="tensorflow", train_size=10000, options=None):
+    return (f"{space}|{oracle}|{seed}|{epochs}|{objectives}|{constraints}|{backend}|{train_size}|"
+            f"{scale(options)}")
+
 
 
 def backend():
@@ -63,8 +67,10 @@ def load_results(path):
         r.setdefault("objectives", DEFAULT_OBJECTIVES)
         r.setdefault("constraints", "")
         r.setdefault("backend", "tensorflow")  # the rows before the backend was recorded
+        r.setdefault("space_options", {})  # the rows before --space-option: the defaults
     return {key(r["space"], r["oracle"], r["seed"], r["epochs"], r["objectives"],
-                r["constraints"], r["backend"], r["train_size"]): r for r in rows}
+                r["constraints"], r["backend"], r["train_size"], r["space_options"]): r
+            for r in rows}
 
 
 def front_hypervolume(front):
@@ -85,15 +91,17 @@ def run_one(args, space, oracle, seed, data):
 
     objectives = tuple(args.objectives.split(","))
     constraints = tuple(c for c in args.constraints.split(",") if c)
+    options = args.options[space]
     directory = os.path.join(args.run_dir, f"{space}-{oracle}-s{seed}-e{args.epochs}-"
                                            f"{'-'.join(objectives)}{'-bounded' if constraints else ''}"
                                            f"{'' if backend() == 'tensorflow' else '-' + backend()}"
-                                           f"{'' if args.train_size == 10000 else f'-n{args.train_size}'}")
+                                           f"{'' if args.train_size == 10000 else f'-n{args.train_size}'}"
+                                           f"{'-' + scale(options) if options else ''}")
     started = time.time()
     result = search(space, oracle, data, max_trials=args.trials, epochs=args.epochs,
                     batch_size=args.batch_size, seed=seed, objectives=objectives,
                     constraints=constraints, directory=directory, overwrite=True,
-                    reporter=Reporter())
+                    reporter=Reporter(), space_options=options)
     seconds = time.time() - started
     front = [{k: m[k] for k in ("trial_id", "architecture", "accuracy", "params", "latency",
                                 "test_accuracy", "model") if k in m}
@@ -158,6 +166,9 @@ def main(argv=None):
     parser.add_argument("--train-size", type=int, default=10000)
     parser.add_argument("--val-size", type=int, default=2000)
     parser.add_argument("--batch-size", type=int, default=32)
+    parser.add_argument("--space-option", action="append", default=[], metavar="SPACE:KEY=VALUE",
+                        help="pin a knob of one space, e.g. nasbench201:channels=8: a reduced "
+                             "scale for the slow spaces (repeatable)")
     parser.add_argument("--run-dir", default="runs/pareto", help="the runs' folders")
     parser.add_argument("--results", default="reports/pareto.jsonl",
                         help="one JSON row per finished run (kept, committed with the report)")
@@ -168,6 +179,7 @@ def main(argv=None):
                         help="time again every kept row's members at the CNN's accuracy against "
                              "the CNN (run alone: the figures the report quotes), from RUN_DIR")
     args = parser.parse_args(argv)
+    args.options = space_options(parser, args.space_option, SPACE_NAMES)
     done = load_results(args.results)
     if args.retime:
         retime(args, done)
@@ -179,8 +191,9 @@ def main(argv=None):
             data = None  # loaded for the first run of this seed that is not kept yet
             for space in args.spaces.split(","):
                 for oracle in args.oracles.split(","):
-                    if key(space, oracle, seed, args.epochs, args.objectives,
-                           args.constraints, backend(), args.train_size) in done:
+                    here = (space, oracle, seed, args.epochs, args.objectives, args.constraints,
+                            backend(), args.train_size, args.options[space])
+                    if key(*here) in done:
                         continue
                     if data is None:
                         data = make_splits("fashion_mnist", train_size=args.train_size,
@@ -189,11 +202,11 @@ def main(argv=None):
                            "objectives": args.objectives, "constraints": args.constraints,
                            "backend": backend(),
                            "train_size": args.train_size, "val_size": args.val_size,
+                           "space_options": args.options[space],
                            "note": args.note, **run_one(args, space, oracle, seed, data)}
                     with open(args.results, "a") as f:
                         f.write(json.dumps(row, default=float) + "\n")
-                    done[key(space, oracle, seed, args.epochs, args.objectives,
-                             args.constraints, backend(), args.train_size)] = row
+                    done[key(*here)] = row
                     print(json.dumps(row, default=float), flush=True)
     write_report(args, list(done.values()))
 
@@ -220,7 +233,7 @@ def write_report(args, rows):
     groups = sorted({_group(r) for r in rows})
     summary, per_seed = [], []
     for group in groups:
-        space, oracle, epochs, objectives, constraints, backend_name, train_size = group
+        space, oracle, epochs, objectives, constraints, backend_name, train_size, scaled = group
         runs = sorted((r for r in rows if _group(r) == group), key=lambda r: r["seed"])
         images = f"{train_size} / {runs[0]['val_size']}"
         objectives = objectives + (f" ({constraints})" if constraints else "")
@@ -230,7 +243,7 @@ def write_report(args, rows):
                                         and m["params"] <= SMALL for m in r["front"])]
         summary.append({
             "space x oracle": f"{space} x {oracle}", "backend": backend_name, "images": images,
-            "objectives": objectives, "trials x epochs": f"{runs[0]['trials']} x {epochs}",
+            "scale": scaled or "default", "objectives": objectives, "trials x epochs": f"{runs[0]['trials']} x {epochs}",
             "seeds": ",".join(str(r["seed"]) for r in runs),
             "hypervolume": f"{statistics.mean(volumes):.3f} ± "
                            f"{statistics.stdev(volumes) if len(volumes) > 1 else 0:.3f}",
@@ -242,7 +255,8 @@ def write_report(args, rows):
             s = r.get("smallest_at_cnn_accuracy")
             per_seed.append({
                 "space x oracle": f"{space} x {oracle}", "backend": backend_name,
-                "images": images, "objectives": objectives, "seed": r["seed"],
+                "images": images, "scale": scaled or "default", "objectives": objectives,
+                "seed": r["seed"],
                 "CNN test %": f"{100 * r['cnn_test_accuracy']:.2f}",
                 "smallest at CNN accuracy": s["architecture"] if s else "none on the front",
                 "its test %": f"{100 * s['test_accuracy']:.2f}" if s else "-",
@@ -267,7 +281,7 @@ def write_report(args, rows):
 def _group(row):
     """A report group: the runs that differ only in their seed."""
     return (row["space"], row["oracle"], row["epochs"], row["objectives"], row["constraints"],
-            row["backend"], row["train_size"])
+            row["backend"], row["train_size"], scale(row.get("space_options")))
 
 
 def _headline_holds(row):
@@ -284,7 +298,7 @@ def _plot(plt, rows, path):
     for ax in axes.flat[len(groups):]:
         ax.set_visible(False)
     for ax, group in zip(axes.flat, groups):
-        space, oracle, _, objectives, constraints, backend_name, train_size = group
+        space, oracle, _, objectives, constraints, backend_name, train_size, scaled = group
         for r in sorted(rows, key=lambda r: r["seed"]):
             if _group(r) != group:
                 continue
@@ -297,8 +311,8 @@ def _plot(plt, rows, path):
         ax.set_xscale("log")
         ax.set_xlabel("parameters")
         ax.set_ylabel("test accuracy")
-        ax.set_title(f"{space} x {oracle} ({backend_name}, {train_size} images): {objectives} "
-                     f"{constraints}", fontsize=9)
+        ax.set_title(f"{space}{' ' + scaled if scaled else ''} x {oracle} ({backend_name}, "
+                     f"{train_size} images): {objectives} {constraints}", fontsize=9)
         ax.grid(alpha=0.3, which="both")
         ax.legend(fontsize=8, loc="lower right")
     fig.tight_layout()
@@ -312,6 +326,8 @@ def _argv(args):
         out += ["--constraints", args.constraints]
     if (args.train_size, args.val_size) != (10000, 2000):
         out += ["--train-size", args.train_size, "--val-size", args.val_size]
+    for item in getattr(args, "space_option", []):
+        out += ["--space-option", item]
     return out
 
 

@@ -50,16 +50,18 @@ def test_the_report_counts_a_seed_only_when_its_model_is_small_and_faster_per_ba
     assert "Rows on jax: run with `KERAS_BACKEND=jax` in front." in text
 
 
-def test_rows_on_the_full_data_are_their_own_and_reported_apart(tmp_path):
+def test_rows_on_the_full_data_or_at_a_scale_are_their_own_and_reported_apart(tmp_path):
     full = {**_row(0, "tensorflow"), "train_size": 50000, "val_size": 10000, "note": ""}
     small = {**_row(0, "tensorflow"), "note": ""}
+    scaled = {**small, "space_options": {"stem_width": 8}}
     path = tmp_path / "rows.jsonl"
-    path.write_text("".join(json.dumps(r) + "\n" for r in (small, full)))
-    assert len(load_results(str(path))) == 2
+    path.write_text("".join(json.dumps(r) + "\n" for r in (small, full, scaled)))
+    assert len(load_results(str(path))) == 3
     args = argparse.Namespace(spaces="resnet", oracles="bayes", seeds="0", trials=12, epochs=3,
                               objectives="accuracy,params,latency", constraints="params<=120000",
                               train_size=10000, val_size=2000, out=str(tmp_path / "pareto.md"))
-    write_report(args, [small, full])
+    write_report(args, [small, full, scaled])
     text = (tmp_path / "pareto.md").read_text()
-    assert "| resnet x bayes | tensorflow | 10000 / 2000 |" in text
-    assert "| resnet x bayes | tensorflow | 50000 / 10000 |" in text
+    assert "| resnet x bayes | tensorflow | 10000 / 2000 | default |" in text
+    assert "| resnet x bayes | tensorflow | 50000 / 10000 | default |" in text
+    assert "| resnet x bayes | tensorflow | 10000 / 2000 | stem_width=8 |" in text
