@@ -40,7 +40,8 @@ from benchmarks.launch import command_text
 from benchmarks.options import scale, space_options
 from kerasnas.files import write_text
 
-DEFAULT_ORACLES = {"resnet": "bayes", "custom": "evolution", "nasbench201": "evolution"}
+DEFAULT_ORACLES = {"resnet": "bayes", "custom": "evolution", "nasbench201": "evolution",
+                   "convnet": "bayes"}
 ARMS = ("budgeted", "cnn", "hand", "trials", "hyperband", "any-lead")
 
 
@@ -189,6 +190,10 @@ def main(argv=None):
     parser.add_argument("--report-only", action="store_true")
     args = parser.parse_args(argv)
     args.options = space_options(parser, args.space_option, tuple(DEFAULT_ORACLES))
+    unknown = [s for s in args.spaces.split(",") if s not in DEFAULT_ORACLES]
+    if unknown:
+        parser.error(f"--spaces: unknown {', '.join(unknown)}; choose from "
+                     f"{', '.join(DEFAULT_ORACLES)}")
     os.makedirs(args.run_dir, exist_ok=True)
     os.makedirs(os.path.dirname(args.results) or ".", exist_ok=True)
     path = args.results

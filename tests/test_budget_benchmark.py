@@ -92,12 +92,21 @@ def test_rows_at_another_size_or_scale_are_their_own_and_reported_apart(tmp_path
                      "nasbench201:channels=16"])
 
 
+def test_an_unknown_space_ends_the_harness_naming_the_known_ones(tmp_path, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--spaces", "resnet,mobilenet", "--results", str(tmp_path / "r.jsonl"),
+              "--run-dir", str(tmp_path / "runs"), "--out", str(tmp_path / "budget.md")])
+    assert exit_info.value.code == 2
+    assert "--spaces: unknown mobilenet; choose from resnet, custom, nasbench201, convnet" in \
+        capsys.readouterr().err
+
+
 def test_a_malformed_space_option_ends_the_harness_naming_it(tmp_path, capsys):
     with pytest.raises(SystemExit) as stop:
         main(["--space-option", "resnet50:width=3", "--out", str(tmp_path / "b.md"),
               "--results", str(tmp_path / "r.jsonl"), "--run-dir", str(tmp_path / "runs")])
     assert stop.value.code == 2
-    assert "--space-option expects SPACE:KEY=VALUE with SPACE in resnet, custom, nasbench201; " \
+    assert "--space-option expects SPACE:KEY=VALUE with SPACE in resnet, custom, nasbench201, convnet; " \
            "got 'resnet50:width=3'" in capsys.readouterr().err
 
 
