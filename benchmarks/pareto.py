@@ -19,6 +19,9 @@ latency at batch 1 depends on it more than on the model.
 
     python -m benchmarks.pareto --spaces resnet --oracles bayes --seeds 0,1,2
     python -m benchmarks.pareto --spaces resnet --oracles bayes --objectives accuracy,params,latency
+    python -m benchmarks.pareto --spaces convnet --oracles bayes --objectives accuracy,params,latency \
+        --constraints params<=120000 --train-size 50000 --val-size 10000   # the full data
+    python -m benchmarks.pareto --spaces custom --space-option custom:stem_width=16 ...  # reduced
     KERAS_BACKEND=jax python -m benchmarks.pareto ... # the same runs, trained and timed on JAX
     python -m benchmarks.pareto --report-only          # -> reports/pareto.md
 
