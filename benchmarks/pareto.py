@@ -39,6 +39,7 @@ import time
 from benchmarks.launch import command_text
 from benchmarks.options import scale, space_options
 from kerasnas.cli import SPACE_NAMES
+from kerasnas.settings import positive_int
 from kerasnas.files import write_text
 
 SMALL = 120_000  # a tenth of the plain CNN's parameters
@@ -128,8 +129,9 @@ def run_one(args, space, oracle, seed, data):
 
 def retime(args, done):
     """Times each kept row's members at the CNN's accuracy against the CNN again, alternating,
-    median of 5 rounds each (latency does not depend on the weights: the CNN is built afresh),
-    and rewrites the results file."""
+    the median of `args.rounds` rounds each and in how many rounds the member was the faster
+    (latency does not depend on the weights: the CNN is built afresh), and rewrites the
+    results file."""
     import keras
 
     from benchmarks.comparison.frameworks.baseline_runner import plain_cnn
@@ -145,12 +147,14 @@ def retime(args, done):
             continue
         for m in match:
             model = keras.models.load_model(os.path.join(directory, m["model"]))
-            rounds = [(latency_ms(cnn), latency_ms(model)) for _ in range(5)]
+            rounds = [(latency_ms(cnn), latency_ms(model)) for _ in range(args.rounds)]
             m["cnn_latency_ms"] = statistics.median(c for c, _ in rounds)
             m["latency_ms"] = statistics.median(x for _, x in rounds)
+            m["faster_rounds"] = f"{sum(x < c for c, x in rounds)} of {len(rounds)}"
         faster = [m for m in match if m["latency_ms"] < m["cnn_latency_ms"]]
         r["smallest_at_cnn_accuracy"] = min(faster or match, key=lambda m: m["params"])
-        r["retimed"] = f"alone, {time.strftime('%Y-%m-%d %H:%M')}, median of 5 alternating rounds"
+        r["retimed"] = (f"alone, {time.strftime('%Y-%m-%d %H:%M')}, median of {args.rounds} "
+                        "alternating rounds")
     write_text(args.results, "".join(json.dumps(r, default=float) + "\n" for r in done.values()))
 
 
@@ -181,6 +185,8 @@ def main(argv=None):
     parser.add_argument("--retime", action="store_true",
                         help="time again every kept row's members at the CNN's accuracy against "
                              "the CNN (run alone: the figures the report quotes), from RUN_DIR")
+    parser.add_argument("--rounds", type=positive_int, default=5,
+                        help="--retime: alternating rounds (each 50 timed calls a model)")
     args = parser.parse_args(argv)
     args.options = space_options(parser, args.space_option, SPACE_NAMES)
     done = load_results(args.results)
@@ -265,6 +271,7 @@ def write_report(args, rows):
                 "its test %": f"{100 * s['test_accuracy']:.2f}" if s else "-",
                 "params (CNN: 1,199,882)": f"{s['params']:,.0f}" if s else "-",
                 "latency ms (CNN)": f"{s['latency_ms']:.3f} ({s['cnn_latency_ms']:.3f})" if s else "-",
+                "faster in rounds": s.get("faster_rounds", "-") if s else "-",
                 "timed": "alone" if r.get("retimed") else "beside the runs",
                 "hypervolume": f"{r['hypervolume']:.3f}", "seconds": f"{r['seconds']:.0f}"})
     lines += ["## Per space and oracle", "", to_markdown(pd.DataFrame(summary)) if summary else

@@ -126,3 +126,14 @@ def test_cell_graph_has_two_labelled_inputs_per_node_and_concat_edges():
         ("node 2", "out", ""), ("node 3", "out", ""), ("node 4", "out", "")]
     src = graph["nodes"][values["node4_in1"]]
     assert (src, "node 4", values["node4_op1"]) in graph["edges"]
+
+
+def test_the_hand_design_names_every_searched_knob_and_leaves_pinned_ones_out():
+    (design,) = CustomCellSpace().hand_designed()
+    hp = keras_tuner.HyperParameters()
+    CustomCellSpace().build(hp)
+    active = {h.name for h in hp.space if hp.is_active(h)} - {"reductions"}  # set by the images
+    assert set(design) == active  # nothing left to a random draw
+    assert (design["stem_width"], design["cells_per_stage"], design["dropout"]) == (32, 2, 0.1)
+    (pinned,) = CustomCellSpace(stem_width=16, cells_per_stage=1).hand_designed()
+    assert "stem_width" not in pinned and "cells_per_stage" not in pinned

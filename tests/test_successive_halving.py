@@ -197,3 +197,10 @@ def test_the_lead_a_proposal_needs_is_a_one_sided_z_test_over_the_validation_ima
     with pytest.raises(ValueError, match="`validation_images` must be a positive integer or "
                                          "None. Received: validation_images=0"):
         halving("unused", validation_images=0)
+
+
+def test_a_knob_a_start_leaves_out_takes_its_default_not_a_random_draw(tmp_path):
+    oracle = halving(tmp_path, starts=[{"a": 2, "c": True}])
+    first = oracle.create_trial("tuner0").hyperparameters.values
+    assert {k: v for k, v in first.items() if not k.startswith("tuner/")} == \
+        {"a": 2, "b": 0, "c": True, "d": 0}  # b and the now active d at their defaults

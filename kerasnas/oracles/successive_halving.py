@@ -36,6 +36,7 @@ import keras_tuner
 
 from kerasnas import keras_tuner_internals as internals
 from kerasnas.budget_plan import QUANTUM, BudgetPlan
+from kerasnas.oracles._base import fill_values
 from kerasnas.pareto import feasible, ranked
 
 __all__ = ["SuccessiveHalvingOracle", "significant_lead"]
@@ -72,8 +73,8 @@ class SuccessiveHalvingOracle(keras_tuner.Oracle):
         asynchronous: Promote as in ASHA (True), only once a rung has ended
             (False), or ASHA when more than one tuner asks (None).
         starts: Values of known-good members (e.g. a space's `hand_designed()`)
-            that enter rung 0 before any proposal; the proposer fills the rest
-            and does not hear of them.
+            that enter rung 0 before any proposal, a hyperparameter they leave out
+            at its default; the proposer fills the rest and does not hear of them.
         final_end: Where the final rung ends for a given winner (its trial):
             a budget on the wall clock sizes it from the time left. None: the
             plan's end.
@@ -140,7 +141,9 @@ class SuccessiveHalvingOracle(keras_tuner.Oracle):
         started = self._started(0)
         if started < len(self.starts):  # the known-good members first
             self.rung_of[trial_id] = 0
-            values = self.starts[started]
+            given = self.starts[started]  # what it leaves out takes its default, not a draw
+            values = {**fill_values(self.hyperparameters.space,
+                                    lambda hp: given.get(hp.name, hp.default)), **given}
             return {"status": "RUNNING", "values": {**values, **self._fidelity(0, None, values)}}
         # The proposer's own create/end, under a tuner id of ours: it keeps its state its way.
         trial = self.proposer.create_trial(f"candidate-{trial_id}")

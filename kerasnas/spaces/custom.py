@@ -168,14 +168,18 @@ class CustomCellSpace(SpaceBase, keras_tuner.HyperModel):
 
     def hand_designed(self) -> list[dict[str, Any]]:
         """A plain cell: each node a 3x3 conv of the node before it plus the one before
-        that (a residual chain), with the space's default macro settings and Adam."""
+        that (a residual chain), at the scale of the ResNet hand design (a 32-wide stem,
+        2 cells a stage as its 2 blocks, dropout 0.1), with Adam."""
         if not {"conv_3x3", "identity"} <= set(self.operations):
             return []
         cell = {}
         for k in range(2, 2 + self.nodes):
             cell.update({_hp(k, "in", 0): k - 1, _hp(k, "op", 0): "conv_3x3",
                          _hp(k, "in", 1): k - 2, _hp(k, "op", 1): "identity"})
-        return [{**cell, **self.hand_designed_training()}]
+        macro = {"stem_width": 32, "cells_per_stage": 2, "dropout": 0.1}
+        searched = {k: v for k, v in macro.items() if getattr(self, k) is None
+                    or isinstance(getattr(self, k), hp_types.HyperParameter)}
+        return [{**cell, **searched, **self.hand_designed_training()}]
 
     def max_reductions(self) -> int:
         return upper(self.reductions, self.default_reductions())

@@ -91,7 +91,8 @@ class HandDesigned(Protocol):
 
     A budgeted search (`kerasnas.methods.BudgetedSearch`) puts them in its first
     rung before any proposal, so it starts no worse than the hand design. Values
-    of hyperparameters the space does not search (pinned knobs) are left out.
+    of hyperparameters the space does not search (pinned knobs) are left out; a
+    searched one left out takes its default.
     """
 
     def hand_designed(self) -> list[dict[str, Any]]:
