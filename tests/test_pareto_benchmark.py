@@ -54,6 +54,8 @@ def test_rows_on_the_full_data_or_at_a_scale_are_their_own_and_reported_apart(tm
     full = {**_row(0, "tensorflow"), "train_size": 50000, "val_size": 10000, "note": ""}
     small = {**_row(0, "tensorflow"), "note": ""}
     scaled = {**small, "space_options": {"stem_width": 8}}
+    scaled["smallest_at_cnn_accuracy"] = {**scaled["smallest_at_cnn_accuracy"],
+                                          "faster_rounds": "19 of 21"}
     path = tmp_path / "rows.jsonl"
     path.write_text("".join(json.dumps(r) + "\n" for r in (small, full, scaled)))
     assert len(load_results(str(path))) == 3
@@ -65,3 +67,4 @@ def test_rows_on_the_full_data_or_at_a_scale_are_their_own_and_reported_apart(tm
     assert "| resnet x bayes | tensorflow | 10000 / 2000 | default |" in text
     assert "| resnet x bayes | tensorflow | 50000 / 10000 | default |" in text
     assert "| resnet x bayes | tensorflow | 10000 / 2000 | stem_width=8 |" in text
+    assert "| 0.500 (0.800) | 19 of 21 | alone |" in text  # the rounds the model was the faster
