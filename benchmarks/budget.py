@@ -79,7 +79,6 @@ def key(space, budget, seed, arm, train_size=10000, options=None):
     return f"{space}|{budget:g}|{seed}|{arm}|{train_size}|{scale(options)}"
 
 
-
 def load_results(path):
     if not os.path.isfile(path):
         return {}

@@ -39,8 +39,8 @@ import time
 from benchmarks.launch import command_text
 from benchmarks.options import scale, space_options
 from kerasnas.cli import SPACE_NAMES
-from kerasnas.settings import positive_int
 from kerasnas.files import write_text
+from kerasnas.settings import positive_int
 
 SMALL = 120_000  # a tenth of the plain CNN's parameters
 REFERENCE = (0.0, 7.0)  # hypervolume reference: accuracy 0, 10 M parameters (log10)
@@ -53,7 +53,6 @@ def key(space, oracle, seed, epochs, objectives=DEFAULT_OBJECTIVES, constraints=
         backend="tensorflow", train_size=10000, options=None):
     return (f"{space}|{oracle}|{seed}|{epochs}|{objectives}|{constraints}|{backend}|{train_size}|"
             f"{scale(options)}")
-
 
 
 def backend():
@@ -189,6 +188,9 @@ def main(argv=None):
                         help="--retime: alternating rounds (each 50 timed calls a model)")
     args = parser.parse_args(argv)
     args.options = space_options(parser, args.space_option, SPACE_NAMES)
+    unknown = [s for s in args.spaces.split(",") if s not in SPACE_NAMES]
+    if unknown:
+        parser.error(f"--spaces: unknown {', '.join(unknown)}; choose from {', '.join(SPACE_NAMES)}")
     done = load_results(args.results)
     if args.retime:
         retime(args, done)

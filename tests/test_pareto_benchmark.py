@@ -3,7 +3,9 @@
 import argparse
 import json
 
-from benchmarks.pareto import key, load_results, write_report
+import pytest
+
+from benchmarks.pareto import key, load_results, main, write_report
 
 
 def _row(seed, backend=None, latency=0.5, cnn_latency=0.8, params=44_000.0):
@@ -68,3 +70,12 @@ def test_rows_on_the_full_data_or_at_a_scale_are_their_own_and_reported_apart(tm
     assert "| resnet x bayes | tensorflow | 50000 / 10000 | default |" in text
     assert "| resnet x bayes | tensorflow | 10000 / 2000 | stem_width=8 |" in text
     assert "| 0.500 (0.800) | 19 of 21 | alone |" in text  # the rounds the model was the faster
+
+
+def test_an_unknown_space_ends_the_harness_naming_the_known_ones(tmp_path, capsys):
+    with pytest.raises(SystemExit) as stop:
+        main(["--spaces", "mobilenet", "--results", str(tmp_path / "r.jsonl"),
+              "--out", str(tmp_path / "p.md")])
+    assert stop.value.code == 2
+    assert "--spaces: unknown mobilenet; choose from resnet, nasbench201, custom, convnet" in \
+        capsys.readouterr().err
