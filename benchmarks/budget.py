@@ -37,7 +37,7 @@ import statistics
 import time
 
 from benchmarks.launch import command_text
-from benchmarks.options import scale, space_options
+from benchmarks.options import check_spaces, scale, space_options
 from kerasnas.files import write_text
 
 DEFAULT_ORACLES = {"resnet": "bayes", "custom": "evolution", "nasbench201": "evolution",
@@ -189,10 +189,7 @@ def main(argv=None):
     parser.add_argument("--report-only", action="store_true")
     args = parser.parse_args(argv)
     args.options = space_options(parser, args.space_option, tuple(DEFAULT_ORACLES))
-    unknown = [s for s in args.spaces.split(",") if s not in DEFAULT_ORACLES]
-    if unknown:
-        parser.error(f"--spaces: unknown {', '.join(unknown)}; choose from "
-                     f"{', '.join(DEFAULT_ORACLES)}")
+    check_spaces(parser, args.spaces, tuple(DEFAULT_ORACLES))
     os.makedirs(args.run_dir, exist_ok=True)
     os.makedirs(os.path.dirname(args.results) or ".", exist_ok=True)
     path = args.results

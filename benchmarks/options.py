@@ -24,3 +24,11 @@ def space_options(parser, items, spaces=SPACES):
 def scale(options):
     """A space's pinned knobs as text ("" for its defaults): the scale its rows ran at."""
     return ",".join(f"{k}={v}" for k, v in sorted((options or {}).items()))
+
+
+def check_spaces(parser, text, known):
+    """Ends the harness through `parser.error` when `--spaces` (comma-separated) names a space
+    outside `known`, naming the known ones."""
+    unknown = [s for s in text.split(",") if s not in known]
+    if unknown:
+        parser.error(f"--spaces: unknown {', '.join(unknown)}; choose from {', '.join(known)}")

@@ -37,7 +37,7 @@ import statistics
 import time
 
 from benchmarks.launch import command_text
-from benchmarks.options import scale, space_options
+from benchmarks.options import check_spaces, scale, space_options
 from kerasnas.cli import SPACE_NAMES
 from kerasnas.files import write_text
 from kerasnas.settings import positive_int
@@ -188,9 +188,7 @@ def main(argv=None):
                         help="--retime: alternating rounds (each 50 timed calls a model)")
     args = parser.parse_args(argv)
     args.options = space_options(parser, args.space_option, SPACE_NAMES)
-    unknown = [s for s in args.spaces.split(",") if s not in SPACE_NAMES]
-    if unknown:
-        parser.error(f"--spaces: unknown {', '.join(unknown)}; choose from {', '.join(SPACE_NAMES)}")
+    check_spaces(parser, args.spaces, tuple(SPACE_NAMES))
     done = load_results(args.results)
     if args.retime:
         retime(args, done)

@@ -156,6 +156,12 @@ class SpaceBase:
         )
         return model
 
+    def searched(self, design: dict[str, Any]) -> dict[str, Any]:
+        """`design`'s values for the knobs this space searches (None or a hyperparameter):
+        a hand design leaves a pinned knob out."""
+        return {k: v for k, v in design.items() if getattr(self, k) is None
+                or isinstance(getattr(self, k), hp_types.HyperParameter)}
+
     def hand_designed_training(self) -> dict[str, Any]:
         """The recipe hand designs here train with: Adam at 3e-3 where the optimizer is searched.
 

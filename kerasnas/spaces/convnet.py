@@ -115,9 +115,7 @@ class ConvNetSpace(SpaceBase, keras_tuner.HyperModel):
         pooled 3x3 convolutions of 32 and 64 filters, flatten, dropout 0.5, softmax."""
         design = {"filters": 32, "blocks": 2, "convs_per_block": 1, "kernel_size": 3,
                   "batch_norm": False, "head": "flatten", "dense_units": 0, "dropout": 0.5}
-        searched = {k: v for k, v in design.items() if getattr(self, k) is None
-                    or isinstance(getattr(self, k), hp_types.HyperParameter)}
-        return [{**searched, **self.hand_designed_training()}]
+        return [{**self.searched(design), **self.hand_designed_training()}]
 
     def max_reductions(self) -> int:
         return upper(self.blocks, hp_types.Int("b", 1, 3))

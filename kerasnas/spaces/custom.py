@@ -177,9 +177,7 @@ class CustomCellSpace(SpaceBase, keras_tuner.HyperModel):
             cell.update({_hp(k, "in", 0): k - 1, _hp(k, "op", 0): "conv_3x3",
                          _hp(k, "in", 1): k - 2, _hp(k, "op", 1): "identity"})
         macro = {"stem_width": 32, "cells_per_stage": 2, "dropout": 0.1}
-        searched = {k: v for k, v in macro.items() if getattr(self, k) is None
-                    or isinstance(getattr(self, k), hp_types.HyperParameter)}
-        return [{**cell, **searched, **self.hand_designed_training()}]
+        return [{**cell, **self.searched(macro), **self.hand_designed_training()}]
 
     def max_reductions(self) -> int:
         return upper(self.reductions, self.default_reductions())

@@ -115,9 +115,7 @@ class ResNetSpace(SpaceBase, keras_tuner.HyperModel):
         2 stages of 2 basic 3x3 blocks (ResNet-10-like), light dropout, Adam."""
         design = {"stem_width": 32, "stem_pool": True, "stages": 2, "blocks_per_stage": 2,
                   "block_type": "basic", "kernel_size": 3, "dropout": 0.1}
-        searched = {k: v for k, v in design.items() if getattr(self, k) is None
-                    or isinstance(getattr(self, k), hp_types.HyperParameter)}
-        return [{**searched, **self.hand_designed_training()}]
+        return [{**self.searched(design), **self.hand_designed_training()}]
 
     def max_reductions(self) -> int:
         pooled = self.stem_pool is not False  # the default pools after the stem
