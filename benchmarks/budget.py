@@ -16,7 +16,10 @@ every model counted) and seed, four ways to spend B on the same split:
   B (its total is a step function of `max_epochs`: it cannot spend B exactly),
   the best trial's model;
 - any-lead: the budgeted search where any lead displaces the hand-designed member
-  (`BudgetedSearch(incumbent_confidence=None)`: the search before that rule).
+  (`BudgetedSearch(incumbent_confidence=None)`: the search before that rule);
+- raced: the budgeted search with the hand-designed member raced to the last
+  selection rung whatever its rank (`BudgetedSearch(incumbent_race=True)`), its
+  slots paid from the winner's training.
 
     python -m benchmarks.budget --spaces resnet --budgets 12 --seeds 0,1,2
     python -m benchmarks.budget --budgets 18 --train-size 50000 --val-size 10000 \
@@ -42,7 +45,7 @@ from kerasnas.files import write_text
 
 DEFAULT_ORACLES = {"resnet": "bayes", "custom": "evolution", "nasbench201": "evolution",
                    "convnet": "bayes"}
-ARMS = ("budgeted", "cnn", "hand", "trials", "hyperband", "any-lead")
+ARMS = ("budgeted", "cnn", "hand", "trials", "hyperband", "any-lead", "raced")
 
 
 def hyperband_epochs(max_epochs, factor=3):
@@ -119,11 +122,11 @@ def run_arm(args, space, budget, seed, arm, data):
 
         _, _, _, _, accuracy = train(data, epochs=int(budget), batch_size=args.batch_size, seed=seed)
         return {"test_accuracy": accuracy, "seconds": time.time() - started}
-    if arm in ("budgeted", "any-lead"):
+    if arm in ("budgeted", "any-lead", "raced"):
         from kerasnas.methods import BudgetedSearch
 
         method = BudgetedSearch(budget_epochs=budget, incumbent_confidence=(
-            None if arm == "any-lead" else 0.95))
+            None if arm == "any-lead" else 0.95), incumbent_race=arm == "raced")
         result = search(space, oracle, data, method=method, **common)
         return {"test_accuracy": result.test_accuracy, "seconds": time.time() - started,
                 "split": result.summary["budget"], "best": result.summary["best_architecture"]}

@@ -8,6 +8,12 @@ and so on until one is left. The winner then trains on from its checkpoint to
 the end of the budget, so the returned model has trained `B - (selection spent
 on the others)` epochs, not `B / n`.
 
+A plan may race known-good members (`raced`): every selection rung above the
+first keeps that many slots of its own for them, so a hand design is compared
+with the best proposals after the longest training the selection gives, not
+dropped after the first, short rung (SMAC's incumbent is likewise judged at the
+highest budget). Those slots are paid from the winner's training.
+
 Fidelities are multiples of `quantum` epochs (fractions count steps).
 """
 
@@ -37,11 +43,14 @@ class BudgetPlan:
         budget_epochs: The whole budget `B`.
         rungs: Selection rungs, largest first, then the final rung (size 1).
         eta: The reduction factor between rungs.
+        raced: Slots of every selection rung above the first that go to the
+            known-good members (the starts) whatever their rank.
     """
 
     budget_epochs: float
     rungs: tuple[Rung, ...]
     eta: int
+    raced: int = 0
 
     @property
     def candidates(self) -> int:
@@ -74,22 +83,27 @@ class BudgetPlan:
 
     def describe(self) -> str:
         rungs = ", ".join(f"{r.size} x {r.epochs:g}" for r in self.rungs[:-1])
+        raced = (f"; {'the hand design' if self.raced == 1 else f'{self.raced} hand designs'} "
+                 "raced to the last selection rung" if self.raced else "")
         return (f"budget {self.budget_epochs:g} epochs: selection {rungs} epochs "
-                f"({self.selection_epochs:g}), then the winner to {self.rungs[-1].epochs:g} "
-                f"epochs (+{self.final_epochs:g})")
+                f"({self.selection_epochs:g}{raced}), then the winner to "
+                f"{self.rungs[-1].epochs:g} epochs (+{self.final_epochs:g})")
 
 
 def make_plan(budget_epochs: float, *, eta: int = 3, selection_fraction: float = 0.25,
-              min_epochs: float = 0.25, quantum: float = QUANTUM) -> BudgetPlan:
+              min_epochs: float = 0.25, quantum: float = QUANTUM, raced: int = 0) -> BudgetPlan:
     """The plan with the most candidates whose first rung still trains `min_epochs`.
 
     Args:
         budget_epochs: The whole budget, in epochs of the training split.
         eta: Reduction factor (the best 1/eta of a rung go on).
         selection_fraction: Share of the budget spent on selection (every
-            model's epochs before the final rung, the winner's included).
+            model's epochs before the final rung, the winner's included), the
+            raced slots aside.
         min_epochs: The least a candidate trains before it is judged.
         quantum: Rung lengths are multiples of this many epochs.
+        raced: Slots added to every selection rung above the first for the
+            known-good members, whose epochs come out of the winner's training.
 
     Raises:
         ValueError: for a budget too small to judge even `eta` candidates, or
@@ -105,6 +119,8 @@ def make_plan(budget_epochs: float, *, eta: int = 3, selection_fraction: float =
                          f"quantum={quantum!r}")
     if not budget_epochs > 0:
         raise ValueError(f"`budget_epochs` must be > 0. Received: budget_epochs={budget_epochs!r}")
+    if not isinstance(raced, int) or isinstance(raced, bool) or raced < 0:
+        raise ValueError(f"`raced` must be an integer >= 0. Received: raced={raced!r}")
     selection = budget_epochs * selection_fraction
     best = None
     for rungs in range(2, 12):
@@ -123,17 +139,22 @@ def make_plan(budget_epochs: float, *, eta: int = 3, selection_fraction: float =
                          f"{selection_fraction:g}: give at least {least:g} epochs, or a lower "
                          "min_epochs.")
     rungs, n0, r0 = best
-    selection_rungs = tuple(Rung(n0 // eta ** k, r0 * eta ** k) for k in range(rungs))
-    plan = BudgetPlan(budget_epochs, (*selection_rungs, Rung(1, 0.0)), eta)
+    selection_rungs = tuple(Rung(n0 // eta ** k + (raced if k else 0), r0 * eta ** k)
+                            for k in range(rungs))
+    plan = BudgetPlan(budget_epochs, (*selection_rungs, Rung(1, 0.0)), eta, raced)
+    if plan.selection_epochs + quantum > budget_epochs:  # the winner trains on a quantum at least
+        raise ValueError(f"A budget of {budget_epochs:g} epochs cannot pay for {raced} raced "
+                         f"slot(s) besides its selection ({plan.describe()}): give a larger "
+                         "budget, or race none.")
     final_end = selection_rungs[-1].epochs + budget_epochs - plan.selection_epochs
     # Whole quanta only: the winner stops at or just below the budget.
     final_end = math.floor(final_end / quantum + 1e-9) * quantum
-    return BudgetPlan(budget_epochs, (*selection_rungs, Rung(1, final_end)), eta)
+    return BudgetPlan(budget_epochs, (*selection_rungs, Rung(1, final_end)), eta, raced)
 
 
 def plan_for_seconds(seconds: float, *, seconds_per_epoch: float, seconds_per_trial: float,
                      eta: int = 3, selection_fraction: float = 0.25, min_epochs: float = 0.25,
-                     quantum: float = QUANTUM) -> BudgetPlan:
+                     quantum: float = QUANTUM, raced: int = 0) -> BudgetPlan:
     """The plan with the largest budget in epochs whose estimated time fits in `seconds`.
 
     A plan's time is estimated as `total_epochs * seconds_per_epoch + trials *
@@ -149,7 +170,7 @@ def plan_for_seconds(seconds: float, *, seconds_per_epoch: float, seconds_per_tr
 
     def plan(budget: float) -> BudgetPlan:
         return make_plan(budget, eta=eta, selection_fraction=selection_fraction,
-                         min_epochs=min_epochs, quantum=quantum)
+                         min_epochs=min_epochs, quantum=quantum, raced=raced)
 
     def cost(candidate: BudgetPlan) -> float:
         return candidate.total_epochs * seconds_per_epoch + candidate.trials * seconds_per_trial

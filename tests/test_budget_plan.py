@@ -27,6 +27,23 @@ def test_a_larger_budget_judges_more_candidates_in_more_rungs():
     assert plan.selection_epochs == 9 * 0.25 + 3 * 0.5 + 1 * 1.5
 
 
+@pytest.mark.parametrize("budget", [6, 12, 18, 30])
+def test_raced_slots_sit_above_the_first_rung_and_come_out_of_the_winners_training(budget):
+    plain, raced = make_plan(budget), make_plan(budget, raced=1)
+    assert [r.size for r in raced.rungs[:-1]] == \
+        [plain.rungs[0].size] + [r.size + 1 for r in plain.rungs[1:-1]]
+    assert [r.epochs for r in raced.rungs[:-1]] == [r.epochs for r in plain.rungs[:-1]]
+    assert budget - 0.125 < raced.total_epochs <= budget
+    assert raced.final_epochs == plain.final_epochs - (raced.selection_epochs - plain.selection_epochs)
+
+
+def test_twelve_epochs_race_the_hand_design_to_one_and_a_half():
+    plan = make_plan(12, raced=1)
+    assert plan.rungs == (Rung(3, 0.5), Rung(2, 1.5), Rung(1, 10.0))
+    assert (plan.raced, plan.trials, plan.selection_epochs) == (1, 6, 3.5)
+    assert "the hand design raced to the last selection rung" in plan.describe()
+
+
 def test_rungs_grow_by_eta_and_shrink_by_eta():
     plan = make_plan(100, eta=2, selection_fraction=0.2)
     selection = plan.rungs[:-1]
@@ -40,6 +57,9 @@ def test_rungs_grow_by_eta_and_shrink_by_eta():
     ({"budget_epochs": 12, "eta": 1}, r"`eta` must be an integer >= 2. Received: eta=1"),
     ({"budget_epochs": 12, "selection_fraction": 1.0}, r"Received: selection_fraction=1.0"),
     ({"budget_epochs": 12, "min_epochs": 0.1}, r"`min_epochs` must be >= `quantum`"),
+    ({"budget_epochs": 12, "raced": -1}, r"`raced` must be an integer >= 0. Received: raced=-1"),
+    ({"budget_epochs": 5, "selection_fraction": 0.9, "raced": 2},
+     r"A budget of 5 epochs cannot pay for 2 raced slot\(s\) besides its selection"),
 ])
 def test_bad_plans_are_refused_naming_the_value(kwargs, message):
     with pytest.raises(ValueError, match=message):

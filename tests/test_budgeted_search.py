@@ -59,6 +59,23 @@ def test_a_budgeted_run_spends_its_budget_and_returns_the_model_trained_to_its_e
     assert int(keras.ops.convert_to_numpy(model.optimizer.iterations)) == 36 * chunk  # 4.5 epochs
 
 
+def test_a_raced_hand_design_goes_on_to_the_last_selection_rung_whatever_its_rank(tmp_path,
+                                                                                   tiny_splits):
+    method = BudgetedSearch(budget_epochs=5, incumbent_race=True)
+    result = search(small_space(), "random", tiny_splits, method=method, batch_size=32, seed=0,
+                    directory=str(tmp_path), reporter=Reporter())
+    table = pd.read_csv(tmp_path / "results.csv", dtype={"trial_id": str, "promoted_from": str})
+    # 5 epochs, raced: 3 candidates x 0.25, the start and the best proposal x 0.75, then 4.
+    assert table.rung.tolist() == [0, 0, 0, 1, 1, 2]
+    assert table.epochs_to.tolist() == [0.25, 0.25, 0.25, 0.75, 0.75, 4.0]
+    proposals = table[(table.rung == 0) & (table.phase != "start")]
+    assert table.promoted_from[3:5].tolist() == ["0", proposals.trial_id[proposals.val_accuracy.idxmax()]]
+    budget = result.summary["budget"]
+    assert (budget["selection_epochs"], budget["final_epochs"], budget["epochs_used"]) == (1.75, 3.25, 5.0)
+    assert "the hand design raced" in budget["plan"]
+    assert json.loads((tmp_path / "run.json").read_text())["method_config"]["incumbent_race"] is True
+
+
 def test_a_budget_too_small_is_refused_before_anything_is_written(tmp_path, tiny_splits):
     with pytest.raises(ValueError, match=r"A budget of 2 epochs is too small .* give at least 5"):
         search(small_space(), "random", tiny_splits, budget_epochs=2, directory=str(tmp_path),
@@ -115,6 +132,8 @@ def test_kill_9_then_resume_ends_with_the_trials_of_an_uninterrupted_run(tmp_pat
     ({"budget_minutes": 0}, r"`budget_minutes` must be a number > 0. Received: budget_minutes=0"),
     ({"budget_epochs": 5, "incumbent_confidence": 1.0},
      r"`incumbent_confidence` must be in \(0.5, 1\), or None. Received: incumbent_confidence=1.0"),
+    ({"budget_epochs": 5, "incumbent_race": 1},
+     r"`incumbent_race` must be True or False. Received: incumbent_race=1"),
 ])
 def test_a_budgeted_search_takes_exactly_one_budget(kwargs, message):
     with pytest.raises(ValueError, match=message):

@@ -16,9 +16,10 @@ from kerasnas.testing.oracle_contract import register_space, score
 OBJECTIVE = keras_tuner.Objective("score", "max")
 
 
-def halving(directory, proposer="random", budget=30, asynchronous=None, seed=1, **kwargs):
+def halving(directory, proposer="random", budget=30, asynchronous=None, seed=1, raced=0, **kwargs):
     oracle = SuccessiveHalvingOracle(
-        make_oracle(proposer, objective=OBJECTIVE, max_trials=100, seed=seed), make_plan(budget),
+        make_oracle(proposer, objective=OBJECTIVE, max_trials=100, seed=seed),
+        make_plan(budget, raced=raced),
         asynchronous=asynchronous, seed=seed, **kwargs)
     internals.set_project_dir(oracle, str(directory), "p")
     register_space(oracle)
@@ -185,6 +186,33 @@ def test_a_model_continued_from_a_start_keeps_the_benefit_of_the_doubt(tmp_path)
     rung1 = [t for t in trials if t.hyperparameters.values["tuner/round"] == 1]
     assert [lineage(oracle, t)[0] for t in rung1] == [trials[i].trial_id for i in (0, 1, 2)]
     assert lineage(oracle, trials[-1])[:2] == [trials[0].trial_id, rung1[0].trial_id]
+
+
+@pytest.mark.parametrize("continued_start, winner", [
+    (0.86, 0),  # it caught up on the longer rung: the proposal's lead is within the noise
+    (0.80, 1),  # still 5 points behind: the proposal wins
+])
+def test_a_raced_start_ranked_last_is_judged_again_on_the_last_selection_rung(
+        tmp_path, continued_start, winner):
+    # 12 epochs, raced: 3 x 0.5, then the start and the best proposal to 1.5, then the winner.
+    oracle = halving(tmp_path, budget=12, raced=1, starts=[START], validation_images=2000)
+    trials = run_scored(oracle, [0.70, 0.76, 0.74], lambda score, from_start: continued_start
+                        if from_start else score + 0.09)
+    rung1 = [t for t in trials if t.hyperparameters.values["tuner/round"] == 1]
+    assert [lineage(oracle, t)[0] for t in rung1] == [trials[0].trial_id, trials[1].trial_id]
+    assert [t.hyperparameters.values["tuner/round"] for t in trials] == [0, 0, 0, 1, 1, 2]
+    assert trials[-1].hyperparameters.values["tuner/epochs"] == 10.0
+    assert lineage(oracle, trials[-1])[0] == trials[winner].trial_id
+
+
+def test_asynchronous_promotion_races_a_start_as_soon_as_it_ends(tmp_path):
+    oracle = halving(tmp_path, budget=30, raced=1, starts=[START], validation_images=2000)
+    first = [oracle.create_trial(f"tuner{i}") for i in range(2)]  # the start, a proposal
+    for trial in first:
+        end(oracle, trial)
+    promoted = oracle.create_trial("tuner0")  # 2 ended: no proposal is in the top third yet
+    assert promoted.hyperparameters.values["tuner/round"] == 1
+    assert promoted.hyperparameters.values["tuner/trial_id"] == first[0].trial_id
 
 
 def test_the_lead_a_proposal_needs_is_a_one_sided_z_test_over_the_validation_images():

@@ -62,12 +62,18 @@ class BudgetedSearch(TrialSearch):
             only with a lead in validation accuracy significant at this confidence
             (a one-sided z-test over the validation images; short rungs are noisy
             and favour fast starters). None: any lead does.
+        incumbent_race: Whether the hand-designed members go on to the last
+            selection rung whatever their rank there, in slots of their own
+            (`kerasnas.budget_plan.make_plan`'s `raced`), so a proposal displaces
+            one only after the longest comparison the selection makes; their
+            epochs come out of the winner's training.
     """
 
     def __init__(self, *, budget_epochs: float | None = None, budget_minutes: float | None = None,
                  eta: int = 3, selection_fraction: float = 0.25, min_epochs: float = 0.25,
                  warmup_fraction: float = 0.5, asynchronous: bool | None = None,
-                 hand_designed: bool = True, incumbent_confidence: float | None = 0.95):
+                 hand_designed: bool = True, incumbent_confidence: float | None = 0.95,
+                 incumbent_race: bool = False):
         if (budget_epochs is None) == (budget_minutes is None):
             raise ValueError("Give one of `budget_epochs` and `budget_minutes`. Received: "
                              f"budget_epochs={budget_epochs!r}, budget_minutes={budget_minutes!r}")
@@ -81,6 +87,9 @@ class BudgetedSearch(TrialSearch):
         if incumbent_confidence is not None and not 0.5 < incumbent_confidence < 1:
             raise ValueError("`incumbent_confidence` must be in (0.5, 1), or None. "
                              f"Received: incumbent_confidence={incumbent_confidence!r}")
+        if not isinstance(incumbent_race, bool):
+            raise ValueError("`incumbent_race` must be True or False. "
+                             f"Received: incumbent_race={incumbent_race!r}")
         self.options: dict[str, Any] = {"eta": eta, "selection_fraction": selection_fraction,
                                         "min_epochs": min_epochs}
         # A time budget's plan waits for the speed measurement (`prepare`); an epoch
@@ -90,7 +99,7 @@ class BudgetedSearch(TrialSearch):
         self.plan: BudgetPlan | None = plan if budget_epochs is not None else None
         self.budget_epochs, self.budget_minutes = budget_epochs, budget_minutes
         self.warmup_fraction, self.hand_designed = warmup_fraction, hand_designed
-        self.incumbent_confidence = incumbent_confidence
+        self.incumbent_confidence, self.incumbent_race = incumbent_confidence, incumbent_race
         self.asynchronous = asynchronous
         self.speed: Speed | None = None
         self._run: Run | None = None
@@ -100,6 +109,8 @@ class BudgetedSearch(TrialSearch):
         config = {"budget_epochs": self.budget_epochs, **self.options,
                   "warmup_fraction": self.warmup_fraction, "hand_designed": self.hand_designed,
                   "incumbent_confidence": self.incumbent_confidence}
+        if self.incumbent_race:  # absent when off, as in earlier run.json
+            config["incumbent_race"] = True
         if self.budget_minutes is not None:  # absent for an epoch budget, as in earlier run.json
             config = {"budget_minutes": self.budget_minutes, **config}
             del config["budget_epochs"]
@@ -143,6 +154,9 @@ class BudgetedSearch(TrialSearch):
         steps = self.steps_per_epoch(run)
         if self.budget_minutes is not None:
             self._plan_time_budget(run, steps)
+        elif self.incumbent_race:
+            self.plan = make_plan(self.budget_epochs or 0.0, raced=len(self.starts(run)),
+                                  **self.options)
         plan, self._run = self._plan, run
         timed = self.budget_minutes is not None
         incumbent = self.incumbent_confidence
@@ -189,8 +203,15 @@ class BudgetedSearch(TrialSearch):
             write_json(path, self.speed.to_dict())
         speed, minutes = self.speed, self.budget_minutes or 0.0
         seconds = (60 * minutes - speed.seconds_measuring - speed.seconds_to_finish)
-        self.plan = plan_for_seconds(seconds, seconds_per_epoch=speed.seconds_per_epoch,
-                                     seconds_per_trial=speed.seconds_per_trial, **self.options)
+
+        def plan(raced: int) -> BudgetPlan:
+            return plan_for_seconds(seconds, seconds_per_epoch=speed.seconds_per_epoch,
+                                    seconds_per_trial=speed.seconds_per_trial, raced=raced,
+                                    **self.options)
+
+        self.plan = plan(0)
+        if self.incumbent_race:  # planned again, with slots for the starts that plan lets in
+            self.plan = plan(len(self.starts(run)))
 
     def _timed(self) -> tuple[Run, Speed, float]:
         """The run, its measured speed and the budget in minutes, once a time budget is prepared."""

@@ -21,7 +21,10 @@ Known-good starts are incumbents (as in SMAC's intensification and irace's
 racing): given the number of validation images, a proposal displaces a start
 only with a lead larger than their noise. Short rungs are noisy and favour
 models that learn fast, so without this a proposal that merely started faster
-beats the hand design it would lose to at the end of the budget.
+beats the hand design it would lose to at the end of the budget. A plan that
+races them (`BudgetPlan.raced`) keeps slots of each selection rung for the
+starts, so they are compared on the last selection rung, however they ranked
+on the shorter ones.
 """
 
 from __future__ import annotations
@@ -162,8 +165,12 @@ class SuccessiveHalvingOracle(keras_tuner.Oracle):
             ended = [t for i, t in self.trials.items() if self.rung_of.get(i) == rung
                      and t.status in _ENDED]
             done = self._best_first([t for t in ended if _kept(t)], final=rung + 1 == last)
+            # Into a selection rung the plan's raced slots go to the starts' lines first.
+            raced = [t for t in done if self._from_start(t)][:self.plan.raced if rung + 1 < last else 0]
+            done = raced + [t for t in done if t not in raced]
             if self._is_asynchronous():
-                allowed = len(done) // self.plan.eta if rung + 1 < last else 0
+                allowed = (len(raced) + (len(done) - len(raced)) // self.plan.eta
+                           if rung + 1 < last else 0)
                 if len(ended) >= self._expected(rung):
                     allowed = self._expected(rung + 1)
             else:
