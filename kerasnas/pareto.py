@@ -27,6 +27,7 @@ OBJECTIVES = {"accuracy": "max", "params": "min", "flops": "min", "latency": "mi
 # Name -> the trial metric that holds it (`kerasnas.tuner.NASTuner` records them).
 METRICS = {"accuracy": "val_accuracy", "params": "params", "flops": "flops", "latency": "latency_ms"}
 CONSTRAINT_OPERATORS = ("<=", ">=", "<", ">")
+SIZES = ("params", "flops")  # known once a model is built, before any training
 
 
 def parse_objectives(text: str | Sequence[str]) -> tuple[str, ...]:

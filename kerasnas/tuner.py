@@ -20,6 +20,7 @@ from kerasnas import distributed, strategy
 from kerasnas import keras_tuner_internals as internals
 from kerasnas.early_stopping import as_stopper, epoch_metric
 from kerasnas.files import write_json
+from kerasnas.pareto import SIZES
 from kerasnas.precision import check_precision, dtype_policy
 from kerasnas.schedules import as_schedule
 
@@ -108,7 +109,9 @@ class NASTuner(keras_tuner.Tuner):
         constraints: `kerasnas.pareto.Constraint`s on params, flops or latency:
             checked once a trial's model is built; a model that breaks one is
             not trained, and its trial completes with `val_accuracy` 0 and
-            `feasible` 0 (every trial gets `feasible` and its footprint).
+            `feasible` 0 (every trial gets `feasible` and its footprint). With a
+            bound on params or flops, a kerasnas oracle gets `sizes_of` as its
+            `screen` and draws again instead of proposing such a model.
         objectives: Names of `kerasnas.pareto.OBJECTIVES` the search trades off:
             every trial records those beside accuracy (`params`, `flops`,
             `latency_ms`) for the oracle.
@@ -140,6 +143,12 @@ class NASTuner(keras_tuner.Tuner):
         super().__init__(oracle, hypermodel, **kwargs,
                          distribution_strategy=None if keras_distribution else distribution)
         self.distribution_strategy = distribution
+        if any(c.name in SIZES for c in self.constraints):
+            # Sizes are known before training: the oracle (a halving oracle's proposer)
+            # screens its draws on them, so a model too large does not use up a trial.
+            for proposing in (oracle, getattr(oracle, "proposer", oracle)):
+                if hasattr(proposing, "within_bounds"):
+                    proposing.screen = self.sizes_of
 
     def save(self):
         # KerasTuner's Stateful.save writes in place: a kill -9 mid-write would
@@ -229,6 +238,14 @@ class NASTuner(keras_tuner.Tuner):
             "train_seconds": seconds,
             "ended_at": time.time(), **sizes,
         }
+
+    def sizes_of(self, values: dict) -> dict[str, float]:
+        """The parameters and FLOPs of the model `values` build, untrained (an oracle's screen)."""
+        from kerasnas.footprint import footprint
+
+        hp = self.oracle.hyperparameters.copy()
+        hp.values = dict(values)
+        return footprint(internals.build_model(self, hp))
 
     def screen(self, model: keras.Model, trial: keras_tuner.engine.trial.Trial
                ) -> tuple[dict[str, float], dict[str, float] | None]:

@@ -3,6 +3,7 @@
 import os
 
 import keras
+import keras_tuner
 import pandas as pd
 import pytest
 
@@ -17,9 +18,16 @@ def space():
     return ResNetSpace(stages=1, blocks_per_stage=1)  # widths and kernels still searched
 
 
+def unscreened(max_trials):
+    """KerasTuner's own random search: it has no `screen`, so its draws that break a bound
+    reach the tuner (kerasnas' oracles draw again)."""
+    return keras_tuner.oracles.RandomSearchOracle(
+        objective=keras_tuner.Objective("val_accuracy", "max"), max_trials=max_trials, seed=1)
+
+
 @pytest.mark.slow
 def test_a_candidate_that_breaks_a_bound_is_never_trained_nor_returned(tmp_path, synthetic_splits):
-    result = search(space(), "random", synthetic_splits, max_trials=6, epochs=1, seed=0,
+    result = search(space(), unscreened(6), synthetic_splits, max_trials=6, epochs=1, seed=0,
                     directory=str(tmp_path), reporter=Reporter(), constraints=("params<=20000",))
     table = pd.read_csv(tmp_path / "results.csv", dtype={"trial_id": str})
     kept = table.params <= 20000
@@ -39,10 +47,20 @@ def test_a_candidate_that_breaks_a_bound_is_never_trained_nor_returned(tmp_path,
     assert (table.flops > 0).all() and "latency_ms" not in table  # latency only when bounded
 
 
+@pytest.mark.slow
+def test_a_screening_oracle_trains_its_whole_budget_within_the_bounds(tmp_path, synthetic_splits):
+    # The same search with kerasnas' random search: its draws are screened on their size.
+    search(space(), "random", synthetic_splits, max_trials=6, epochs=1, seed=0,
+           directory=str(tmp_path), reporter=Reporter(), constraints=("params<=20000",))
+    table = pd.read_csv(tmp_path / "results.csv", dtype={"trial_id": str})
+    assert len(table) == 6 and (table.params <= 20000).all() and (table.feasible == 1).all()
+    assert (table.epochs_trained == 1).all()
+
+
 def test_when_no_candidate_keeps_the_bounds_the_run_says_so(tmp_path, synthetic_splits):
     with pytest.raises(ValueError, match=r"No candidate kept the constraints \(params<=100\): "
                                          r"each trial broke one"):
-        search(space(), "random", synthetic_splits, max_trials=2, epochs=1, seed=0,
+        search(space(), unscreened(2), synthetic_splits, max_trials=2, epochs=1, seed=0,
                directory=str(tmp_path), reporter=Reporter(), constraints=("params<=100",))
     assert len(pd.read_csv(tmp_path / "results.csv")) == 2  # what ran is kept
 
@@ -50,12 +68,21 @@ def test_when_no_candidate_keeps_the_bounds_the_run_says_so(tmp_path, synthetic_
 @pytest.mark.slow
 def test_a_budgeted_search_never_promotes_a_candidate_that_broke_a_bound(tmp_path,
                                                                          synthetic_splits):
-    result = search(space(), "random", synthetic_splits, budget_epochs=5, seed=0,
+    result = search(space(), unscreened(100), synthetic_splits, budget_epochs=5, seed=0,
                     directory=str(tmp_path), reporter=Reporter(), constraints=("params<=20000",))
     table = pd.read_csv(tmp_path / "results.csv", dtype={"trial_id": str, "promoted_from": str})
     broken = set(table[table.feasible == 0].trial_id)
     assert broken and not broken & set(table.promoted_from.dropna())
     assert result.summary["best_trial"] not in broken
+
+
+@pytest.mark.slow
+def test_a_budgeted_searchs_proposer_is_screened_as_well(tmp_path, synthetic_splits):
+    search(space(), "random", synthetic_splits, budget_epochs=5, seed=0,
+           directory=str(tmp_path), reporter=Reporter(), constraints=("params<=20000",))
+    table = pd.read_csv(tmp_path / "results.csv", dtype={"trial_id": str})
+    proposals = table[(table.rung == 0) & (table.phase != "start")]
+    assert len(proposals) == 2 and (proposals.params <= 20000).all()
 
 
 def test_the_footprint_is_the_models_size_and_its_latency_by_the_protocol(synthetic_splits):

@@ -17,7 +17,7 @@ from kerasnas.oracles._base import (PHASE_MUTATION, PHASE_RANDOM, PHASE_SEEDED, 
                                     NotesMixin, ObjectiveLike, Values, fill_values, warmup_size)
 from kerasnas.oracles._pareto import ConstraintLike, ParetoMixin, TradeOff
 
-_MAX_MUTATION_TRIES = 20  # re-mutations of a parent whose child was already tried
+_MAX_MUTATION_TRIES = 20  # re-mutations of a parent whose child was tried or broke a size bound
 _MAX_STEP_TRIES = 20  # prob-space steps tried before a numeric value changes
 
 
@@ -103,7 +103,9 @@ class AgingEvolutionOracle(ParetoMixin, NotesMixin, keras_tuner.Oracle):
             ("params", "flops", "latency") or `keras_tuner.Objective`s, each read
             from the trial's metric of its name.
         constraints: Bounds such as "params<=100000" (or
-            `kerasnas.pareto.Constraint`s) on the trials' metrics.
+            `kerasnas.pareto.Constraint`s) on the trials' metrics. With a
+            `screen`, a child or draw whose model breaks a size bound is mutated
+            or drawn again (20 times at most).
         **kwargs: Passed to `keras_tuner.Oracle`.
     """
 
@@ -168,15 +170,22 @@ class AgingEvolutionOracle(ParetoMixin, NotesMixin, keras_tuner.Oracle):
                                               self.trials[parent].score):
                     parent = candidate
         parent_values = self.trials[parent].hyperparameters.values
+        out_of_bounds = 0
         for _ in range(_MAX_MUTATION_TRIES):
             mutated = self._mutate(parent_values)
             if mutated is None:
                 return self._random(trial_id, PHASE_RANDOM, reason="nothing to mutate")
             values, mutation = mutated
-            if not internals.is_tried(self, values):
-                self.note(trial_id, PHASE_MUTATION, parent=parent, mutation=mutation)
-                return {"status": TrialStatus.RUNNING, "values": values}
-        return self._random(trial_id, PHASE_RANDOM, reason="children of the parent all tried")
+            if internals.is_tried(self, values):
+                continue
+            if not self.within_bounds(values):  # mutated again, as Once-for-All's search does
+                out_of_bounds += 1
+                continue
+            self.note(trial_id, PHASE_MUTATION, parent=parent, mutation=mutation)
+            return {"status": TrialStatus.RUNNING, "values": values}
+        return self._random(trial_id, PHASE_RANDOM, reason=(
+            f"no untried child of the parent within the bounds in {_MAX_MUTATION_TRIES} tries"
+            if out_of_bounds else "children of the parent all tried"))
 
     def _seeded(self, trial_id):
         while self._seeds_used < len(self.seeded_values):
@@ -198,11 +207,14 @@ class AgingEvolutionOracle(ParetoMixin, NotesMixin, keras_tuner.Oracle):
 
     def _random_untried(self):
         # Not KerasTuner's draw: it reseeds per value from its seed state; use our one RNG.
+        untried = []
         for _ in range(internals.max_collisions(self) + 1):
             values = fill_values(self.hyperparameters.space, self._sample)
             if not internals.is_tried(self, values):
-                return values
-        return None
+                if self.within_bounds(values):
+                    return values
+                untried.append(values)
+        return untried[0] if untried else None  # none within the bounds: the tuner tells
 
     def _sample(self, hp):
         return hp.prob_to_value(self._rng.random())

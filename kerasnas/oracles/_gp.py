@@ -15,7 +15,7 @@ from kerasnas import keras_tuner_internals as internals
 from kerasnas.oracles._base import (PHASE_MODEL, PHASE_RANDOM, PHASE_WARMUP, NotesMixin,
                                     ObjectiveLike, fill_values, warmup_size)
 from kerasnas.oracles._gp_model import GPRegressor
-from kerasnas.oracles._pareto import ConstraintLike, ParetoMixin, TradeOff
+from kerasnas.oracles._pareto import MAX_SCREENED, ConstraintLike, ParetoMixin, TradeOff
 from kerasnas.pareto import METRICS
 
 _INACTIVE = -1.0  # code of a hyperparameter that is inactive in a trial (conditional space)
@@ -95,7 +95,10 @@ class GaussianProcessOracle(ParetoMixin, NotesMixin, keras_tuner.Oracle):
             ("params", "flops", "latency") or `keras_tuner.Objective`s, each read
             from the trial's metric of its name.
         constraints: Bounds such as "params<=100000" (or
-            `kerasnas.pareto.Constraint`s) on the trials' metrics.
+            `kerasnas.pareto.Constraint`s) on the trials' metrics. With a
+            `screen`, a draw or proposal whose model breaks a size bound is
+            replaced by the next (20 times at most); the GP's proposals also
+            weigh each bound's probability.
         **kwargs: Passed to `keras_tuner.Oracle`.
     """
 
@@ -112,6 +115,7 @@ class GaussianProcessOracle(ParetoMixin, NotesMixin, keras_tuner.Oracle):
                                    else num_initial_points)
         self._rng = np.random.default_rng(self.seed)
         self._theta: list[float] | None = None  # last fitted GP hyperparameters: the next fit starts there
+        self._screened_out: list[str] = []  # keys of proposals whose model broke a size bound
 
     def populate_space(self, trial_id: str) -> dict[str, Any]:
         completed = [t for t in self.trials.values()
@@ -123,7 +127,11 @@ class GaussianProcessOracle(ParetoMixin, NotesMixin, keras_tuner.Oracle):
             self.note(trial_id, PHASE_WARMUP)
             return {"status": TrialStatus.RUNNING, "values": values}
         start = time.process_time()
-        values = self._propose(completed)
+        for _ in range(MAX_SCREENED):  # a proposal too large is never tried: the next best is
+            values = self._propose(completed)
+            if values is None or self.within_bounds(values):
+                break
+            self._screened_out.append(internals.values_key(self, values))
         seconds = round(time.process_time() - start, 4)
         if values is not None:
             self.note(trial_id, PHASE_MODEL, proposal_seconds=seconds)
@@ -225,7 +233,7 @@ class GaussianProcessOracle(ParetoMixin, NotesMixin, keras_tuner.Oracle):
         return models
 
     def _untried(self, candidates):
-        seen, kept, tried = set(), [], internals.tried_keys(self)
+        seen, kept, tried = set(self._screened_out), [], internals.tried_keys(self)
         for values in candidates:
             key = internals.values_key(self, values)
             if key not in seen and key not in tried:
@@ -269,18 +277,25 @@ class GaussianProcessOracle(ParetoMixin, NotesMixin, keras_tuner.Oracle):
         return out
 
     def _random_untried(self):
+        untried = []
         for _ in range(100):
             values = self._sample()
-            if not internals.is_tried(self, values):
+            if internals.is_tried(self, values):
+                continue
+            if self.within_bounds(values):
                 return values
-        return None
+            untried.append(values)
+            if len(untried) >= MAX_SCREENED:
+                break
+        return untried[0] if untried else None  # none within the bounds: the tuner tells
 
     # -- state --------------------------------------------------------------------------
 
     def get_state(self) -> dict[str, Any]:
         state = super().get_state()
         state["gp"] = {"num_initial_points": self.num_initial_points,
-                       "rng": self._rng.bit_generator.state, "theta": self._theta}
+                       "rng": self._rng.bit_generator.state, "theta": self._theta,
+                       "screened_out": self._screened_out}
         return state
 
     def set_state(self, state: dict[str, Any]) -> None:
@@ -289,6 +304,7 @@ class GaussianProcessOracle(ParetoMixin, NotesMixin, keras_tuner.Oracle):
         self.num_initial_points = gp_state["num_initial_points"]
         self._rng.bit_generator.state = gp_state["rng"]
         self._theta = gp_state["theta"]
+        self._screened_out = list(gp_state.get("screened_out", []))
 
 
 class GaussianProcessSearch(keras_tuner.Tuner):

@@ -13,7 +13,7 @@ from keras_tuner.oracles import BayesianOptimizationOracle, RandomSearchOracle
 from kerasnas import keras_tuner_internals as internals
 from kerasnas.oracles._base import (PHASE_MODEL, PHASE_RANDOM, PHASE_WARMUP, NotesMixin,
                                     ObjectiveLike, warmup_size)
-from kerasnas.oracles._pareto import ConstraintLike, ParetoMixin, TradeOff
+from kerasnas.oracles._pareto import MAX_SCREENED, ConstraintLike, ParetoMixin, TradeOff
 
 
 class RandomOracle(ParetoMixin, NotesMixin, RandomSearchOracle):
@@ -26,7 +26,8 @@ class RandomOracle(ParetoMixin, NotesMixin, RandomSearchOracle):
         trade_off: Objectives traded off against `objective` (names or
             `keras_tuner.Objective`s): recorded, not used to choose; random search
             samples the same whatever is searched for.
-        constraints: Bounds on the trials' metrics: recorded, not used to choose.
+        constraints: Bounds on the trials' metrics: with a `screen`, a draw whose
+            model breaks a size bound is drawn again (20 times at most).
         **kwargs: Passed to `keras_tuner.oracles.RandomSearchOracle`.
     """
 
@@ -38,7 +39,14 @@ class RandomOracle(ParetoMixin, NotesMixin, RandomSearchOracle):
         self._init_pareto(trade_off, constraints)
 
     def populate_space(self, trial_id: str) -> dict[str, Any]:
-        response = super().populate_space(trial_id)
+        first = None
+        for _ in range(MAX_SCREENED):
+            response = super().populate_space(trial_id)
+            first = first or response
+            if response["status"] != "RUNNING" or self.within_bounds(response["values"]):
+                break
+        else:
+            response = first  # none within the bounds: the tuner tells
         self.note(trial_id, PHASE_RANDOM)
         return response
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import TYPE_CHECKING, Union
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any, Union
 
 import keras_tuner
 
@@ -18,6 +18,7 @@ else:
 # An objective traded off: a name of `kerasnas.pareto.OBJECTIVES` or a keras_tuner.Objective.
 TradeOff = Union[str, keras_tuner.Objective]
 ConstraintLike = Union[str, pareto.Constraint]
+MAX_SCREENED = 20  # proposals screened out in a row before one that breaks a bound goes to the tuner
 
 
 def as_objective(value: TradeOff) -> keras_tuner.Objective:
@@ -42,7 +43,14 @@ class ParetoMixin(_OracleBase):
     most accurate). `trade_off` adds objectives searched on a Pareto front with it, each
     read from the trial's metric of that name; `constraints` are bounds on metrics
     (`params`, `flops`, `latency_ms`), read the same way.
+
+    `screen`, when set (`kerasnas.tuner.NASTuner` sets it where a bound is on a size),
+    maps values to the sizes of the model they build, untrained: an oracle that samples
+    (random, evolution, a random start) then draws again rather than propose a model
+    that breaks a size bound, so such a model does not use up a trial.
     """
+
+    screen: Callable[[dict[str, Any]], dict[str, float]] | None = None
 
     def _init_pareto(self, trade_off: Sequence[TradeOff], constraints: Sequence[ConstraintLike]
                      ) -> None:
@@ -82,6 +90,14 @@ class ParetoMixin(_OracleBase):
                                  "(kerasnas.tuner.NASTuner does, for params, flops and latency).")
             values.append(float(trial.metrics.get_last_value(o.name)))
         return values
+
+    def within_bounds(self, values: dict[str, Any]) -> bool:
+        """Whether the model `values` build keeps the size bounds (True with no `screen`)."""
+        sizes = [c for c in self.constraints if c.name in pareto.SIZES]
+        if self.screen is None or not sizes:
+            return True
+        measured = self.screen(values)
+        return all(c.satisfied(measured[c.name]) for c in sizes)
 
     def violation(self, trial: Trial) -> float:
         """How far the trial is past its bounds (0: it keeps them)."""

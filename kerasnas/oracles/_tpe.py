@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from keras_tuner.engine.trial import Trial
 
 STUDY_NAME = "kerasnas"
-_MAX_DUPLICATES = 20  # proposals of tried values before a random one is enqueued
+_MAX_DUPLICATES = 20  # proposals tried or too large before a random one is enqueued
 
 
 def _import_optuna():
@@ -63,7 +63,9 @@ class TPEOracle(ParetoMixin, NotesMixin, keras_tuner.Oracle):
             ("params", "flops", "latency") or `keras_tuner.Objective`s, each read
             from the trial's metric of its name.
         constraints: Bounds such as "params<=100000" (or
-            `kerasnas.pareto.Constraint`s) on the trials' metrics.
+            `kerasnas.pareto.Constraint`s) on the trials' metrics (Optuna's
+            constrained TPE). With a `screen`, a proposal whose model breaks a size
+            bound is told FAIL and TPE asked again (20 times at most).
         **kwargs: Passed to `keras_tuner.Oracle`.
 
     Raises:
@@ -144,7 +146,10 @@ class TPEOracle(ParetoMixin, NotesMixin, keras_tuner.Oracle):
                                               else self.seed + len(study.get_trials(deepcopy=False)))
                 trial = study.ask()
                 values = fill_values(self.hyperparameters.space, lambda hp: _suggest(trial, hp))
-            if not internals.is_tried(self, values):
+            # A tried proposal, or one whose model breaks a size bound (never trained: it
+            # would use up a trial), is told FAIL, and TPE asked again.
+            if not internals.is_tried(self, values) and (
+                    attempt == _MAX_DUPLICATES or self.within_bounds(values)):
                 break
             study.tell(trial, state=optuna.trial.TrialState.FAIL)
         self._numbers[trial_id] = trial.number

@@ -191,6 +191,7 @@ class OracleContract:
 
 
 BOUND = 6.0  # the constraint of the multi-objective clauses: params <= BOUND
+TIGHT = 3.0  # the screen's clauses: about 4 draws in 10 keep params <= TIGHT
 
 
 def size(values: dict[str, Any]) -> float:
@@ -200,15 +201,16 @@ def size(values: dict[str, Any]) -> float:
 
 
 def drive_pareto(oracle: keras_tuner.Oracle, until: int | None = None,
-                 failed: Collection[int] = FAILED) -> keras_tuner.engine.trial.Trial | None:
-    """`drive` reporting `score` and `params`; a trial past `BOUND` is reported as the tuner
+                 failed: Collection[int] = FAILED, bound: float = BOUND
+                 ) -> keras_tuner.engine.trial.Trial | None:
+    """`drive` reporting `score` and `params`; a trial past `bound` is reported as the tuner
     reports one it did not train (score 0, feasible 0)."""
     while until is None or len(oracle.trials) < until:
         trial = oracle.create_trial("tuner0")
         if trial.status != "RUNNING":
             return trial
         values = trial.hyperparameters.values
-        kept = size(values) <= BOUND
+        kept = size(values) <= bound
         metrics = {"score": score(values) if kept else 0.0, "params": size(values),
                    "feasible": float(kept)}
         if int(trial.trial_id) in failed:
@@ -231,14 +233,52 @@ class MultiObjectiveContract:
         """Returns a new oracle; implemented by each subclass."""
         raise NotImplementedError
 
-    def oracle(self, directory: str | pathlib.Path, constraints: bool = True) -> keras_tuner.Oracle:
+    def oracle(self, directory: str | pathlib.Path, constraints: bool = True,
+               bound: float = BOUND) -> keras_tuner.Oracle:
         oracle = self.create_oracle(keras_tuner.Objective("score", "max"), MAX_TRIALS, self.seed,
                                     trade_off=["params"],
-                                    constraints=[f"params<={BOUND:g}"] if constraints else [])
+                                    constraints=[f"params<={bound:g}"] if constraints else [])
         internals.set_project_dir(oracle, str(directory), "p")
         oracle.verbose = 0
         register_space(oracle)
         return oracle
+
+    def screened(self, directory: str | pathlib.Path, seen: list) -> keras_tuner.Oracle:
+        """An oracle bounded by params <= TIGHT whose `screen` (as the tuner's: the sizes of
+        the model values build) records what it was asked."""
+        def screen(values: dict[str, Any]) -> dict[str, float]:
+            seen.append(dict(values))
+            return {"params": size(values), "flops": 0.0}
+
+        oracle = self.oracle(directory, bound=TIGHT)
+        oracle.screen = screen
+        return oracle
+
+    def test_with_a_screen_no_model_that_breaks_a_size_bound_uses_up_a_trial(
+            self, tmp_path: pathlib.Path) -> None:
+        seen: list = []
+        oracle = self.screened(tmp_path, seen)
+        last = drive_pareto(oracle, bound=TIGHT)
+        assert last is not None and last.status == "STOPPED"
+        assert [size(v) <= TIGHT for v in values_in_start_order(oracle)] == [True] * MAX_TRIALS
+        assert any(size(v) > TIGHT for v in seen)  # it screened some out
+
+    def test_with_no_model_within_a_bound_it_still_proposes_and_the_tuner_tells(
+            self, tmp_path: pathlib.Path) -> None:
+        oracle = self.oracle(tmp_path, bound=TIGHT)
+        oracle.screen = lambda values: {"params": 1e9, "flops": 0.0}
+        last = drive_pareto(oracle, bound=TIGHT)
+        assert last is not None and last.status == "STOPPED" and len(oracle.trials) == MAX_TRIALS
+
+    def test_a_resumed_screening_oracle_proposes_what_an_uninterrupted_one_would(
+            self, tmp_path: pathlib.Path) -> None:
+        straight = self.screened(tmp_path / "straight", [])
+        drive_pareto(straight, bound=TIGHT)
+        drive_pareto(self.screened(tmp_path / "resumed", []), until=3, bound=TIGHT)
+        resumed = self.screened(tmp_path / "resumed", [])
+        resumed.reload()
+        drive_pareto(resumed, bound=TIGHT)
+        assert values_in_start_order(resumed) == values_in_start_order(straight)
 
     @pytest.mark.parametrize("constraints", [False, True])
     def test_it_spends_the_budget_without_repeating_a_trial(self, tmp_path: pathlib.Path,
