@@ -96,6 +96,20 @@ def test_all_none_cell_builds_and_trains_one_step_on_zeros():
     np.testing.assert_allclose(pred, np.broadcast_to(pred[0], pred.shape), atol=1e-6)
 
 
+def test_a_model_with_none_edges_is_made_of_keras_layers_only_so_it_loads_without_kerasnas(
+        tmp_path):
+    import keras
+
+    model = _tiny().build(_fixed(from_arch_string(ARCH.replace("skip_connect", "none"))))
+    assert {type(layer).__module__.split(".")[0] for layer in model.layers} == {"keras"}
+    assert any(isinstance(layer, keras.layers.Rescaling) for layer in model.layers)
+    path = str(tmp_path / "m.keras")
+    model.save(path)
+    x = np.random.default_rng(0).random((2, 28, 28, 1), dtype=np.float32)
+    loaded = keras.models.load_model(path, custom_objects={}, safe_mode=True)
+    np.testing.assert_allclose(loaded.predict(x, verbose=0), model.predict(x, verbose=0), atol=1e-6)
+
+
 def test_parameter_count_of_a_known_cell_derived_by_hand():
     arch = "|nor_conv_3x3~0|+|nor_conv_1x1~0|avg_pool_3x3~1|+|skip_connect~0|none~1|nor_conv_3x3~2|"
     model = _tiny().build(_fixed(from_arch_string(arch)))

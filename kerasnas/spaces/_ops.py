@@ -42,7 +42,14 @@ class Zero(layers.Layer):
 
 
 def zero(x, channels):
-    """`none`: contributes nothing (zeros), as in the reference code."""
+    """`none`: contributes nothing (zeros), as in the reference code (`x.mul(0.)`).
+
+    At the input's width it is Keras' own `Rescaling(0)`, so a saved model loads without
+    kerasnas; only a change of width needs the registered `Zero` (kept, too, for models
+    saved before).
+    """
+    if x.shape[-1] == channels:
+        return layers.Rescaling(0.0)(x)
     return Zero(channels)(x)
 
 
