@@ -46,6 +46,8 @@ from kerasnas.files import write_text
 DEFAULT_ORACLES = {"resnet": "bayes", "custom": "evolution", "nasbench201": "evolution",
                    "convnet": "bayes"}
 ARMS = ("budgeted", "cnn", "hand", "trials", "hyperband", "any-lead", "raced")
+SEARCHES = ("budgeted", "raced", "any-lead")  # one budget for search and returned model
+BASELINES = ("cnn", "hand", "trials", "hyperband")
 
 
 def hyperband_epochs(max_epochs, factor=3):
@@ -267,34 +269,44 @@ def write_report(args, rows):
               "never scaled), else the space's defaults.", ""]
     groups = sorted({(r["space"], r["budget"], r["train_size"], r["val_size"],
                       scale(r.get("space_options"))) for r in rows})
-    summary = []
+    means, margins = [], []
     for space, budget, train_size, val_size, scaled in groups:
         by_arm = {arm: {r["seed"]: r for r in rows if (r["space"], r["budget"], r["arm"],
                                                        r["train_size"], scale(r.get("space_options")))
                         == (space, budget, arm, train_size, scaled)} for arm in ARMS}
         seeds = sorted(set().union(*by_arm.values()))
-        row = {"space x oracle": f"{space} x {DEFAULT_ORACLES[space]}", "B": f"{budget:g}",
-               "images": f"{train_size} / {val_size}", "scale": scaled or "default",
-               "seeds": ",".join(map(str, seeds))}
+        group = {"space x oracle": f"{space} x {DEFAULT_ORACLES[space]}", "B": f"{budget:g}",
+                 "images": f"{train_size} / {val_size}", "scale": scaled or "default"}
+        row = {**group, "seeds": ",".join(map(str, seeds))}
         for arm in ARMS:  # an arm that lacks some seeds says over which it is
             accs = [by_arm[arm][s]["test_accuracy"] for s in seeds if s in by_arm[arm]]
             row[arm] = mean_std(accs) + (f" (seeds {','.join(map(str, sorted(by_arm[arm])))})"
                                          if accs and len(accs) < len(seeds) else "")
-        for other in ARMS[1:]:
-            both = [s for s in seeds if s in by_arm[other] and s in by_arm["budgeted"]]
-            margin, p = paired([by_arm["budgeted"][s]["test_accuracy"] for s in both],
-                               [by_arm[other][s]["test_accuracy"] for s in both])
-            row[f"vs {other}"] = (f"{margin:+.2f} (p {p:.3f}" + (f", seeds {','.join(map(str, both))}"
-                                  if len(both) < len(seeds) else "") + ")") if both else "-"
-        walls = [by_arm["budgeted"][s]["seconds"] for s in seeds if s in by_arm["budgeted"]]
-        row["budgeted s"] = f"{statistics.mean(walls):.0f}" if walls else "-"
-        summary.append(row)
+        means.append(row)
+        for search in SEARCHES:
+            if not by_arm[search]:
+                continue
+            row = {**group, "search": search}
+            for other in (*BASELINES, *SEARCHES):
+                if other == search:
+                    row[f"vs {other}"] = ""
+                    continue
+                both = [s for s in seeds if s in by_arm[other] and s in by_arm[search]]
+                margin, p = paired([by_arm[search][s]["test_accuracy"] for s in both],
+                                   [by_arm[other][s]["test_accuracy"] for s in both])
+                row[f"vs {other}"] = (f"{margin:+.2f} (p {p:.3f}, seeds {','.join(map(str, both))})"
+                                      if both else "-")
+            row["mean s"] = f"{statistics.mean(r['seconds'] for r in by_arm[search].values()):.0f}"
+            margins.append(row)
     if any(r.get("renamed_from") for r in rows):
         lines += ["Rows marked `renamed_from` ran as the budgeted arm before a proposal needed a "
                   "significant lead to displace the hand design: that search is the any-lead arm.",
                   ""]
-    lines += ["## Test accuracy (%), mean ± std over seeds; margins of the budgeted search in "
-              "points, paired t-test p", "", to_markdown(pd.DataFrame(summary)) if summary else "(no runs yet)", ""]
+    lines += ["## Test accuracy (%), mean ± std over seeds", "",
+              to_markdown(pd.DataFrame(means)) if means else "(no runs yet)", "",
+              "## Margins of each budgeted search, in points: mean over the seeds both arms have "
+              "(paired t-test p)", "", to_markdown(pd.DataFrame(margins)) if margins else "(none yet)",
+              ""]
     per_seed = [{"space": r["space"], "B": f"{r['budget']:g}", "images": r["train_size"],
                  "scale": scale(r.get("space_options")) or "default", "seed": r["seed"], "arm": r["arm"],
                  "test %": f"{100 * r['test_accuracy']:.2f}", "seconds": f"{r['seconds']:.0f}",

@@ -45,7 +45,8 @@ def test_the_report_sets_the_budgeted_search_beside_each_arm_with_a_paired_test(
     write_report(args, rows)
     text = out.read_text()
     assert "| resnet x bayes | 12 | 10000 / 2000 | default | 0,1,2 | 91.00 ± 1.00 | 89.33 ± 0.58 |" in text
-    assert "+1.67 (p 0.038)" in text  # margins 1, 2, 2 points: t = 5.0 on 2 degrees of freedom
+    # margins 1, 2, 2 points: t = 5.0 on 2 degrees of freedom
+    assert "| budgeted | +1.67 (p 0.038, seeds 0,1,2) |" in text
 
 
 def test_kept_rows_are_reported_and_not_run_again(tmp_path, monkeypatch):
@@ -145,5 +146,8 @@ def test_an_arm_missing_seeds_is_reported_over_the_seeds_it_has(tmp_path):
     text = out.read_text()
     assert "| custom x evolution | 12 | 10000 / 2000 | default | 0,1,2 | 91.00 ± 1.41 (seeds 0,2) " \
            "| 89.00 ± 0.00 |" in text
-    assert "| +2.00 (p 0.295, seeds 0,2) |" in text  # margins 1 and 3: t = 2, 1 d.f.
+    # margins 1 and 3: t = 2, 1 d.f.; the any-lead arm has seed 1 only
+    assert "| custom x evolution | 12 | 10000 / 2000 | default | budgeted | +2.00 (p 0.295, seeds 0,2) " \
+           "| - | - | - |  | - | - | 10 |" in text
+    assert "| any-lead | -1.00 (p nan, seeds 1) | - | - | - | - | - |  | 10 |" in text
     assert "Rows marked `renamed_from` ran as the budgeted arm before" in text
