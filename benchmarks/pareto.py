@@ -126,6 +126,15 @@ def run_one(args, space, oracle, seed, data):
     return row
 
 
+def to_retime(args, rows):
+    """The kept rows of this backend (each is timed on the backend it was searched on) that
+    `--spaces`, `--oracles` and `--seeds` select."""
+    spaces, oracles = args.spaces.split(","), args.oracles.split(",")
+    seeds = [int(s) for s in args.seeds.split(",")]
+    return [r for r in rows if r["backend"] == backend() and r["space"] in spaces
+            and r["oracle"] in oracles and r["seed"] in seeds]
+
+
 def retime(args, done):
     """Times each kept row's members at the CNN's accuracy against the CNN again, alternating,
     the median of `args.rounds` rounds each and in how many rounds the member was the faster
@@ -137,9 +146,7 @@ def retime(args, done):
     from kerasnas.footprint import latency_ms
 
     cnn = plain_cnn()
-    for r in done.values():
-        if r["backend"] != backend():  # timed on the backend it was searched on
-            continue
+    for r in to_retime(args, done.values()):
         directory = os.path.join(args.run_dir, r["directory"]) if "directory" in r else None
         match = [m for m in r["front"] if m["test_accuracy"] >= r["cnn_test_accuracy"]]
         if not match or directory is None or not os.path.isdir(directory):
@@ -182,8 +189,9 @@ def main(argv=None):
     parser.add_argument("--note", default="", help="run conditions (what else ran, threads)")
     parser.add_argument("--report-only", action="store_true")
     parser.add_argument("--retime", action="store_true",
-                        help="time again every kept row's members at the CNN's accuracy against "
-                             "the CNN (run alone: the figures the report quotes), from RUN_DIR")
+                        help="time again the members at the CNN's accuracy of the kept rows that "
+                             "--spaces, --oracles and --seeds select against the CNN (run alone: "
+                             "the figures the report quotes), from RUN_DIR")
     parser.add_argument("--rounds", type=positive_int, default=5,
                         help="--retime: alternating rounds (each 50 timed calls a model)")
     args = parser.parse_args(argv)

@@ -79,3 +79,12 @@ def test_an_unknown_space_ends_the_harness_naming_the_known_ones(tmp_path, capsy
     assert stop.value.code == 2
     assert "--spaces: unknown mobilenet; choose from resnet, nasbench201, custom, convnet" in \
         capsys.readouterr().err
+
+
+def test_retime_takes_the_rows_of_this_backend_that_spaces_oracles_and_seeds_select(tmp_path):
+    from benchmarks.pareto import to_retime
+
+    rows = [_row(0, "tensorflow"), _row(1, "tensorflow"), _row(0, "jax"),
+            {**_row(0, "tensorflow"), "space": "convnet"}, {**_row(2, "tensorflow"), "oracle": "tpe"}]
+    args = argparse.Namespace(spaces="resnet", oracles="bayes,tpe", seeds="0,2")
+    assert to_retime(args, rows) == [rows[0], rows[4]]  # KERAS_BACKEND is tensorflow here
