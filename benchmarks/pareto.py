@@ -142,6 +142,8 @@ def retime(args, done):
     results file."""
     import keras
 
+    # Registers the kerasnas layers that models saved before nasbench201's were Keras' own hold.
+    import kerasnas.spaces  # noqa: F401
     from benchmarks.comparison.frameworks.baseline_runner import plain_cnn
     from kerasnas.footprint import latency_ms
 
