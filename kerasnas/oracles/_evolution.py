@@ -207,14 +207,9 @@ class AgingEvolutionOracle(ParetoMixin, NotesMixin, keras_tuner.Oracle):
 
     def _random_untried(self):
         # Not KerasTuner's draw: it reseeds per value from its seed state; use our one RNG.
-        untried = []
-        for _ in range(internals.max_collisions(self) + 1):
-            values = fill_values(self.hyperparameters.space, self._sample)
-            if not internals.is_tried(self, values):
-                if self.within_bounds(values):
-                    return values
-                untried.append(values)
-        return untried[0] if untried else None  # none within the bounds: the tuner tells
+        draws = (fill_values(self.hyperparameters.space, self._sample)
+                 for _ in range(internals.max_collisions(self) + 1))
+        return self.first_within_bounds(v for v in draws if not internals.is_tried(self, v))
 
     def _sample(self, hp):
         return hp.prob_to_value(self._rng.random())

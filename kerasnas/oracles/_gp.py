@@ -277,17 +277,8 @@ class GaussianProcessOracle(ParetoMixin, NotesMixin, keras_tuner.Oracle):
         return out
 
     def _random_untried(self):
-        untried = []
-        for _ in range(100):
-            values = self._sample()
-            if internals.is_tried(self, values):
-                continue
-            if self.within_bounds(values):
-                return values
-            untried.append(values)
-            if len(untried) >= MAX_SCREENED:
-                break
-        return untried[0] if untried else None  # none within the bounds: the tuner tells
+        draws = (self._sample() for _ in range(100))
+        return self.first_within_bounds(v for v in draws if not internals.is_tried(self, v))
 
     # -- state --------------------------------------------------------------------------
 

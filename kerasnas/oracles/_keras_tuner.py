@@ -13,7 +13,7 @@ from keras_tuner.oracles import BayesianOptimizationOracle, RandomSearchOracle
 from kerasnas import keras_tuner_internals as internals
 from kerasnas.oracles._base import (PHASE_MODEL, PHASE_RANDOM, PHASE_WARMUP, NotesMixin,
                                     ObjectiveLike, warmup_size)
-from kerasnas.oracles._pareto import MAX_SCREENED, ConstraintLike, ParetoMixin, TradeOff
+from kerasnas.oracles._pareto import ConstraintLike, ParetoMixin, TradeOff
 
 
 class RandomOracle(ParetoMixin, NotesMixin, RandomSearchOracle):
@@ -39,16 +39,12 @@ class RandomOracle(ParetoMixin, NotesMixin, RandomSearchOracle):
         self._init_pareto(trade_off, constraints)
 
     def populate_space(self, trial_id: str) -> dict[str, Any]:
-        first = None
-        for _ in range(MAX_SCREENED):
-            response = super().populate_space(trial_id)
-            first = first or response
-            if response["status"] != "RUNNING" or self.within_bounds(response["values"]):
-                break
-        else:
-            response = first  # none within the bounds: the tuner tells
+        draws = iter(lambda: internals.random_values(self), None)  # KerasTuner's draw, until none
+        values = self.first_within_bounds(draws)
         self.note(trial_id, PHASE_RANDOM)
-        return response
+        if values is None:  # the space is exhausted
+            return {"status": "STOPPED", "values": None}
+        return {"status": "RUNNING", "values": values}
 
 
 class KerasTunerGPOracle(NotesMixin, BayesianOptimizationOracle):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, Any, Union
 
 import keras_tuner
@@ -98,6 +98,18 @@ class ParetoMixin(_OracleBase):
             return True
         measured = self.screen(values)
         return all(c.satisfied(measured[c.name]) for c in sizes)
+
+    def first_within_bounds(self, candidates: Iterable[dict[str, Any]]) -> dict[str, Any] | None:
+        """The first of `candidates` (drawn lazily) whose model keeps the size bounds, screening
+        `MAX_SCREENED` at most; else the first of them (the tuner tells), or None for none."""
+        first = None
+        for screened, values in enumerate(candidates, 1):
+            first = first or values
+            if self.within_bounds(values):
+                return values
+            if screened >= MAX_SCREENED:
+                break
+        return first
 
     def violation(self, trial: Trial) -> float:
         """How far the trial is past its bounds (0: it keeps them)."""
