@@ -35,45 +35,54 @@ def test_a_budgeted_run_spends_its_budget_and_returns_the_model_trained_to_its_e
     result = search(small_space(), "random", tiny_splits, budget_epochs=5, batch_size=32, seed=0,
                     directory=str(tmp_path), reporter=Reporter())
     table = pd.read_csv(tmp_path / "results.csv", dtype={"trial_id": str, "promoted_from": str})
-    # 5 epochs: 3 candidates x 0.25, the best x 0.75, then it to 4.5 epochs.
-    assert table.rung.tolist() == [0, 0, 0, 1, 2]
-    assert table.epochs_to.tolist() == [0.25, 0.25, 0.25, 0.75, 4.5]
-    assert table.epochs_from.tolist() == [0, 0, 0, 0.25, 0.75]
-    rung0 = table[table.rung == 0]
-    # The start (the hand design) keeps its place unless a proposal leads it significantly.
-    lead = significant_lead(rung0.val_accuracy[0], len(tiny_splits.y_val), 0.95)
-    ranked = rung0.val_accuracy + (rung0.phase == "start") * lead
-    assert table.promoted_from[3] == rung0.trial_id[ranked.idxmax()]
-    assert table.promoted_from[4] == "3"
+    # 5 epochs: 3 candidates x 0.25; the hand design, raced whatever its rank, and the best
+    # proposal x 0.75; then the better of the two to 4 epochs.
+    assert table.rung.tolist() == [0, 0, 0, 1, 1, 2]
+    assert table.epochs_to.tolist() == [0.25, 0.25, 0.25, 0.75, 0.75, 4.0]
+    assert table.epochs_from.tolist() == [0, 0, 0, 0.25, 0.25, 0.75]
     assert table.phase[0] == "start"  # the space's hand-designed member first
+    proposals = table[(table.rung == 0) & (table.phase != "start")]
+    assert table.promoted_from[3:5].tolist() == ["0", proposals.trial_id[proposals.val_accuracy.idxmax()]]
+    # On the last selection rung the start keeps its place unless a proposal leads it significantly.
+    rung1 = table[table.rung == 1]
+    lead = significant_lead(rung1.val_accuracy[3], len(tiny_splits.y_val), 0.95)
+    ranked = rung1.val_accuracy + (rung1.promoted_from == "0") * lead
+    assert table.promoted_from[5] == rung1.trial_id[ranked.idxmax()]
     budget = result.summary["budget"]
     assert budget["epochs_used"] == budget["selection_epochs"] + budget["final_epochs"] == 5.0
-    assert (budget["selection_epochs"], budget["final_epochs"]) == (1.25, 3.75)
-    assert result.summary["best_trial"] == "4"  # the model trained to the end of the budget
+    assert (budget["selection_epochs"], budget["final_epochs"]) == (1.75, 3.25)
+    assert "the hand design raced" in budget["plan"]
+    assert json.loads((tmp_path / "run.json").read_text())["method_config"]["incumbent_race"] is True
+    assert result.summary["best_trial"] == "5"  # the model trained to the end of the budget
     model = keras.models.load_model(tmp_path / "best_model.keras")
     test = tiny_splits.dataset("test", batch_size=32)
     assert model.evaluate(test, verbose=0, return_dict=True)["accuracy"] == \
         pytest.approx(result.test_accuracy)
     # Continued, not restarted: the optimizer's step count goes on from the parent's.
     chunk = max(1, round(-(-len(tiny_splits.y_train) // 32) / 8))
-    assert int(keras.ops.convert_to_numpy(model.optimizer.iterations)) == 36 * chunk  # 4.5 epochs
+    assert int(keras.ops.convert_to_numpy(model.optimizer.iterations)) == 32 * chunk  # 4 epochs
 
 
-def test_a_raced_hand_design_goes_on_to_the_last_selection_rung_whatever_its_rank(tmp_path,
-                                                                                   tiny_splits):
-    method = BudgetedSearch(budget_epochs=5, incumbent_race=True)
+def test_without_racing_only_the_best_goes_on_and_the_start_keeps_its_place_only_on_a_lead(
+        tmp_path, tiny_splits):
+    method = BudgetedSearch(budget_epochs=5, incumbent_race=False)
     result = search(small_space(), "random", tiny_splits, method=method, batch_size=32, seed=0,
                     directory=str(tmp_path), reporter=Reporter())
     table = pd.read_csv(tmp_path / "results.csv", dtype={"trial_id": str, "promoted_from": str})
-    # 5 epochs, raced: 3 candidates x 0.25, the start and the best proposal x 0.75, then 4.
-    assert table.rung.tolist() == [0, 0, 0, 1, 1, 2]
-    assert table.epochs_to.tolist() == [0.25, 0.25, 0.25, 0.75, 0.75, 4.0]
-    proposals = table[(table.rung == 0) & (table.phase != "start")]
-    assert table.promoted_from[3:5].tolist() == ["0", proposals.trial_id[proposals.val_accuracy.idxmax()]]
+    # 5 epochs: 3 candidates x 0.25, the best x 0.75, then it to 4.5 epochs.
+    assert table.rung.tolist() == [0, 0, 0, 1, 2]
+    assert table.epochs_to.tolist() == [0.25, 0.25, 0.25, 0.75, 4.5]
+    rung0 = table[table.rung == 0]
+    # The start (the hand design) keeps its place unless a proposal leads it significantly.
+    lead = significant_lead(rung0.val_accuracy[0], len(tiny_splits.y_val), 0.95)
+    ranked = rung0.val_accuracy + (rung0.phase == "start") * lead
+    assert table.promoted_from[3] == rung0.trial_id[ranked.idxmax()]
+    assert table.promoted_from[4] == "3"
     budget = result.summary["budget"]
-    assert (budget["selection_epochs"], budget["final_epochs"], budget["epochs_used"]) == (1.75, 3.25, 5.0)
-    assert "the hand design raced" in budget["plan"]
-    assert json.loads((tmp_path / "run.json").read_text())["method_config"]["incumbent_race"] is True
+    assert (budget["selection_epochs"], budget["final_epochs"], budget["epochs_used"]) == \
+        (1.25, 3.75, 5.0)
+    assert "raced" not in budget["plan"]
+    assert json.loads((tmp_path / "run.json").read_text())["method_config"]["incumbent_race"] is False
 
 
 def test_a_budget_too_small_is_refused_before_anything_is_written(tmp_path, tiny_splits):
@@ -184,7 +193,7 @@ def test_a_time_budget_is_planned_at_the_measured_speed_and_the_winner_trains_to
     budget = result.summary["budget"]
     speed = json.loads((tmp_path / "speed.json").read_text())
     assert budget["speed"] == speed and budget["minutes"] == 1 and budget["epochs"] is None
-    plan = make_plan(budget["planned_epochs"])
+    plan = make_plan(budget["planned_epochs"], raced=1)  # the hand design raced, by default
     assert budget["plan"] == plan.describe()
     table = pd.read_csv(tmp_path / "results.csv", dtype={"trial_id": str, "promoted_from": str})
     assert table.rung.tolist() == [k for k, rung in enumerate(plan.rungs) for _ in range(rung.size)]
@@ -199,8 +208,8 @@ def test_a_time_budget_is_planned_at_the_measured_speed_and_the_winner_trains_to
 
 
 def test_on_a_time_budget_only_the_final_rung_decays_and_from_its_own_start():
-    method = BudgetedSearch(budget_minutes=1)  # planned as 12 epochs: 3 x 0.5, 1 x 1.5, then 11
-    method.plan, method._run = make_plan(12), types.SimpleNamespace(
+    method = BudgetedSearch(budget_minutes=1)  # planned as 12 epochs: 3 x 0.5, 2 x 1.5, then 10
+    method.plan, method._run = make_plan(12, raced=1), types.SimpleNamespace(
         data=types.SimpleNamespace(y_train=range(320)), settings=SearchSettings(batch_size=32))
     method.speed = Speed(seconds_per_epoch=2.0, seconds_per_trial=2.0, trace_seconds=1.0,
                          seconds_to_finish=1.0, seconds_measuring=2.0, flops=1e6)

@@ -66,14 +66,15 @@ class BudgetedSearch(TrialSearch):
             selection rung whatever their rank there, in slots of their own
             (`kerasnas.budget_plan.make_plan`'s `raced`), so a proposal displaces
             one only after the longest comparison the selection makes; their
-            epochs come out of the winner's training.
+            epochs come out of the winner's training. On by default: a short
+            first rung favours models that learn fast (`reports/budget.md`).
     """
 
     def __init__(self, *, budget_epochs: float | None = None, budget_minutes: float | None = None,
                  eta: int = 3, selection_fraction: float = 0.25, min_epochs: float = 0.25,
                  warmup_fraction: float = 0.5, asynchronous: bool | None = None,
                  hand_designed: bool = True, incumbent_confidence: float | None = 0.95,
-                 incumbent_race: bool = False):
+                 incumbent_race: bool = True):
         if (budget_epochs is None) == (budget_minutes is None):
             raise ValueError("Give one of `budget_epochs` and `budget_minutes`. Received: "
                              f"budget_epochs={budget_epochs!r}, budget_minutes={budget_minutes!r}")
@@ -108,9 +109,10 @@ class BudgetedSearch(TrialSearch):
     def get_config(self) -> dict[str, Any]:
         config = {"budget_epochs": self.budget_epochs, **self.options,
                   "warmup_fraction": self.warmup_fraction, "hand_designed": self.hand_designed,
-                  "incumbent_confidence": self.incumbent_confidence}
-        if self.incumbent_race:  # absent when off, as in earlier run.json
-            config["incumbent_race"] = True
+                  "incumbent_confidence": self.incumbent_confidence,
+                  # Always recorded since racing became the default: run.json of earlier
+                  # runs lacks it (they did not race), so resuming one is refused, not changed.
+                  "incumbent_race": self.incumbent_race}
         if self.budget_minutes is not None:  # absent for an epoch budget, as in earlier run.json
             config = {"budget_minutes": self.budget_minutes, **config}
             del config["budget_epochs"]
