@@ -104,15 +104,20 @@ class Run:
         if settings.engine == "ray" and method is not None:
             raise ValueError("--engine ray chooses its method (trial by trial, or budgeted with "
                              f"a budget); pass no `method`. Received: method={method!r}")
+        # A resume, and a worker joining a run, go on racing as the run began (earlier runs
+        # did not race).
+        joins = resume or distributed.role() == "worker"
+        race = earlier_race(directory) if joins and budgeted and method is None else True
         if method is None and settings.engine == "ray":
             from kerasnas.ray.engine import RayBudgetedSearch, RayTrialSearch
 
             method = (RayBudgetedSearch(budget_epochs=settings.budget_epochs,
-                                        budget_minutes=settings.budget_minutes)
+                                        budget_minutes=settings.budget_minutes,
+                                        incumbent_race=race)
                       if budgeted else RayTrialSearch())
         elif method is None:
             method = (BudgetedSearch(budget_epochs=settings.budget_epochs,
-                                     budget_minutes=settings.budget_minutes)
+                                     budget_minutes=settings.budget_minutes, incumbent_race=race)
                       if budgeted else TrialSearch())
         elif budgeted:
             raise ValueError("A budget (`budget_epochs`, `budget_minutes`) makes the run a "
@@ -380,6 +385,21 @@ class Run:
         return (f"kerasnas: {r['space']} x {r['oracle']}, {self.method.describe(self.settings)}, "
                 f"train {r['train_size']} / val {r['val_size']}, {self.strategy_text}, "
                 f"data: {self.data.source}{resumed}")
+
+
+def earlier_race(directory: str) -> bool:
+    """Whether the budgeted run in `directory` races its hand design, as its run.json says.
+
+    `BudgetedSearch` records the option only when on, and runs begun before racing
+    became the default did not race: a resume from the command line, which cannot
+    name the option, goes on as its run began instead of being refused. True for
+    a new run.
+    """
+    path = os.path.join(directory, RUN_FILE)
+    if not os.path.isfile(path):
+        return True
+    with open(path) as f:
+        return bool(json.load(f).get("method_config", {}).get("incumbent_race", False))
 
 
 def differences(previous: dict[str, Any], now: dict[str, Any]) -> list[str]:

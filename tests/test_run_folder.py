@@ -40,6 +40,27 @@ def test_resuming_with_a_space_of_another_configuration_is_refused(tmp_path, syn
     assert not (tmp_path / LOCK_FILE).exists()  # closed: released
 
 
+def test_a_budgeted_run_begun_without_racing_resumes_without_it_and_a_new_one_races(
+        tmp_path, synthetic_splits):
+    budget = SearchSettings(budget_epochs=5, batch_size=64, seed=1)
+
+    def open_budgeted(**kw):
+        return Run(str(tmp_path), ResNetSpace(stem_width=8), "random", budget,
+                   data=synthetic_splits, reporter=Reporter(), **kw)
+
+    with open_budgeted() as run:
+        assert run.method.incumbent_race is True  # a new run races
+    record = json.loads((tmp_path / "run.json").read_text())
+    assert record["method_config"]["incumbent_race"] is True
+    with open_budgeted(resume=True) as run:
+        assert run.method.incumbent_race is True
+    # run.json as runs begun before racing was the default wrote it: the option not named.
+    del record["method_config"]["incumbent_race"]
+    (tmp_path / "run.json").write_text(json.dumps(record))
+    with open_budgeted(resume=True) as run:  # goes on as it began, not refused
+        assert run.method.incumbent_race is False
+
+
 def test_resuming_with_an_oracle_of_another_configuration_is_refused(tmp_path, synthetic_splits):
     def oracle(p):
         return AgingEvolutionOracle(OBJECTIVE, 6, population_size=p, seed=0)

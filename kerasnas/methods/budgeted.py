@@ -66,8 +66,10 @@ class BudgetedSearch(TrialSearch):
             selection rung whatever their rank there, in slots of their own
             (`kerasnas.budget_plan.make_plan`'s `raced`), so a proposal displaces
             one only after the longest comparison the selection makes; their
-            epochs come out of the winner's training. On by default: a short
-            first rung favours models that learn fast (`reports/budget.md`).
+            epochs come out of the winner's training. On by default since
+            2026-12-06 (a short first rung favours models that learn fast:
+            `reports/budget.md`); a resume from the command line goes on as its
+            run began (`kerasnas.run_folder.earlier_race`).
     """
 
     def __init__(self, *, budget_epochs: float | None = None, budget_minutes: float | None = None,
@@ -109,10 +111,9 @@ class BudgetedSearch(TrialSearch):
     def get_config(self) -> dict[str, Any]:
         config = {"budget_epochs": self.budget_epochs, **self.options,
                   "warmup_fraction": self.warmup_fraction, "hand_designed": self.hand_designed,
-                  "incumbent_confidence": self.incumbent_confidence,
-                  # Always recorded since racing became the default: run.json of earlier
-                  # runs lacks it (they did not race), so resuming one is refused, not changed.
-                  "incumbent_race": self.incumbent_race}
+                  "incumbent_confidence": self.incumbent_confidence}
+        if self.incumbent_race:  # absent when off, as in run.json of runs before racing
+            config["incumbent_race"] = True
         if self.budget_minutes is not None:  # absent for an epoch budget, as in earlier run.json
             config = {"budget_minutes": self.budget_minutes, **config}
             del config["budget_epochs"]
