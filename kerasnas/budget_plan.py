@@ -14,6 +14,11 @@ with the best proposals after the longest training the selection gives, not
 dropped after the first, short rung (SMAC's incumbent is likewise judged at the
 highest budget). Those slots are paid from the winner's training.
 
+A plan may also cool every judged model down (`cooldowns`): at the end of each
+selection rung a model trains on in a branch whose learning rate decays to 0, is
+validated, and the branch is dropped (the next rung continues from the checkpoint
+before it). The branches are paid from the winner's training too.
+
 Fidelities are multiples of `quantum` epochs (fractions count steps).
 """
 
@@ -45,12 +50,15 @@ class BudgetPlan:
         eta: The reduction factor between rungs.
         raced: Slots of every selection rung above the first that go to the
             known-good members (the starts) whatever their rank.
+        cooldowns: Epochs of the discarded cool-down branch that judges each
+            model of each selection rung (empty: none).
     """
 
     budget_epochs: float
     rungs: tuple[Rung, ...]
     eta: int
     raced: int = 0
+    cooldowns: tuple[float, ...] = ()
 
     @property
     def candidates(self) -> int:
@@ -67,10 +75,16 @@ class BudgetPlan:
         start = self.rungs[rung - 1].epochs if rung else 0.0
         return self.rungs[rung].epochs - start
 
+    def cooldown(self, rung: int) -> float:
+        """Epochs of the cool-down branch that judges each model of `rung` (0: none)."""
+        return self.cooldowns[rung] if rung < len(self.cooldowns) else 0.0
+
     @property
     def selection_epochs(self) -> float:
-        """Epochs spent on every model before the final rung, the winner's included."""
-        return sum(r.size * self.segment(k) for k, r in enumerate(self.rungs[:-1]))
+        """Epochs spent on every model before the final rung, the winner's and the cool-down
+        branches included."""
+        return sum(r.size * (self.segment(k) + self.cooldown(k))
+                   for k, r in enumerate(self.rungs[:-1]))
 
     @property
     def final_epochs(self) -> float:
@@ -85,13 +99,16 @@ class BudgetPlan:
         rungs = ", ".join(f"{r.size} x {r.epochs:g}" for r in self.rungs[:-1])
         raced = (f"; {'the hand design' if self.raced == 1 else f'{self.raced} hand designs'} "
                  "raced to the last selection rung" if self.raced else "")
+        cooled = ("; judged after cool-downs of " + ", ".join(f"{c:g}" for c in self.cooldowns)
+                  + " epochs" if self.cooldowns else "")
         return (f"budget {self.budget_epochs:g} epochs: selection {rungs} epochs "
-                f"({self.selection_epochs:g}{raced}), then the winner to "
+                f"({self.selection_epochs:g}{raced}{cooled}), then the winner to "
                 f"{self.rungs[-1].epochs:g} epochs (+{self.final_epochs:g})")
 
 
 def make_plan(budget_epochs: float, *, eta: int = 3, selection_fraction: float = 0.25,
-              min_epochs: float = 0.25, quantum: float = QUANTUM, raced: int = 0) -> BudgetPlan:
+              min_epochs: float = 0.25, quantum: float = QUANTUM, raced: int = 0,
+              cooldown_fraction: float = 0.0) -> BudgetPlan:
     """The plan with the most candidates whose first rung still trains `min_epochs`.
 
     Args:
@@ -104,6 +121,10 @@ def make_plan(budget_epochs: float, *, eta: int = 3, selection_fraction: float =
         quantum: Rung lengths are multiples of this many epochs.
         raced: Slots added to every selection rung above the first for the
             known-good members, whose epochs come out of the winner's training.
+        cooldown_fraction: Each selection rung's models are judged after a
+            discarded cool-down branch of this share of the epochs they have
+            trained, rounded up to whole quanta; the branches come out of the
+            winner's training. 0: none.
 
     Raises:
         ValueError: for a budget too small to judge even `eta` candidates, or
@@ -121,6 +142,10 @@ def make_plan(budget_epochs: float, *, eta: int = 3, selection_fraction: float =
         raise ValueError(f"`budget_epochs` must be > 0. Received: budget_epochs={budget_epochs!r}")
     if not isinstance(raced, int) or isinstance(raced, bool) or raced < 0:
         raise ValueError(f"`raced` must be an integer >= 0. Received: raced={raced!r}")
+    if (isinstance(cooldown_fraction, bool) or not isinstance(cooldown_fraction, (int, float))
+            or not 0 <= cooldown_fraction < 1):
+        raise ValueError("`cooldown_fraction` must be a number in [0, 1). "
+                         f"Received: cooldown_fraction={cooldown_fraction!r}")
     selection = budget_epochs * selection_fraction
     best = None
     for rungs in range(2, 12):
@@ -141,15 +166,19 @@ def make_plan(budget_epochs: float, *, eta: int = 3, selection_fraction: float =
     rungs, n0, r0 = best
     selection_rungs = tuple(Rung(n0 // eta ** k + (raced if k else 0), r0 * eta ** k)
                             for k in range(rungs))
-    plan = BudgetPlan(budget_epochs, (*selection_rungs, Rung(1, 0.0)), eta, raced)
+    cooldowns = (tuple(math.ceil(cooldown_fraction * r.epochs / quantum - 1e-9) * quantum
+                       for r in selection_rungs) if cooldown_fraction else ())
+    plan = BudgetPlan(budget_epochs, (*selection_rungs, Rung(1, 0.0)), eta, raced, cooldowns)
     if plan.selection_epochs + quantum > budget_epochs:  # the winner trains on a quantum at least
-        raise ValueError(f"A budget of {budget_epochs:g} epochs cannot pay for {raced} raced "
-                         f"slot(s) besides its selection ({plan.describe()}): give a larger "
-                         "budget, or race none.")
+        extra = " and ".join(([f"{raced} raced slot(s)"] if raced else [])
+                             + (["the cool-downs"] if cooldowns else []))
+        raise ValueError(f"A budget of {budget_epochs:g} epochs cannot pay for {extra} besides "
+                         f"its selection ({plan.describe()}): give a larger budget, or "
+                         + ("race none." if not cooldowns else "a lower cooldown_fraction."))
     final_end = selection_rungs[-1].epochs + budget_epochs - plan.selection_epochs
     # Whole quanta only: the winner stops at or just below the budget.
     final_end = math.floor(final_end / quantum + 1e-9) * quantum
-    return BudgetPlan(budget_epochs, (*selection_rungs, Rung(1, final_end)), eta, raced)
+    return BudgetPlan(budget_epochs, (*selection_rungs, Rung(1, final_end)), eta, raced, cooldowns)
 
 
 def plan_for_seconds(seconds: float, *, seconds_per_epoch: float, seconds_per_trial: float,

@@ -53,7 +53,8 @@ def trial_row(trial, note, describe, started, reason=""):
         "parent": note.get("parent"), "mutation": note.get("mutation"),
         "arch": describe(values), "val_accuracy": get("val_accuracy"),
         "val_loss": get("val_loss"), "params": get("params"),
-        **{name: get(name) for name in ("flops", "latency_ms", "feasible", "resumed_at_epoch")
+        **{name: get(name) for name in ("flops", "latency_ms", "feasible", "resumed_at_epoch",
+                                          "snapshot_accuracy")
            if m.exists(name)},
         "train_seconds": get("train_seconds"), "epochs_trained": get("epochs_trained"),
         "stopped_at_epoch": get("stopped_at_epoch"),

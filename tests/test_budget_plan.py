@@ -44,6 +44,17 @@ def test_twelve_epochs_race_the_hand_design_to_one_and_a_half():
     assert "the hand design raced to the last selection rung" in plan.describe()
 
 
+def test_cooldowns_are_a_share_of_each_rungs_epochs_paid_from_the_winners_training():
+    raced, cooled = make_plan(12, raced=1), make_plan(12, raced=1, cooldown_fraction=1 / 6)
+    # A sixth of 0.5 and of 1.5 epochs, rounded up to eighths: 3 branches of 1/8, 2 of 1/4.
+    assert cooled.cooldowns == (0.125, 0.25) and (cooled.cooldown(0), cooled.cooldown(2)) == (0.125, 0)
+    assert cooled.rungs == (Rung(3, 0.5), Rung(2, 1.5), Rung(1, 9.125))
+    assert (cooled.selection_epochs, cooled.final_epochs) == (3.5 + 0.875, 7.625)
+    assert cooled.total_epochs == raced.total_epochs == 12
+    assert "judged after cool-downs of 0.125, 0.25 epochs" in cooled.describe()
+    assert raced.cooldowns == () and "cool-down" not in raced.describe()
+
+
 def test_rungs_grow_by_eta_and_shrink_by_eta():
     plan = make_plan(100, eta=2, selection_fraction=0.2)
     selection = plan.rungs[:-1]
@@ -60,6 +71,11 @@ def test_rungs_grow_by_eta_and_shrink_by_eta():
     ({"budget_epochs": 12, "raced": -1}, r"`raced` must be an integer >= 0. Received: raced=-1"),
     ({"budget_epochs": 5, "selection_fraction": 0.9, "raced": 2},
      r"A budget of 5 epochs cannot pay for 2 raced slot\(s\) besides its selection"),
+    ({"budget_epochs": 5, "selection_fraction": 0.6, "cooldown_fraction": 0.9},
+     r"5 epochs cannot pay for the cool-downs besides its selection .* a lower cooldown_fraction"),
+    ({"budget_epochs": 12, "cooldown_fraction": 1.0},
+     r"`cooldown_fraction` must be a number in \[0, 1\). Received: cooldown_fraction=1.0"),
+    ({"budget_epochs": 12, "cooldown_fraction": -0.1}, r"Received: cooldown_fraction=-0.1"),
 ])
 def test_bad_plans_are_refused_naming_the_value(kwargs, message):
     with pytest.raises(ValueError, match=message):

@@ -85,6 +85,36 @@ def test_without_racing_only_the_best_goes_on_and_the_start_keeps_its_place_only
     assert "incumbent_race" not in json.loads((tmp_path / "run.json").read_text())["method_config"]
 
 
+def test_a_cooldown_judges_each_selection_model_after_a_branch_and_continues_without_it(
+        tmp_path, tiny_splits):
+    method = BudgetedSearch(budget_epochs=5, cooldown_fraction=0.2)
+    result = search(small_space(), "random", tiny_splits, method=method, batch_size=32, seed=0,
+                    directory=str(tmp_path), reporter=Reporter())
+    table = pd.read_csv(tmp_path / "results.csv", dtype={"trial_id": str, "promoted_from": str})
+    # As raced, but branches of a fifth of 0.25 and 0.75 epochs rounded up to eighths (3 x 1/8,
+    # 2 x 1/4) come out of the winner's training: to 3.125 epochs.
+    assert table.epochs_to.tolist() == [0.25, 0.25, 0.25, 0.75, 0.75, 3.125]
+    selection = table[table.rung < 2]
+    assert selection.snapshot_accuracy.notna().all() and pd.isna(table.snapshot_accuracy[5])
+    # The snapshot is the saved model's score; the branch's is another model's.
+    val = tiny_splits.dataset("val", batch_size=32)
+    for trial_id, snapshot in zip(selection.trial_id, selection.snapshot_accuracy):
+        saved = keras.models.load_model(tmp_path / "search" / f"trial_{trial_id}" / "model.keras")
+        assert saved.evaluate(val, verbose=0, return_dict=True)["accuracy"] == pytest.approx(snapshot)
+    assert (selection.val_accuracy != selection.snapshot_accuracy).any()
+    # Promotion follows the cooled scores: the best proposal of rung 0 goes on beside the start.
+    proposals = table[(table.rung == 0) & (table.phase != "start")]
+    assert table.promoted_from[4] == proposals.trial_id[proposals.val_accuracy.idxmax()]
+    budget = result.summary["budget"]
+    assert (budget["selection_epochs"], budget["final_epochs"], budget["epochs_used"]) == \
+        (1.75 + 3 * 0.125 + 2 * 0.25, 2.375, 5.0)
+    assert json.loads((tmp_path / "run.json").read_text())["method_config"]["cooldown_fraction"] == 0.2
+    # The winner went on from the model saved before its branch: no branch step in its count.
+    model = keras.models.load_model(tmp_path / "best_model.keras")
+    chunk = max(1, round(-(-len(tiny_splits.y_train) // 32) / 8))
+    assert int(keras.ops.convert_to_numpy(model.optimizer.iterations)) == 25 * chunk  # 3.125 epochs
+
+
 def test_a_budget_too_small_is_refused_before_anything_is_written(tmp_path, tiny_splits):
     with pytest.raises(ValueError, match=r"A budget of 2 epochs is too small .* give at least 5"):
         search(small_space(), "random", tiny_splits, budget_epochs=2, directory=str(tmp_path),
@@ -98,11 +128,11 @@ def test_a_method_and_budget_epochs_together_are_refused(tmp_path, tiny_splits):
                method=BudgetedSearch(budget_epochs=5), reporter=Reporter())
 
 
-def launch(directory, log, oracle="evolution", budget="5"):
+def launch(directory, log, oracle="evolution", budget="5", cooldown="0"):
     env = {**os.environ, "PYTHONPATH": ROOT, "TF_CPP_MIN_LOG_LEVEL": "2",
            "TF_NUM_INTRAOP_THREADS": "1", "TF_NUM_INTEROP_THREADS": "1"}
     return subprocess.Popen([sys.executable, os.path.join(ROOT, "tests", "_budget_script.py"),
-                             str(directory), oracle, budget],
+                             str(directory), oracle, budget, cooldown],
                             stdout=open(log, "a"), stderr=subprocess.STDOUT, env=env,
                             start_new_session=True)
 
@@ -115,12 +145,13 @@ def trials(directory):
 
 
 @pytest.mark.slow
-def test_kill_9_then_resume_ends_with_the_trials_of_an_uninterrupted_run(tmp_path):
+@pytest.mark.parametrize("cooldown", ["0", "0.2"])  # with a cool-down, a kill may land in a branch
+def test_kill_9_then_resume_ends_with_the_trials_of_an_uninterrupted_run(tmp_path, cooldown):
     whole, cut, log = tmp_path / "whole", tmp_path / "cut", tmp_path / "log.txt"
-    assert launch(whole, log).wait(timeout=600) == 0, log.read_text()[-3000:]
+    assert launch(whole, log, cooldown=cooldown).wait(timeout=600) == 0, log.read_text()[-3000:]
     rng = random.Random(3)
     for _ in range(2):  # killed at a random moment after it got going, twice
-        p = launch(cut, log)
+        p = launch(cut, log, cooldown=cooldown)
         try:
             deadline = time.time() + 120
             while not (cut / "results.csv").is_file() and p.poll() is None and time.time() < deadline:
@@ -129,7 +160,7 @@ def test_kill_9_then_resume_ends_with_the_trials_of_an_uninterrupted_run(tmp_pat
         finally:
             os.killpg(p.pid, signal.SIGKILL)
             p.wait()
-    assert launch(cut, log).wait(timeout=600) == 0, log.read_text()[-3000:]
+    assert launch(cut, log, cooldown=cooldown).wait(timeout=600) == 0, log.read_text()[-3000:]
     assert trials(cut) == trials(whole)
     summary = json.loads((cut / "summary.json").read_text())
     assert summary["budget"]["epochs_used"] == 5.0
@@ -143,6 +174,9 @@ def test_kill_9_then_resume_ends_with_the_trials_of_an_uninterrupted_run(tmp_pat
      r"`incumbent_confidence` must be in \(0.5, 1\), or None. Received: incumbent_confidence=1.0"),
     ({"budget_epochs": 5, "incumbent_race": 1},
      r"`incumbent_race` must be True or False. Received: incumbent_race=1"),
+    ({"budget_minutes": 2, "cooldown_fraction": 0.2},
+     r"`cooldown_fraction` is planned in epochs: give `budget_epochs` with it"),
+    ({"budget_epochs": 12, "cooldown_fraction": 1}, r"`cooldown_fraction` must be a number in"),
 ])
 def test_a_budgeted_search_takes_exactly_one_budget(kwargs, message):
     with pytest.raises(ValueError, match=message):

@@ -6,6 +6,12 @@ steps) and `tuner/trial_id` (the parent whose saved model it continues, or
 "" for a new candidate). The data stream goes on where the parent's stopped,
 and each trial saves a checkpoint once an epoch, so a killed run resumed
 trains every step exactly once and in the same order as without the kill.
+
+With `cooldowns`, a selection rung's model is judged after a branch that trains
+on with the rate decaying linearly to 0 (the batches that follow its segment);
+the branch is validated and dropped, and the next rung continues from the model
+saved before it. A snapshot at the held rate ranks candidates badly:
+`BudgetedSearch`'s `cooldown_fraction` says by how much.
 """
 
 from __future__ import annotations
@@ -63,16 +69,23 @@ class ContinuingTuner(NASTuner):
         deadline_for: When a trial must end (a time on the clock) from its
             values, or None: its training then stops at the last chunk that fits
             and records the epochs it reached (a budget on the clock).
+        cooldowns: Epochs of the cool-down branch that judges a trial, by its
+            round (`tuner/round`; multiples of `quantum`); rounds past the end
+            have none (the winner's, which decays to 0 on its own). A cooled
+            trial's `val_accuracy` is the branch's, `snapshot_accuracy` the
+            saved model's.
         **kwargs: Passed to `NASTuner`; its `lr_schedule` should be a function of
             the optimizer's step count (`kerasnas.schedules.WarmupStableDecay`).
     """
 
     def __init__(self, oracle, hypermodel, *, steps_per_epoch: int, quantum: float,
                  schedule_for: Callable[[dict, int, int], Schedule] | None = None,
-                 deadline_for: Callable[[dict], float | None] | None = None, **kwargs):
+                 deadline_for: Callable[[dict], float | None] | None = None,
+                 cooldowns: tuple[float, ...] = (), **kwargs):
         super().__init__(oracle, hypermodel, **kwargs)
         self.steps_per_epoch, self.quantum = steps_per_epoch, quantum
         self.schedule_for, self.deadline_for = schedule_for, deadline_for
+        self.cooldowns = tuple(cooldowns)
         self.chunk = max(1, round(quantum * steps_per_epoch))
 
     def _chunks(self, epochs):
@@ -130,12 +143,48 @@ class ContinuingTuner(NASTuner):
         model.save(os.path.join(directory, MODEL_FILE))
         drop_checkpoint(directory)  # the saved model supersedes it
         val = float(scores["accuracy"])
-        best = self.best_in_memory
-        if best is None or values["tuner/round"] >= best[1][0]:
-            self.best_in_memory = (trial.trial_id, (values["tuner/round"], val), model)
+        cooled = {}
+        rung = values["tuner/round"]
+        if rung < len(self.cooldowns) and self.cooldowns[rung]:
+            cooled = {"snapshot_accuracy": val}
+            with internals.distribution_scope(self.distribution_strategy):
+                scores, branch_seconds = self._cool_down(
+                    model, train_stream, validation_data, last * self.chunk,
+                    steps=self._chunks(self.cooldowns[rung]) * self.chunk)
+            val, seconds = float(scores["accuracy"]), seconds + branch_seconds
+        else:  # the branch's weights are not the saved model's: only these are kept in memory
+            best = self.best_in_memory
+            if best is None or rung >= best[1][0]:
+                self.best_in_memory = (trial.trial_id, (rung, val), model)
         return {
-            "val_accuracy": val, "val_loss": float(scores["loss"]),
+            "val_accuracy": val, "val_loss": float(scores["loss"]), **cooled,
             "epochs_trained": float(values["tuner/epochs"]),
             "params": float(model.count_params()),
             "train_seconds": seconds, "ended_at": time.time(), **sizes,
         }
+
+    def _cool_down(self, model, train_stream, validation_data, step, *, steps):
+        """Trains `model` on from `step` with the rate decaying linearly to 0 over the cool-down
+        (Hägele et al. 2024 judge warm-up-stable-decay checkpoints so) and validates it: its
+        scores and training seconds. The saved model stays as it was; the batches are the ones
+        the next rung starts with."""
+        keras.utils.set_random_seed(self.seed)  # the stream's order, as `_train` makes it
+        stream = train_stream(step)
+        peak = float(keras.ops.convert_to_numpy(model.optimizer.learning_rate))
+        held = self.lr_schedule.factor(step - 1) if isinstance(self.lr_schedule, WarmupStableDecay) else 1.0
+
+        class Linear(keras.callbacks.Callback):
+            def on_train_batch_begin(self, batch, logs=None):
+                self.model.optimizer.learning_rate = peak * held * (1 - batch / steps)
+
+        guard = NaNGuard()
+        start = time.time()
+        model.fit(stream, steps_per_epoch=steps, epochs=1, verbose=0, shuffle=False,
+                  callbacks=[guard, Linear()])
+        seconds = time.time() - start
+        if hasattr(guard, "nan_at"):
+            import keras_tuner
+
+            raise keras_tuner.errors.FailedTrialError("loss became NaN in the cool-down branch")
+        validation_data = validation_data() if callable(validation_data) else validation_data
+        return model.evaluate(validation_data, verbose=0, return_dict=True), seconds

@@ -41,8 +41,8 @@ class TrialSpec:
     objective: Any  # keras_tuner.Objective: the oracle's
     settings: SearchSettings
     project_dir: str  # the run's KerasTuner project: each trial's model goes there
-    # A budgeted search's ContinuingTuner arguments (steps_per_epoch, quantum, lr_schedule);
-    # None: trial by trial.
+    # A budgeted search's ContinuingTuner arguments (steps_per_epoch, quantum, lr_schedule,
+    # the cool-down's); None: trial by trial.
     continuing: dict[str, Any] | None = None
 
 
@@ -242,7 +242,7 @@ class RayBudgetedSearch(BudgetedSearch):
     def search(self, run: Run) -> None:
         tuner = run.tuner
         continuing = {"steps_per_epoch": tuner.steps_per_epoch, "quantum": tuner.quantum,
-                      "lr_schedule": tuner.lr_schedule}
+                      "lr_schedule": tuner.lr_schedule, "cooldowns": tuner.cooldowns}
 
         def before_fit(slots: int) -> None:
             run.oracle.asynchronous = slots > 1  # the SuccessiveHalvingOracle's
