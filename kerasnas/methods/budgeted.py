@@ -76,10 +76,12 @@ class BudgetedSearch(TrialSearch):
             rate decaying linearly to 0, is validated, and is dropped (the next
             rung continues from the model before it); the branches' epochs come
             out of the winner's training. 0 (the default): the model is
-            validated as it is, at the held rate. Epoch budgets only. Why: on
-            nasbench201 seed 0 the hand design led a proposal by 7.5 points after
-            1.5 epochs at the held rate, and trailed it by 1.45 points after a
-            0.25-epoch cool-down, as it did after 11 epochs.
+            validated as it is, at the held rate. Epoch budgets only. Why: a
+            snapshot at the held rate is noisy. On nasbench201 seed 0, after 1.5
+            epochs, it put the hand design 7.5 points ahead of a proposal that
+            ended ahead of it; 0.25-epoch cool-downs put it 1.45 behind or 1.55
+            ahead, depending on their batches: less noise, not none (measured:
+            `reports/budget.md`, the `cooled` arm).
     """
 
     def __init__(self, *, budget_epochs: float | None = None, budget_minutes: float | None = None,
