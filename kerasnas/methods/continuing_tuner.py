@@ -24,7 +24,7 @@ from collections.abc import Callable
 import keras
 
 from kerasnas import keras_tuner_internals as internals
-from kerasnas.schedules import Schedule, WarmupStableDecay
+from kerasnas.schedules import Schedule, StepScheduled, WarmupStableDecay
 from kerasnas.tuner import (MODEL_FILE, EpochCheckpoint, NASTuner, NaNGuard, drop_checkpoint,
                             read_checkpoint)
 
@@ -170,17 +170,13 @@ class ContinuingTuner(NASTuner):
         the next rung starts with."""
         keras.utils.set_random_seed(self.seed)  # the stream's order, as `_train` makes it
         stream = train_stream(step)
-        peak = float(keras.ops.convert_to_numpy(model.optimizer.learning_rate))
         held = self.lr_schedule.factor(step - 1) if isinstance(self.lr_schedule, WarmupStableDecay) else 1.0
-
-        class Linear(keras.callbacks.Callback):
-            def on_train_batch_begin(self, batch, logs=None):
-                self.model.optimizer.learning_rate = peak * held * (1 - batch / steps)
-
+        # The optimizer's step count goes on from `step`: linear from the held rate to 0.
+        decay = StepScheduled(lambda at: held * (1 - (at - step) / steps))
         guard = NaNGuard()
         start = time.time()
         model.fit(stream, steps_per_epoch=steps, epochs=1, verbose=0, shuffle=False,
-                  callbacks=[guard, Linear()])
+                  callbacks=[guard, decay])
         seconds = time.time() - start
         if hasattr(guard, "nan_at"):
             import keras_tuner
