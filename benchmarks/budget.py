@@ -1,12 +1,14 @@
 """Budget-first search: is the returned model worth the compute? (issue #27)
 
 For each space with its default oracle, budget B (epochs of the training split,
-every model counted) and seed, four ways to spend B on the same split:
+every model counted) and seed, these ways to spend B on the same split (the
+searches' options named in full, so a change of kerasnas' defaults does not change an arm):
 
 - budgeted: successive halving from the space's hand-designed member and the
   oracle's proposals, the winner trained on to B; a proposal displaces the
   hand-designed member only with a significant lead; no racing
-  (`BudgetedSearch(incumbent_race=False)`, the default until 2026-12-06);
+  (`BudgetedSearch(incumbent_race=False, cooldown_fraction=0)`, the default until
+  2026-12-06);
 - cnn: the plain 2-conv CNN (Adam 1e-3) trained B epochs on the same images (once per
   seed, budget and split: another space's row reuses it, `shared_from`);
 - hand: the space's hand-designed member trained B epochs (kerasnas' per-trial
@@ -17,16 +19,17 @@ every model counted) and seed, four ways to spend B on the same split:
   B (its total is a step function of `max_epochs`: it cannot spend B exactly),
   the best trial's model;
 - any-lead: the budgeted search where any lead displaces the hand-designed member
-  (`BudgetedSearch(incumbent_confidence=None, incumbent_race=False)`: the search
-  before that rule);
+  (`BudgetedSearch(incumbent_confidence=None, incumbent_race=False, cooldown_fraction=0)`:
+  the search before that rule);
 - raced: the budgeted search with the hand-designed member raced to the last
-  selection rung whatever its rank, its slots paid from the winner's training:
-  `search(..., budget_epochs=B)`, kerasnas' default since 2026-12-06;
+  selection rung whatever its rank, its slots paid from the winner's training
+  (`BudgetedSearch(cooldown_fraction=0)`: the default for a few hours of 2026-12-06);
 - cooled: the raced search judging every selection rung's models after a
   cool-down branch of a sixth of their epochs (`cooldown_fraction=1/6`: the
   rate decays to 0, the branch is validated and dropped), and since the cooled
   scores are no longer the held rate's noisy snapshots, on any lead
-  (`incumbent_confidence=None`).
+  (`incumbent_confidence=None`): `search(..., budget_epochs=B)`, kerasnas' default since
+  2026-12-06.
 
     python -m benchmarks.budget --spaces resnet --budgets 12 --seeds 0,1,2
     python -m benchmarks.budget --budgets 18 --train-size 50000 --val-size 10000 \
@@ -310,10 +313,11 @@ def write_report(args, rows):
                                       if both else "-")
             row["mean s"] = f"{statistics.mean(r['seconds'] for r in by_arm[search].values()):.0f}"
             margins.append(row)
-    lines += ["The `raced` arm is what `--budget-epochs B` runs (kerasnas' default since "
-              "2026-12-06); `budgeted` is that search without racing, the default before; "
-              "`cooled` is the raced search judging each selection rung after a cool-down "
-              "(`cooldown_fraction=1/6`) on any lead, not a default.", ""]
+    lines += ["The `cooled` arm is what `--budget-epochs B` runs (kerasnas' default since "
+              "2026-12-06): the `raced` search judging each selection rung after a cool-down "
+              "(`cooldown_fraction=1/6`) on any lead. `raced` (racing, no cool-down, a proposal "
+              "needing a significant lead) was the default before it; `budgeted` is that search "
+              "without racing, the default before that.", ""]
     if any(r.get("renamed_from") for r in rows):
         lines += ["Rows marked `renamed_from` ran as the budgeted arm before a proposal needed a "
                   "significant lead to displace the hand design: that search is the any-lead arm.",

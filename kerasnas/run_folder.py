@@ -104,20 +104,19 @@ class Run:
         if settings.engine == "ray" and method is not None:
             raise ValueError("--engine ray chooses its method (trial by trial, or budgeted with "
                              f"a budget); pass no `method`. Received: method={method!r}")
-        # A resume, and a worker joining a run, go on racing as the run began (earlier runs
-        # did not race).
+        # A resume, and a worker joining a run, go on as the run began (earlier runs did not
+        # race, nor cool down).
         joins = resume or distributed.role() == "worker"
-        race = earlier_race(directory) if joins and budgeted and method is None else True
+        began = earlier_options(directory) if joins and budgeted and method is None else {}
         if method is None and settings.engine == "ray":
             from kerasnas.ray.engine import RayBudgetedSearch, RayTrialSearch
 
             method = (RayBudgetedSearch(budget_epochs=settings.budget_epochs,
-                                        budget_minutes=settings.budget_minutes,
-                                        incumbent_race=race)
+                                        budget_minutes=settings.budget_minutes, **began)
                       if budgeted else RayTrialSearch())
         elif method is None:
             method = (BudgetedSearch(budget_epochs=settings.budget_epochs,
-                                     budget_minutes=settings.budget_minutes, incumbent_race=race)
+                                     budget_minutes=settings.budget_minutes, **began)
                       if budgeted else TrialSearch())
         elif budgeted:
             raise ValueError("A budget (`budget_epochs`, `budget_minutes`) makes the run a "
@@ -387,19 +386,22 @@ class Run:
                 f"data: {self.data.source}{resumed}")
 
 
-def earlier_race(directory: str) -> bool:
-    """Whether the budgeted run in `directory` races its hand design, as its run.json says.
+def earlier_options(directory: str) -> dict[str, Any]:
+    """The options of `BudgetedSearch` that the budgeted run in `directory` began with.
 
-    `BudgetedSearch` records the option only when on, and runs begun before racing
-    became the default did not race: a resume from the command line, which cannot
-    name the option, goes on as its run began instead of being refused. True for
-    a new run.
+    Read from its run.json, for a resume from the command line (which cannot name
+    them) to go on as the run began instead of being refused. `BudgetedSearch`
+    records racing and the cool-down only when on; runs begun before each became
+    the default had it off. Empty (the defaults) for a new run.
     """
     path = os.path.join(directory, RUN_FILE)
     if not os.path.isfile(path):
-        return True
+        return {}
     with open(path) as f:
-        return bool(json.load(f).get("method_config", {}).get("incumbent_race", False))
+        config = json.load(f).get("method_config", {})
+    return {"incumbent_race": bool(config.get("incumbent_race", False)),
+            "cooldown_fraction": config.get("cooldown_fraction", 0.0),
+            "incumbent_confidence": config.get("incumbent_confidence", 0.95)}
 
 
 def differences(previous: dict[str, Any], now: dict[str, Any]) -> list[str]:

@@ -176,7 +176,8 @@ class SearchSettings:
     epochs: int = _field(1, "epochs per trial", type=positive_int, low=1, resume=True)
     budget_epochs: float | None = _field(
         None, "one budget for the whole run, in epochs of the training split, every model "
-        "counted: candidates judged by successive halving, the winner trained on to the end "
+        "counted: candidates judged by successive halving (each rung after a short cool-down), "
+        "the winner trained on to the end "
         "of the budget (max-trials and epochs then do not apply)", type=positive_float,
         resume=True, metavar="B")
     budget_minutes: float | None = _field(

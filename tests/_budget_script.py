@@ -1,6 +1,6 @@
 """A budgeted search in its own process, for the kill -9 / resume test.
 
-usage: _budget_script.py DIR ORACLE BUDGET_EPOCHS [COOLDOWN_FRACTION]
+usage: _budget_script.py DIR ORACLE BUDGET_EPOCHS [COOLDOWN_FRACTION or "auto" (the default)]
 """
 
 import sys
@@ -12,13 +12,13 @@ from kerasnas.search import search
 from kerasnas.spaces import ResNetSpace
 
 directory, oracle, budget = sys.argv[1:4]
-cooldown = float(sys.argv[4]) if len(sys.argv) > 4 else 0.0
+cooldown = sys.argv[4] if len(sys.argv) > 4 else "auto"
 space = ResNetSpace(stem_width=8, stages=1, kernel_size=3, optimizer="adam")
 data = make_splits(train_size=400, val_size=100, seed=0)
 data.x_test, data.y_test = data.x_test[:100], data.y_test[:100]
-# Without a cool-down, the budget as the command line gives it (the run makes its method).
-budgeted = ({"method": BudgetedSearch(budget_epochs=float(budget), cooldown_fraction=cooldown)}
-            if cooldown else {"budget_epochs": float(budget)})
+# "auto": the budget as the command line gives it (the run makes its method, cooled).
+budgeted = ({"budget_epochs": float(budget)} if cooldown == "auto" else
+            {"method": BudgetedSearch(budget_epochs=float(budget), cooldown_fraction=float(cooldown))})
 search(space, oracle, data, **budgeted, batch_size=25, directory=directory, seed=0, resume=True,
        reporter=ConsoleReporter(lambda line: print(line, flush=True)))
 print("DONE", flush=True)

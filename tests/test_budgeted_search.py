@@ -36,23 +36,25 @@ def test_a_budgeted_run_spends_its_budget_and_returns_the_model_trained_to_its_e
                     directory=str(tmp_path), reporter=Reporter())
     table = pd.read_csv(tmp_path / "results.csv", dtype={"trial_id": str, "promoted_from": str})
     # 5 epochs: 3 candidates x 0.25; the hand design, raced whatever its rank, and the best
-    # proposal x 0.75; then the better of the two to 4 epochs.
+    # proposal x 0.75; each judged after a cool-down of a sixth of its epochs rounded up to an
+    # eighth (5 x 1/8); then the better of the two to 3.375 epochs.
     assert table.rung.tolist() == [0, 0, 0, 1, 1, 2]
-    assert table.epochs_to.tolist() == [0.25, 0.25, 0.25, 0.75, 0.75, 4.0]
+    assert table.epochs_to.tolist() == [0.25, 0.25, 0.25, 0.75, 0.75, 3.375]
     assert table.epochs_from.tolist() == [0, 0, 0, 0.25, 0.25, 0.75]
     assert table.phase[0] == "start"  # the space's hand-designed member first
+    assert table.snapshot_accuracy[:5].notna().all()  # judged after a cool-down
     proposals = table[(table.rung == 0) & (table.phase != "start")]
     assert table.promoted_from[3:5].tolist() == ["0", proposals.trial_id[proposals.val_accuracy.idxmax()]]
-    # On the last selection rung the start keeps its place unless a proposal leads it significantly.
+    # Judged after cool-downs, the last selection rung's best goes on on any lead.
     rung1 = table[table.rung == 1]
-    lead = significant_lead(rung1.val_accuracy[3], len(tiny_splits.y_val), 0.95)
-    ranked = rung1.val_accuracy + (rung1.promoted_from == "0") * lead
-    assert table.promoted_from[5] == rung1.trial_id[ranked.idxmax()]
+    assert table.promoted_from[5] == rung1.trial_id[rung1.val_accuracy.idxmax()]
     budget = result.summary["budget"]
     assert budget["epochs_used"] == budget["selection_epochs"] + budget["final_epochs"] == 5.0
-    assert (budget["selection_epochs"], budget["final_epochs"]) == (1.75, 3.25)
+    assert (budget["selection_epochs"], budget["final_epochs"]) == (1.75 + 5 * 0.125, 2.625)
     assert "the hand design raced" in budget["plan"]
-    assert json.loads((tmp_path / "run.json").read_text())["method_config"]["incumbent_race"] is True
+    config = json.loads((tmp_path / "run.json").read_text())["method_config"]
+    assert (config["incumbent_race"], config["cooldown_fraction"], config["incumbent_confidence"]) \
+        == (True, 1 / 6, None)
     assert result.summary["best_trial"] == "5"  # the model trained to the end of the budget
     model = keras.models.load_model(tmp_path / "best_model.keras")
     test = tiny_splits.dataset("test", batch_size=32)
@@ -60,12 +62,13 @@ def test_a_budgeted_run_spends_its_budget_and_returns_the_model_trained_to_its_e
         pytest.approx(result.test_accuracy)
     # Continued, not restarted: the optimizer's step count goes on from the parent's.
     chunk = max(1, round(-(-len(tiny_splits.y_train) // 32) / 8))
-    assert int(keras.ops.convert_to_numpy(model.optimizer.iterations)) == 32 * chunk  # 4 epochs
+    assert int(keras.ops.convert_to_numpy(model.optimizer.iterations)) == 27 * chunk  # 3.375 epochs
 
 
 def test_without_racing_only_the_best_goes_on_and_the_start_keeps_its_place_only_on_a_lead(
         tmp_path, tiny_splits):
-    method = BudgetedSearch(budget_epochs=5, incumbent_race=False)
+    # Without a cool-down: the snapshots are noisy, and a proposal needs a significant lead.
+    method = BudgetedSearch(budget_epochs=5, incumbent_race=False, cooldown_fraction=0)
     result = search(small_space(), "random", tiny_splits, method=method, batch_size=32, seed=0,
                     directory=str(tmp_path), reporter=Reporter())
     table = pd.read_csv(tmp_path / "results.csv", dtype={"trial_id": str, "promoted_from": str})
@@ -82,7 +85,9 @@ def test_without_racing_only_the_best_goes_on_and_the_start_keeps_its_place_only
     assert (budget["selection_epochs"], budget["final_epochs"], budget["epochs_used"]) == \
         (1.25, 3.75, 5.0)
     assert "raced" not in budget["plan"]
-    assert "incumbent_race" not in json.loads((tmp_path / "run.json").read_text())["method_config"]
+    config = json.loads((tmp_path / "run.json").read_text())["method_config"]
+    assert "incumbent_race" not in config and "cooldown_fraction" not in config
+    assert config["incumbent_confidence"] == 0.95
 
 
 def test_a_cooldown_judges_each_selection_model_after_a_branch_and_continues_without_it(
@@ -128,7 +133,7 @@ def test_a_method_and_budget_epochs_together_are_refused(tmp_path, tiny_splits):
                method=BudgetedSearch(budget_epochs=5), reporter=Reporter())
 
 
-def launch(directory, log, oracle="evolution", budget="5", cooldown="0"):
+def launch(directory, log, oracle="evolution", budget="5", cooldown="auto"):
     env = {**os.environ, "PYTHONPATH": ROOT, "TF_CPP_MIN_LOG_LEVEL": "2",
            "TF_NUM_INTRAOP_THREADS": "1", "TF_NUM_INTEROP_THREADS": "1"}
     return subprocess.Popen([sys.executable, os.path.join(ROOT, "tests", "_budget_script.py"),
@@ -145,7 +150,8 @@ def trials(directory):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("cooldown", ["0", "0.2"])  # with a cool-down, a kill may land in a branch
+# The default cools down (a kill may land in a branch); "0" judges snapshots.
+@pytest.mark.parametrize("cooldown", ["auto", "0"])
 def test_kill_9_then_resume_ends_with_the_trials_of_an_uninterrupted_run(tmp_path, cooldown):
     whole, cut, log = tmp_path / "whole", tmp_path / "cut", tmp_path / "log.txt"
     assert launch(whole, log, cooldown=cooldown).wait(timeout=600) == 0, log.read_text()[-3000:]
@@ -171,16 +177,31 @@ def test_kill_9_then_resume_ends_with_the_trials_of_an_uninterrupted_run(tmp_pat
     ({"budget_epochs": 5, "budget_minutes": 1}, r"Give one of .* budget_minutes=1"),
     ({"budget_minutes": 0}, r"`budget_minutes` must be a number > 0. Received: budget_minutes=0"),
     ({"budget_epochs": 5, "incumbent_confidence": 1.0},
-     r"`incumbent_confidence` must be in \(0.5, 1\), or None. Received: incumbent_confidence=1.0"),
+     r"`incumbent_confidence` must be in \(0.5, 1\), None or \"auto\". Received: "
+     r"incumbent_confidence=1.0"),
+    ({"budget_epochs": 5, "incumbent_confidence": "high"}, r"Received: incumbent_confidence='high'"),
     ({"budget_epochs": 5, "incumbent_race": 1},
      r"`incumbent_race` must be True or False. Received: incumbent_race=1"),
     ({"budget_minutes": 2, "cooldown_fraction": 0.2},
      r"`cooldown_fraction` is planned in epochs: give `budget_epochs` with it"),
     ({"budget_epochs": 12, "cooldown_fraction": 1}, r"`cooldown_fraction` must be a number in"),
+    ({"budget_epochs": 12, "cooldown_fraction": "half"},
+     r"`cooldown_fraction` must be a number in \[0, 1\) or \"auto\". Received: cooldown_fraction='half'"),
 ])
 def test_a_budgeted_search_takes_exactly_one_budget(kwargs, message):
     with pytest.raises(ValueError, match=message):
         BudgetedSearch(**kwargs)
+
+
+@pytest.mark.parametrize("kwargs, cooldown, confidence", [
+    ({"budget_epochs": 12}, 1 / 6, None),  # cooled rungs, compared on any lead
+    ({"budget_epochs": 12, "cooldown_fraction": 0}, 0, 0.95),  # snapshots need a clear lead
+    ({"budget_epochs": 12, "cooldown_fraction": 0.25, "incumbent_confidence": 0.9}, 0.25, 0.9),
+    ({"budget_minutes": 2}, 0, 0.95),  # a time budget is planned without cool-downs
+])
+def test_auto_options_resolve_by_budget(kwargs, cooldown, confidence):
+    method = BudgetedSearch(**kwargs)
+    assert (method.cooldown_fraction, method.incumbent_confidence) == (cooldown, confidence)
 
 
 def test_settings_refuse_two_budgets_naming_both():

@@ -40,7 +40,7 @@ def test_resuming_with_a_space_of_another_configuration_is_refused(tmp_path, syn
     assert not (tmp_path / LOCK_FILE).exists()  # closed: released
 
 
-def test_a_budgeted_run_begun_without_racing_resumes_without_it_and_a_new_one_races(
+def test_a_budgeted_run_begun_before_racing_and_cooling_resumes_so_and_a_new_one_does_both(
         tmp_path, synthetic_splits):
     budget = SearchSettings(budget_epochs=5, batch_size=64, seed=1)
 
@@ -48,17 +48,26 @@ def test_a_budgeted_run_begun_without_racing_resumes_without_it_and_a_new_one_ra
         return Run(str(tmp_path), ResNetSpace(stem_width=8), "random", budget,
                    data=synthetic_splits, reporter=Reporter(), **kw)
 
+    def options(method):
+        return method.incumbent_race, method.cooldown_fraction, method.incumbent_confidence
+
     with open_budgeted() as run:
-        assert run.method.incumbent_race is True  # a new run races
+        assert options(run.method) == (True, 1 / 6, None)  # a new run races and cools down
     record = json.loads((tmp_path / "run.json").read_text())
     assert record["method_config"]["incumbent_race"] is True
     with open_budgeted(resume=True) as run:
-        assert run.method.incumbent_race is True
-    # run.json as runs begun before racing was the default wrote it: the option not named.
-    del record["method_config"]["incumbent_race"]
+        assert options(run.method) == (True, 1 / 6, None)
+    # run.json as runs begun before cooling was the default wrote it: racing, no cool-down.
+    del record["method_config"]["cooldown_fraction"]
+    record["method_config"]["incumbent_confidence"] = 0.95
     (tmp_path / "run.json").write_text(json.dumps(record))
     with open_budgeted(resume=True) as run:  # goes on as it began, not refused
-        assert run.method.incumbent_race is False
+        assert options(run.method) == (True, 0.0, 0.95)
+    # ... and before racing was: the option not named either.
+    del record["method_config"]["incumbent_race"]
+    (tmp_path / "run.json").write_text(json.dumps(record))
+    with open_budgeted(resume=True) as run:
+        assert options(run.method) == (False, 0.0, 0.95)
 
 
 def test_resuming_with_an_oracle_of_another_configuration_is_refused(tmp_path, synthetic_splits):

@@ -21,7 +21,7 @@ from __future__ import annotations
 import json
 import math
 import os
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from kerasnas.budget_plan import QUANTUM, BudgetPlan, make_plan, plan_for_seconds
 from kerasnas.files import write_json
@@ -37,6 +37,8 @@ if TYPE_CHECKING:
     from kerasnas.settings import SearchSettings
 
 SPEED_FILE = "speed.json"  # a time budget's measurement, kept so that a resume plans the same
+# An epoch budget's cool-down share: the `cooled` arm of `reports/budget.md`.
+DEFAULT_COOLDOWN = 1 / 6
 
 
 class BudgetedSearch(TrialSearch):
@@ -61,34 +63,42 @@ class BudgetedSearch(TrialSearch):
         incumbent_confidence: A proposal displaces a hand-designed member at a rung
             only with a lead in validation accuracy significant at this confidence
             (a one-sided z-test over the validation images; short rungs are noisy
-            and favour fast starters). None: any lead does.
+            and favour fast starters). None: any lead does. "auto" (the default):
+            any lead when the rungs are judged after a cool-down (the cool-down is
+            the hedge against the noise), else 0.95.
         incumbent_race: Whether the hand-designed members go on to the last
             selection rung whatever their rank there, in slots of their own
             (`kerasnas.budget_plan.make_plan`'s `raced`), so a proposal displaces
             one only after the longest comparison the selection makes; their
             epochs come out of the winner's training. On by default since
             2026-12-06 (a short first rung favours models that learn fast:
-            `reports/budget.md`); a resume from the command line goes on as its
-            run began (`kerasnas.run_folder.earlier_race`).
+            `reports/budget.md`).
         cooldown_fraction: Judge each model at the end of a selection rung
             after a cool-down branch of this share of the epochs it has trained
             (rounded up to eighths of an epoch): it trains on with the learning
             rate decaying linearly to 0, is validated, and is dropped (the next
             rung continues from the model before it); the branches' epochs come
-            out of the winner's training. 0 (the default): the model is
-            validated as it is, at the held rate. Epoch budgets only. Why: a
-            snapshot at the held rate is noisy. On nasbench201 seed 0, after 1.5
-            epochs, it put the hand design 7.5 points ahead of a proposal that
-            ended ahead of it; 0.25-epoch cool-downs put it 1.45 behind or 1.55
-            ahead, depending on their batches: less noise, not none (measured:
-            `reports/budget.md`, the `cooled` arm).
+            out of the winner's training. 0: the model is validated as it is, at
+            the held rate. "auto" (the default): 1/6 for a budget in epochs (since
+            2026-12-06, after racing), 0 for a budget in minutes (planned without
+            cool-downs). Why: a snapshot at the held rate is noisy. On nasbench201
+            seed 0, after 1.5 epochs, it put the hand design 7.5 points ahead of a
+            proposal that ended ahead of it; 0.25-epoch cool-downs put it 1.45
+            behind or 1.55 ahead, depending on their batches: less noise, not none.
+            At B = 12 the cooled search is the one that beats the plain CNN on two
+            spaces and ties the hand designs on all three (`reports/budget.md`,
+            the `cooled` arm).
+
+    A resume from the command line, which cannot name these options, goes on as
+    its run began (`kerasnas.run_folder.earlier_options`).
     """
 
     def __init__(self, *, budget_epochs: float | None = None, budget_minutes: float | None = None,
                  eta: int = 3, selection_fraction: float = 0.25, min_epochs: float = 0.25,
                  warmup_fraction: float = 0.5, asynchronous: bool | None = None,
-                 hand_designed: bool = True, incumbent_confidence: float | None = 0.95,
-                 incumbent_race: bool = True, cooldown_fraction: float = 0.0):
+                 hand_designed: bool = True,
+                 incumbent_confidence: float | None | Literal["auto"] = "auto",
+                 incumbent_race: bool = True, cooldown_fraction: float | Literal["auto"] = "auto"):
         if (budget_epochs is None) == (budget_minutes is None):
             raise ValueError("Give one of `budget_epochs` and `budget_minutes`. Received: "
                              f"budget_epochs={budget_epochs!r}, budget_minutes={budget_minutes!r}")
@@ -99,8 +109,17 @@ class BudgetedSearch(TrialSearch):
         if not 0 <= warmup_fraction <= 1:
             raise ValueError("`warmup_fraction` must be in [0, 1]. "
                              f"Received: warmup_fraction={warmup_fraction!r}")
-        if incumbent_confidence is not None and not 0.5 < incumbent_confidence < 1:
-            raise ValueError("`incumbent_confidence` must be in (0.5, 1), or None. "
+        if isinstance(cooldown_fraction, str) and cooldown_fraction != "auto":
+            raise ValueError('`cooldown_fraction` must be a number in [0, 1) or "auto". '
+                             f"Received: cooldown_fraction={cooldown_fraction!r}")
+        if cooldown_fraction == "auto":
+            cooldown_fraction = DEFAULT_COOLDOWN if budget_minutes is None else 0.0
+        if incumbent_confidence == "auto":
+            incumbent_confidence = None if cooldown_fraction else 0.95
+        if incumbent_confidence is not None and (
+                isinstance(incumbent_confidence, (bool, str))
+                or not 0.5 < incumbent_confidence < 1):
+            raise ValueError('`incumbent_confidence` must be in (0.5, 1), None or "auto". '
                              f"Received: incumbent_confidence={incumbent_confidence!r}")
         if not isinstance(incumbent_race, bool):
             raise ValueError("`incumbent_race` must be True or False. "
