@@ -177,8 +177,8 @@ class SearchSettings:
     budget_epochs: float | None = _field(
         None, "one budget for the whole run, in epochs of the training split, every model "
         "counted: candidates judged by successive halving (each rung after a short cool-down), "
-        "the winner trained on to the end "
-        "of the budget (max-trials and epochs then do not apply)", type=positive_float,
+        "the winner trained on to the end of the budget (max-trials and epochs then do not "
+        "apply)", type=positive_float,
         resume=True, metavar="B")
     budget_minutes: float | None = _field(
         None, "instead of --budget-epochs, one budget on the wall clock for the search, from a "
