@@ -56,3 +56,12 @@ def test_bad_flags_exit_with_the_flag_named(flag, message, tmp_path, capsys):
         proxies.parse_args(["--out", str(tmp_path), *flag])
     assert exit_.value.code == 2 and message in capsys.readouterr().err
     assert not os.path.exists(tmp_path / "results.jsonl")
+
+
+def test_a_proxy_beats_params_only_with_a_higher_mean_and_on_every_seed():
+    assert proxies.beats_params([0.28, 0.52, 0.40], [0.16, 0.34, 0.25]) == "yes (3/3 seeds)"
+    # custom's NASWOT against params over seeds 0-2: a higher mean, behind on seed 0
+    assert proxies.beats_params([0.24, 0.49, 0.35], [0.35, 0.48, 0.11]) == "no (2/3 seeds)"
+    assert proxies.beats_params([0.5, 0.2], [0.4, 0.3]) == "no (1/2 seeds)"
+    assert proxies.beats_params([0.5, float("nan")], [0.4, 0.3]) == "n/a"
+    assert proxies.beats_params([], []) == "n/a"
