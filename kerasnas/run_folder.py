@@ -172,6 +172,11 @@ class Run:
                                  trade_off=[n for n in settings.objectives if n != "accuracy"],
                                  constraints=settings.constraints, **settings.oracle_options)
         self.oracle: keras_tuner.Oracle = oracle
+        # The proxy that picks the oracle's random draws (`kerasnas.proxies.steer`), if any;
+        # a resume goes on as the run began.
+        self.steering = steering_for(settings, self.hypermodel, oracle, oracle_name)
+        if joins:
+            self.steering = earlier_steering(directory, self.steering)
         self.record: dict[str, Any] = {
             **settings.to_dict(),
             "space": space if isinstance(space, str) else type(space).__name__,
@@ -181,6 +186,7 @@ class Run:
             "method_class": class_path(method), "method_config": get_config(method),
             "train_size": len(data.y_train), "val_size": len(data.y_val),
             "dataset": to_json(data.identity),  # a resume on other data refuses
+            "steering": self.steering,
         }
         self.lock = FolderLock(self.directory)
         self._tuner: keras_tuner.Tuner | None = None
@@ -271,6 +277,11 @@ class Run:
         from kerasnas.strategy import describe
 
         self._tuner = tuner = self.method.prepare(self)
+        if self.steering and self.role != "worker":  # the oracle's copy on a worker proposes nothing
+            from kerasnas.proxies import steer
+
+            steer(tuner.oracle, self.hypermodel, self.data, proxy=self.steering,
+                  pool=self.settings.steer_pool, seed=self.settings.seed)
         self.strategy = tuner.distribution_strategy
         self.strategy_text = describe(self.strategy)
         self.oracle = tuner.oracle  # a worker's is a client of the chief's
@@ -381,7 +392,10 @@ class Run:
         """What the run searches, in one line (the reporters' first line)."""
         r = self.record
         resumed = (f"; resumed after {self.resumed_after:.0f} s" if self.resumed_after else "")
-        return (f"kerasnas: {r['space']} x {r['oracle']}, {self.method.describe(self.settings)}, "
+        steered = (f" (random draws: the best {self.steering} score of {self.settings.steer_pool})"
+                   if self.steering else "")
+        return (f"kerasnas: {r['space']} x {r['oracle']}{steered}, "
+                f"{self.method.describe(self.settings)}, "
                 f"train {r['train_size']} / val {r['val_size']}, {self.strategy_text}, "
                 f"data: {self.data.source}{resumed}")
 
@@ -402,6 +416,37 @@ def earlier_options(directory: str) -> dict[str, Any]:
     return {"incumbent_race": bool(config.get("incumbent_race", False)),
             "cooldown_fraction": config.get("cooldown_fraction", 0.0),
             "incumbent_confidence": config.get("incumbent_confidence", 0.95)}
+
+
+def steering_for(settings: SearchSettings, space: keras_tuner.HyperModel,
+                 oracle: keras_tuner.Oracle, oracle_name: str) -> str | None:
+    """The proxy that steers a new run's random draws (`settings.steer` resolved), or None.
+
+    "auto" steers only a `steerable` oracle (not TPE, which draws itself).
+
+    Raises:
+        ValueError: for a proxy named for an oracle that is not steerable.
+    """
+    from kerasnas.proxies import steering_proxy
+
+    proxy = steering_proxy(settings.steer, space)
+    if proxy is None or getattr(oracle, "steerable", False):
+        return proxy
+    if settings.steer == "auto":
+        return None
+    raise ValueError(f"--steer {settings.steer} picks among an oracle's random draws, and the "
+                     f"{oracle_name} oracle does not draw through kerasnas (Optuna's TPE draws "
+                     "itself): use --oracle evolution, bayes or random, or --steer none.")
+
+
+def earlier_steering(directory: str, new: str | None) -> str | None:
+    """The proxy the run in `directory` began steering with: its run.json's (None: none, or a
+    run begun before steering existed), `new` when it has no run.json yet."""
+    path = os.path.join(directory, RUN_FILE)
+    if not os.path.isfile(path):
+        return new
+    with open(path) as f:
+        return json.load(f).get("steering")
 
 
 def differences(previous: dict[str, Any], now: dict[str, Any]) -> list[str]:

@@ -23,8 +23,8 @@ if TYPE_CHECKING:  # Keras behind them: never imported here at run time
     from kerasnas.pareto import Constraint
     from kerasnas.schedules import Schedule
 
-__all__ = ["BACKENDS", "ENGINES", "PRECISIONS", "REFERENCES", "SCHEDULES", "STOPPING", "STRATEGIES",
-           "SearchSettings", "non_negative_int", "positive_float", "positive_int"]
+__all__ = ["BACKENDS", "ENGINES", "PRECISIONS", "REFERENCES", "SCHEDULES", "STEERING", "STOPPING",
+           "STRATEGIES", "SearchSettings", "non_negative_int", "positive_float", "positive_int"]
 
 BACKENDS = ("tensorflow", "jax", "torch")  # kerasnas.backends (no Keras import here either)
 # The names each option takes, used here (the CLI must not import Keras) and by
@@ -34,6 +34,8 @@ SCHEDULES = ("cosine", "constant")
 PRECISIONS = ("float32", "mixed_bfloat16", "mixed_float16")
 STOPPING = ("none", "median")
 ENGINES = ("keras_tuner", "ray")
+# "auto", "none" and kerasnas.proxies.PROXIES (kerasnas.proxies.steering_proxy).
+STEERING = ("auto", "none", "naswot", "synflow", "params", "flops")
 
 
 def positive_int(text: str) -> int:
@@ -146,6 +148,15 @@ class SearchSettings:
             built, before it trains: one that breaks a bound is never trained
             and scores 0 for the oracle (the death penalty), so every oracle
             keeps to them.
+        steer: A training-free proxy that picks the oracle's random draws: of
+            `steer_pool` draws, the one whose untrained model it scores highest
+            is proposed (`kerasnas.proxies.steer`; evolution, bayes and random
+            draw so, TPE does not). "auto": the proxy the space names
+            (`kerasnas.spaces.ProxySteered`: nasbench201's NASWOT, the one proxy
+            measured to beat the parameter count, `reports/proxies.md`), none for
+            other spaces or oracles; "none" (the default); or a name of
+            `kerasnas.proxies.PROXIES`.
+        steer_pool: Draws the proxy compares for each random proposal.
         objectives: What the search trades off, names of
             `kerasnas.pareto.OBJECTIVES` ("accuracy", "params", "flops",
             "latency"), accuracy among them, or "accuracy,params": with more than
@@ -212,6 +223,13 @@ class SearchSettings:
     oracle_options: dict[str, Any] = _field({}, "options of an oracle given by name", flag=False, resume=True)
     max_failures: int = _field(3, "stop after this many failed trials in a row", type=positive_int,
                                low=1)
+    steer: str = _field(
+        "none", "a training-free proxy picks the oracle's random draws: of --steer-pool draws, "
+        "the one it scores highest at initialisation is proposed; auto: the proxy measured to "
+        "beat the parameter count on the space (nasbench201: naswot; no other space has one)",
+        choices=STEERING, resume=True)
+    steer_pool: int = _field(10, "draws a steering proxy compares for each random proposal",
+                             type=positive_int, low=1, resume=True)
     constraints: tuple[str, ...] = _field((), "bounds every returned model keeps", flag=False,
                                           resume=True)
     objectives: tuple[str, ...] = _field(("accuracy",), "what the search trades off", flag=False,

@@ -51,6 +51,7 @@ def trial_row(trial, note, describe, started, reason=""):
     return {
         "trial_id": trial.trial_id, "status": trial.status, "phase": note.get("phase"),
         "parent": note.get("parent"), "mutation": note.get("mutation"),
+        **({"proxy_score": note["proxy_score"]} if "proxy_score" in note else {}),
         "arch": describe(values), "val_accuracy": get("val_accuracy"),
         "val_loss": get("val_loss"), "params": get("params"),
         **{name: get(name) for name in ("flops", "latency_ms", "feasible", "resumed_at_epoch",

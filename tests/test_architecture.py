@@ -16,7 +16,7 @@ LAYERS = (
               "keras_tuner_internals")),
     ("data", ("datasets",)),
     ("models", ("layers", "footprint", "spaces")),
-    ("oracles", ("oracles",)),
+    ("oracles", ("oracles", "proxies")),
     ("training", ("settings", "backends", "precision", "strategy", "schedules", "early_stopping",
                   "tuner", "distributed", "final", "reference")),
     ("methods", ("methods", "ray")),
@@ -24,7 +24,7 @@ LAYERS = (
     ("entry", ("search", "cli", "run", "__init__")),
 )
 # Beside the layers: what they may use.
-SIDE = {"testing": "run", "proxies": "oracles"}
+SIDE = {"testing": "run"}
 
 
 def modules():

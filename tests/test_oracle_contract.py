@@ -3,7 +3,7 @@
 import pytest
 
 from kerasnas.oracles import ORACLES, make_oracle
-from kerasnas.testing.oracle_contract import MultiObjectiveContract, OracleContract
+from kerasnas.testing.oracle_contract import MultiObjectiveContract, OracleContract, SteeringContract
 
 
 # KerasTuner's own GP (kt-gp, kept for comparison) spends seconds on each proposal, a minute
@@ -41,3 +41,20 @@ class TestMultiObjectiveOracles(MultiObjectiveContract):
     def create_oracle(self, objective, max_trials, seed, *, trade_off, constraints):
         return make_oracle(self.name, objective=objective, max_trials=max_trials, seed=seed,
                            trade_off=trade_off, constraints=constraints)
+
+
+# Those whose random draws a proxy can steer (TPE's are Optuna's own).
+STEERABLE = sorted(name for name, cls in ORACLES.items() if getattr(cls, "steerable", False))
+
+
+def test_every_oracle_but_optunas_tpe_and_keras_tuners_gp_is_steerable():
+    assert STEERABLE == sorted(set(ORACLES) - {"tpe", "kt-gp"})
+
+
+class TestSteerableOracles(SteeringContract):
+    @pytest.fixture(autouse=True, params=STEERABLE)
+    def _name(self, request):
+        self.name = request.param
+
+    def create_oracle(self, objective, max_trials, seed):
+        return make_oracle(self.name, objective=objective, max_trials=max_trials, seed=seed)

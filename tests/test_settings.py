@@ -17,7 +17,7 @@ CHOICE_FIELDS = [f for f in dataclasses.fields(SearchSettings) if "choices" in f
 
 def test_the_fields_with_choices_are_the_named_options():
     assert [f.name for f in CHOICE_FIELDS] == ["lr_schedule", "precision", "early_stopping",
-                                               "strategy", "backend", "engine"]
+                                               "strategy", "backend", "steer", "engine"]
 
 
 @pytest.mark.parametrize("field", CHOICE_FIELDS, ids=lambda f: f.name)

@@ -202,14 +202,14 @@ class AgingEvolutionOracle(ParetoMixin, NotesMixin, keras_tuner.Oracle):
         values = self._random_untried()
         if values is None:  # space exhausted
             return {"status": TrialStatus.STOPPED, "values": None}
-        self.note(trial_id, phase, **extra)
+        self.note(trial_id, phase, **extra, **self.proxy_note())
         return {"status": TrialStatus.RUNNING, "values": values}
 
     def _random_untried(self):
         # Not KerasTuner's draw: it reseeds per value from its seed state; use our one RNG.
         draws = (fill_values(self.hyperparameters.space, self._sample)
                  for _ in range(internals.max_collisions(self) + 1))
-        return self.first_within_bounds(v for v in draws if not internals.is_tried(self, v))
+        return self.pick_draw(v for v in draws if not internals.is_tried(self, v))
 
     def _sample(self, hp):
         return hp.prob_to_value(self._rng.random())

@@ -124,7 +124,7 @@ class GaussianProcessOracle(ParetoMixin, NotesMixin, keras_tuner.Oracle):
             values = self._random_untried()
             if values is None:
                 return {"status": TrialStatus.STOPPED, "values": None}
-            self.note(trial_id, PHASE_WARMUP)
+            self.note(trial_id, PHASE_WARMUP, **self.proxy_note())
             return {"status": TrialStatus.RUNNING, "values": values}
         start = time.process_time()
         for _ in range(MAX_SCREENED):  # a proposal too large is never tried: the next best is
@@ -140,7 +140,8 @@ class GaussianProcessOracle(ParetoMixin, NotesMixin, keras_tuner.Oracle):
         values = self._random_untried()
         if values is None:
             return {"status": TrialStatus.STOPPED, "values": None}
-        self.note(trial_id, PHASE_RANDOM, reason="no untried candidate for the GP")
+        self.note(trial_id, PHASE_RANDOM, reason="no untried candidate for the GP",
+                  **self.proxy_note())
         return {"status": TrialStatus.RUNNING, "values": values}
 
     # -- proposal -----------------------------------------------------------------------
@@ -278,7 +279,7 @@ class GaussianProcessOracle(ParetoMixin, NotesMixin, keras_tuner.Oracle):
 
     def _random_untried(self):
         draws = (self._sample() for _ in range(100))
-        return self.first_within_bounds(v for v in draws if not internals.is_tried(self, v))
+        return self.pick_draw(v for v in draws if not internals.is_tried(self, v))
 
     # -- state --------------------------------------------------------------------------
 

@@ -40,8 +40,8 @@ class RandomOracle(ParetoMixin, NotesMixin, RandomSearchOracle):
 
     def populate_space(self, trial_id: str) -> dict[str, Any]:
         draws = iter(lambda: internals.random_values(self), None)  # KerasTuner's draw, until none
-        values = self.first_within_bounds(draws)
-        self.note(trial_id, PHASE_RANDOM)
+        values = self.pick_draw(draws)
+        self.note(trial_id, PHASE_RANDOM, **self.proxy_note())
         if values is None:  # the space is exhausted
             return {"status": "STOPPED", "values": None}
         return {"status": "RUNNING", "values": values}

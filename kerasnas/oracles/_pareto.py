@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, Any, Union
 
@@ -48,9 +49,19 @@ class ParetoMixin(_OracleBase):
     maps values to the sizes of the model they build, untrained: an oracle that samples
     (random, evolution, a random start) then draws again rather than propose a model
     that breaks a size bound, so such a model does not use up a trial.
+
+    `proxy`, when set (`kerasnas.proxies.steer`), maps values to a training-free score of
+    the model they build, untrained (higher: expected to train better): such an oracle
+    then proposes, of `proxy_pool` draws within the bounds, the one the proxy scores
+    highest (the "warm-up" of Abdelfattah et al., ICLR 2021, draw by draw); its note
+    records the score (`proxy_score`). Proposals from a model or a mutation are not steered.
     """
 
     screen: Callable[[dict[str, Any]], dict[str, float]] | None = None
+    proxy: Callable[[dict[str, Any]], float] | None = None
+    proxy_pool: int = 1
+    steerable = True  # whether its random draws go through `pick_draw` (TPE's do not)
+    last_proxy_score: float | None = None  # of the last `pick_draw`, with a proxy
 
     def _init_pareto(self, trade_off: Sequence[TradeOff], constraints: Sequence[ConstraintLike]
                      ) -> None:
@@ -99,17 +110,36 @@ class ParetoMixin(_OracleBase):
         measured = self.screen(values)
         return all(c.satisfied(measured[c.name]) for c in sizes)
 
-    def first_within_bounds(self, candidates: Iterable[dict[str, Any]]) -> dict[str, Any] | None:
-        """The first of `candidates` (drawn lazily) whose model keeps the size bounds, screening
-        `MAX_SCREENED` at most; else the first of them (the tuner tells), or None for none."""
-        first = None
+    def pick_draw(self, candidates: Iterable[dict[str, Any]]) -> dict[str, Any] | None:
+        """The draw to propose of `candidates` (random draws, taken lazily).
+
+        The first whose model keeps the size bounds, screening `MAX_SCREENED` at most
+        (else the first of them: the tuner tells); with a `proxy`, the highest-scoring of
+        the first `proxy_pool` (> 1) that keep them (ties: the earliest). None for no candidate.
+        """
+        proxy = self.proxy
+        pool = max(1, self.proxy_pool) if proxy is not None else 1
+        first, kept = None, []
         for screened, values in enumerate(candidates, 1):
             first = first or values
             if self.within_bounds(values):
-                return values
-            if screened >= MAX_SCREENED:
+                kept.append(values)
+                if len(kept) == pool:
+                    break
+            if screened - len(kept) >= MAX_SCREENED:
                 break
-        return first
+        if proxy is None or pool == 1 or not kept:
+            self.last_proxy_score = None
+            return kept[0] if kept else first
+        scores = [proxy(values) for values in kept]
+        # NaN (a model the proxy cannot score) ranks last.
+        best = max(range(len(kept)), key=lambda i: (not math.isnan(scores[i]), scores[i], -i))
+        self.last_proxy_score = scores[best]
+        return kept[best]
+
+    def proxy_note(self) -> dict[str, float]:
+        """What the last `pick_draw` adds to its trial's note: the proxy's score of the pick."""
+        return {} if self.last_proxy_score is None else {"proxy_score": self.last_proxy_score}
 
     def violation(self, trial: Trial) -> float:
         """How far the trial is past its bounds (0: it keeps them)."""

@@ -72,6 +72,8 @@ class TPEOracle(ParetoMixin, NotesMixin, keras_tuner.Oracle):
         ImportError: when Optuna is not installed.
     """
 
+    steerable = False  # Optuna draws its random start itself: a proxy cannot pick among draws
+
     def __init__(self, objective: ObjectiveLike = None, max_trials: int | None = 10, *,
                  n_startup_trials: int | None = None, seed: int | None = None,
                  trade_off: Sequence[TradeOff] = (), constraints: Sequence[ConstraintLike] = (),

@@ -12,7 +12,7 @@ from kerasnas.spaces.convnet import ConvNetSpace
 from kerasnas.spaces.custom import CustomCellSpace
 from kerasnas.spaces.nasbench201 import NasBench201Space, from_arch_string, to_arch_string
 from kerasnas.spaces.protocol import (CellSpace, Configurable, DataAware, Describable, HandDesigned,
-                                      Space)
+                                      ProxySteered, Space)
 from kerasnas.spaces.resnet import ResNetSpace
 
 SPACES = {
@@ -24,7 +24,7 @@ SPACES = {
 
 __all__ = ["CELL_OPS", "NB201_OPS", "SPACES", "CellSpace", "Configurable", "ConvNetSpace",
            "CustomCellSpace", "DataAware", "Describable", "HandDesigned", "NasBench201Space",
-           "ResNetSpace", "Space", "from_arch_string", "get_space", "to_arch_string"]
+           "ProxySteered", "ResNetSpace", "Space", "from_arch_string", "get_space", "to_arch_string"]
 
 
 def get_space(name: str, **options: Any) -> Space:

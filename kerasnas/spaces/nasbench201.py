@@ -135,6 +135,10 @@ class NasBench201Space(SpaceBase, keras_tuner.HyperModel):
         name: The HyperModel name.
     """
 
+    # The one space where a proxy ranked members better than their parameter count
+    # (reports/proxies.md: Spearman with accuracy after an epoch, 3 seeds of 20 cells).
+    steering_proxy = "naswot"
+
     def __init__(self, *, input_shape: tuple[int, int, int] = (28, 28, 1), num_classes: int = 10,
                  channels: Knob[int] = None, cells_per_stage: Knob[int] = None,
                  operations: dict[str, Operation] | None = None, optimizer: Knob[str] = "sgd",

@@ -18,7 +18,8 @@ if TYPE_CHECKING:
     import keras
     import keras_tuner
 
-__all__ = ["CellSpace", "Configurable", "DataAware", "Describable", "HandDesigned", "Space"]
+__all__ = ["CellSpace", "Configurable", "DataAware", "Describable", "HandDesigned", "ProxySteered",
+           "Space"]
 
 
 @runtime_checkable
@@ -98,3 +99,14 @@ class HandDesigned(Protocol):
     def hand_designed(self) -> list[dict[str, Any]]:
         """Hyperparameter values of each hand-designed member, best known first."""
 
+
+@runtime_checkable
+class ProxySteered(Protocol):
+    """A space that names the training-free proxy measured to rank its members better than
+    their parameter count does (`benchmarks/proxies.py`, `reports/proxies.md`).
+
+    With `steer="auto"` (`kerasnas.SearchSettings`) that proxy steers an oracle's random
+    draws on the space (`kerasnas.proxies.steer`); None: no proxy earned it.
+    """
+
+    steering_proxy: str | None

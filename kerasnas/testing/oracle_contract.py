@@ -318,3 +318,95 @@ class MultiObjectiveContract:
         with pytest.raises(ValueError, match="params, flops, latency"):
             self.create_oracle(keras_tuner.Objective("score", "max"), MAX_TRIALS, self.seed,
                                trade_off=[bad], constraints=[])
+
+
+POOL = 4  # draws a steering proxy compares in the steering clauses
+
+
+def proxy_score(values: dict[str, Any]) -> float:
+    """The steering clauses' proxy: at odds with `score`, so that steering shows in the picks."""
+    return float(-score(values) - 0.1 * values.get("d", 0))
+
+
+class SteeringContract:
+    """The clauses an oracle keeps whose random draws a training-free proxy can steer
+    (`steerable`, `kerasnas.proxies.steer`): each random proposal is the best-scoring of
+    `proxy_pool` draws. Subclass it and implement `create_oracle`."""
+
+    seed = 5
+
+    def create_oracle(self, objective: keras_tuner.Objective, max_trials: int,
+                      seed: int) -> keras_tuner.Oracle:
+        """Returns a new oracle; implemented by each subclass."""
+        raise NotImplementedError
+
+    def steered(self, directory: str | pathlib.Path, asked: list, pool: int = POOL
+                ) -> keras_tuner.Oracle:
+        """An oracle steered by `proxy_score`, recording the draws it is asked to score."""
+        def proxy(values: dict[str, Any]) -> float:
+            asked.append(dict(values))
+            return proxy_score(values)
+
+        oracle = self.create_oracle(keras_tuner.Objective("score", "max"), MAX_TRIALS, self.seed)
+        internals.set_project_dir(oracle, str(directory), "p")
+        oracle.verbose = 0
+        register_space(oracle)
+        oracle.proxy, oracle.proxy_pool = proxy, pool
+        return oracle
+
+    def test_it_is_steerable(self, tmp_path: pathlib.Path) -> None:
+        assert self.steered(tmp_path, []).steerable is True
+
+    def test_each_random_proposal_is_the_best_scoring_of_its_pool(self, tmp_path: pathlib.Path
+                                                                 ) -> None:
+        asked: list = []
+        oracle = self.steered(tmp_path, asked)
+        steered = 0
+        while True:
+            before = len(asked)
+            trial = oracle.create_trial("tuner0")
+            if trial.status != "RUNNING":
+                break
+            pool, values = asked[before:], trial.hyperparameters.values
+            note = oracle.notes[trial.trial_id]
+            if "proxy_score" in note:  # a random draw: the pool's best (ties: the first)
+                steered += 1
+                assert len(pool) == POOL
+                assert values == max(pool, key=proxy_score)
+                assert note["proxy_score"] == proxy_score(values)
+            else:  # from a model or a mutation: not steered, nothing scored
+                assert pool == []
+            oracle.update_trial(trial.trial_id, {"score": score(values)})
+            trial.status = "COMPLETED"
+            oracle.end_trial(trial)
+        assert steered >= 1 and len(oracle.trials) == MAX_TRIALS
+
+    def test_a_pool_of_one_never_asks_the_proxy_and_proposes_as_unsteered(
+            self, tmp_path: pathlib.Path) -> None:
+        asked: list = []
+        one = self.steered(tmp_path / "one", asked, pool=1)
+        drive(one, "max", failed=())
+        plain = self.steered(tmp_path / "plain", [])
+        plain.proxy = None
+        drive(plain, "max", failed=())
+        assert asked == []
+        assert values_in_start_order(one) == values_in_start_order(plain)
+        assert not any("proxy_score" in note for note in one.notes.values())
+
+    def test_a_resumed_steered_oracle_proposes_what_an_uninterrupted_one_would(
+            self, tmp_path: pathlib.Path) -> None:
+        straight = self.steered(tmp_path / "straight", [])
+        drive(straight, "max")
+        drive(self.steered(tmp_path / "resumed", []), "max", until=3)
+        resumed = self.steered(tmp_path / "resumed", [])
+        resumed.reload()
+        drive(resumed, "max")
+        assert values_in_start_order(resumed) == values_in_start_order(straight)
+        assert values_in_start_order(straight) != values_in_start_order(
+            self._unsteered(tmp_path / "unsteered"))
+
+    def _unsteered(self, directory: pathlib.Path) -> keras_tuner.Oracle:
+        oracle = self.steered(directory, [])
+        oracle.proxy = None
+        drive(oracle, "max")
+        return oracle
