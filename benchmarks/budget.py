@@ -30,6 +30,10 @@ searches' options named in full, so a change of kerasnas' defaults does not chan
   scores are no longer the held rate's noisy snapshots, on any lead
   (`incumbent_confidence=None`): `search(..., budget_epochs=B)`, kerasnas' default since
   2026-12-06.
+- steered: the cooled search with the oracle's random draws picked by the proxy the
+  space names (`steer="auto"`: on nasbench201 the best NASWOT score of 10 draws; on the
+  other spaces no proxy earned it, and the arm is the cooled one). Every other arm runs
+  `steer="none"`.
 
     python -m benchmarks.budget --spaces resnet --budgets 12 --seeds 0,1,2
     python -m benchmarks.budget --budgets 18 --train-size 50000 --val-size 10000 \
@@ -55,11 +59,13 @@ from kerasnas.files import write_text
 
 DEFAULT_ORACLES = {"resnet": "bayes", "custom": "evolution", "nasbench201": "evolution",
                    "convnet": "bayes"}
-ARMS = ("budgeted", "cnn", "hand", "trials", "hyperband", "any-lead", "raced", "cooled")
-SEARCHES = ("budgeted", "raced", "any-lead", "cooled")  # one budget for search and returned model
+ARMS = ("budgeted", "cnn", "hand", "trials", "hyperband", "any-lead", "raced", "cooled",
+        "steered")
+SEARCHES = ("budgeted", "raced", "any-lead", "cooled", "steered")  # one budget for search and returned model
 # A sixth: a 0.25-epoch cool-down after 1.5 epochs put nasbench201's and custom's known
 # misrankings right (a warm-up-stable-decay run's decay is commonly 10-20 % of it).
 COOLDOWN_FRACTION = 1 / 6
+STEER_POOL = 10  # draws the steered arm's proxy compares for each random proposal
 BASELINES = ("cnn", "hand", "trials", "hyperband")
 
 
@@ -118,6 +124,14 @@ def shared_cnn(done, budget, seed, train_size, val_size):
                  == (budget, seed, train_size, val_size)), None)
 
 
+def steers(space, options):
+    """Whether the steered arm differs from the cooled one on `space`: a proxy steers it."""
+    from kerasnas.proxies import steering_proxy
+    from kerasnas.spaces import get_space
+
+    return steering_proxy("auto", get_space(space, **options)) is not None
+
+
 def run_arm(args, space, budget, seed, arm, data):
     """Spends `budget` epochs one way; returns the test accuracy, wall seconds and details."""
     from kerasnas.progress import Reporter
@@ -130,7 +144,8 @@ def run_arm(args, space, budget, seed, arm, data):
                              + (f"-{scale(options)}" if options else ""))
     oracle = DEFAULT_ORACLES[space]
     common = dict(batch_size=args.batch_size, seed=seed, directory=directory, overwrite=True,
-                  reporter=Reporter(), space_options=options)
+                  reporter=Reporter(), space_options=options,
+                  steer="auto" if arm == "steered" else "none", steer_pool=STEER_POOL)
     started = time.time()
     if arm == "cnn":
         from benchmarks.comparison.frameworks.baseline_runner import train
@@ -141,9 +156,10 @@ def run_arm(args, space, budget, seed, arm, data):
         from kerasnas.methods import BudgetedSearch
 
         method = BudgetedSearch(
-            budget_epochs=budget, incumbent_confidence=None if arm in ("any-lead", "cooled") else 0.95,
-            incumbent_race=arm in ("raced", "cooled"),
-            cooldown_fraction=COOLDOWN_FRACTION if arm == "cooled" else 0.0)
+            budget_epochs=budget,
+            incumbent_confidence=None if arm in ("any-lead", "cooled", "steered") else 0.95,
+            incumbent_race=arm in ("raced", "cooled", "steered"),
+            cooldown_fraction=COOLDOWN_FRACTION if arm in ("cooled", "steered") else 0.0)
         result = search(space, oracle, data, method=method, **common)
         return {"test_accuracy": result.test_accuracy, "seconds": time.time() - started,
                 "split": result.summary["budget"], "best": result.summary["best_architecture"]}
@@ -225,6 +241,8 @@ def main(argv=None):
                         if key(space, budget, seed, arm, args.train_size,
                                args.options[space]) in done:
                             continue
+                        if arm == "steered" and not steers(space, args.options[space]):
+                            continue  # no proxy earned it there: the arm is the cooled one
                         row = {"space": space, "budget": budget, "seed": seed, "arm": arm,
                                "oracle": DEFAULT_ORACLES[space], "train_size": args.train_size,
                                "val_size": args.val_size, "space_options": args.options[space],
@@ -317,7 +335,9 @@ def write_report(args, rows):
               "2026-12-06): the `raced` search judging each selection rung after a cool-down "
               "(`cooldown_fraction=1/6`) on any lead. `raced` (racing, no cool-down, a proposal "
               "needing a significant lead) was the default before it; `budgeted` is that search "
-              "without racing, the default before that.", ""]
+              "without racing, the default before that. `steered` is the cooled search with "
+              "the oracle's random draws picked by the space's proxy (`steer=\"auto\"`: "
+              "nasbench201's NASWOT, the best of 10 draws); it runs only where a proxy steers.", ""]
     if any(r.get("renamed_from") for r in rows):
         lines += ["Rows marked `renamed_from` ran as the budgeted arm before a proposal needed a "
                   "significant lead to displace the hand design: that search is the any-lead arm.",

@@ -148,6 +148,13 @@ def test_an_arm_missing_seeds_is_reported_over_the_seeds_it_has(tmp_path):
            "| 89.00 ± 0.00 |" in text
     # margins 1 and 3: t = 2, 1 d.f.; the any-lead arm has seed 1 only
     assert "| custom x evolution | 12 | 10000 / 2000 | default | budgeted | +2.00 (p 0.295, seeds 0,2) " \
-           "| - | - | - |  | - | - | - | 10 |" in text
-    assert "| any-lead | -1.00 (p nan, seeds 1) | - | - | - | - | - |  | - | 10 |" in text
+           "| - | - | - |  | - | - | - | - | 10 |" in text
+    assert "| any-lead | -1.00 (p nan, seeds 1) | - | - | - | - | - |  | - | - | 10 |" in text
     assert "Rows marked `renamed_from` ran as the budgeted arm before" in text
+
+
+def test_the_steered_arm_runs_only_where_a_proxy_steers():
+    from benchmarks.budget import steers
+
+    assert steers("nasbench201", {}) and steers("nasbench201", {"channels": 8})
+    assert not steers("resnet", {}) and not steers("custom", {})
