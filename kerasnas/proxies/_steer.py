@@ -60,8 +60,9 @@ def steer(oracle: keras_tuner.Oracle, space: keras_tuner.HyperModel,
     """Lets `proxy` pick the random draws of `oracle` (and of a halving oracle's proposer).
 
     Each `steerable` oracle (kerasnas' random, evolution and `bayes`, whose random draws
-    go through `pick_draw`; not Optuna's TPE, which draws itself) then proposes, of `pool` random draws, the
-    one whose model `proxy` scores highest on the first `STEER_IMAGES` training images.
+    go through `pick_draw`; not Optuna's TPE, which draws itself) then proposes, of `pool`
+    random draws, the one whose model `proxy` scores highest on the first `STEER_IMAGES`
+    training images.
 
     Args:
         oracle: The search's oracle.
