@@ -158,3 +158,32 @@ def test_the_steered_arm_runs_only_where_a_proxy_steers():
 
     assert steers("nasbench201", {}) and steers("nasbench201", {"channels": 8})
     assert not steers("resnet", {}) and not steers("custom", {})
+
+
+@pytest.mark.parametrize("arm", ["hand", "cooled"])
+def test_an_arm_killed_part_way_resumes_its_folder_and_counts_the_earlier_seconds(
+        tmp_path, monkeypatch, arm):
+    import types
+
+    import kerasnas.search
+    from benchmarks.budget import run_arm
+
+    calls = []
+
+    def search(space, oracle, data, **options):
+        calls.append((options["directory"], options["resume"], options["overwrite"]))
+        return types.SimpleNamespace(test_accuracy=0.9, summary={
+            "resumed_after_seconds": 100.0 if options["resume"] else 0.0,
+            "best_architecture": "x", "budget": {}})
+
+    monkeypatch.setattr(kerasnas.search, "search", search)
+    args = argparse.Namespace(options={"resnet": {}}, run_dir=str(tmp_path), train_size=10000,
+                              batch_size=32)
+    fresh = run_arm(args, "resnet", 12.0, 0, arm, data=None)
+    folder = tmp_path / f"resnet-B12-s0-{arm}"
+    folder.mkdir()
+    (folder / "run.json").write_text("{}")  # what a killed run leaves
+    resumed = run_arm(args, "resnet", 12.0, 0, arm, data=None)
+    assert calls == [(str(folder), False, True), (str(folder), True, False)]
+    assert "resumed_after_seconds" not in fresh and fresh["seconds"] < 100.0
+    assert resumed["resumed_after_seconds"] == 100.0 and resumed["seconds"] >= 100.0
