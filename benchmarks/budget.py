@@ -44,7 +44,8 @@ searches' options named in full, so a change of kerasnas' defaults does not chan
 The reduced scale: where a full-size epoch of the hand-designed member takes
 over 2 minutes here (2 cores, 50k images, batch 32, measured 2026-12-07 alone:
 nasbench201 4.3 min, custom 5.8 min; resnet 0.8 min stays at full size), the
-knobs above bring it under (nasbench201 1.1 min, custom 1.9 min).
+knobs above bring it under (nasbench201 1.1-1.8 min over two probes, custom 1.9
+min).
 
 Each (space, budget, seed, arm) is kept in reports/budget.jsonl (--results) as
 it ends, so a rerun skips what finished, and rows committed in one session are
