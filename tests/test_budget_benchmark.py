@@ -148,8 +148,8 @@ def test_an_arm_missing_seeds_is_reported_over_the_seeds_it_has(tmp_path):
            "| 89.00 ± 0.00 |" in text
     # margins 1 and 3: t = 2, 1 d.f.; the any-lead arm has seed 1 only
     assert "| custom x evolution | 12 | 10000 / 2000 | default | budgeted | +2.00 (p 0.295, seeds 0,2) " \
-           "| - | - | - |  | - | - | - | - | 10 |" in text
-    assert "| any-lead | -1.00 (p nan, seeds 1) | - | - | - | - | - |  | - | - | 10 |" in text
+           "| - | - | - |  | - | - | - | - | - | 10 |" in text
+    assert "| any-lead | -1.00 (p nan, seeds 1) | - | - | - | - | - |  | - | - | - | 10 |" in text
     assert "Rows marked `renamed_from` ran as the budgeted arm before" in text
 
 
@@ -158,6 +158,37 @@ def test_the_steered_arm_runs_only_where_a_proxy_steers():
 
     assert steers("nasbench201", {}) and steers("nasbench201", {"channels": 8})
     assert not steers("resnet", {}) and not steers("custom", {})
+
+
+@pytest.mark.parametrize("arm, options", [
+    ("budgeted", (0.95, False, 0.0, "train")),
+    ("any-lead", (None, False, 0.0, "train")),
+    ("raced", (0.95, True, 0.0, "train")),
+    ("cooled", (None, True, 1 / 6, "train")),
+    ("steered", (None, True, 1 / 6, "train")),
+    ("trainval", (None, True, 1 / 6, "train+val")),
+])
+def test_each_search_arm_runs_the_options_it_names(tmp_path, monkeypatch, arm, options):
+    import types
+
+    import kerasnas.search
+    from benchmarks.budget import run_arm
+
+    methods, steer = [], []
+
+    def search(space, oracle, data, *, method, **common):
+        methods.append(method)
+        steer.append(common["steer"])
+        return types.SimpleNamespace(test_accuracy=0.9, summary={"best_architecture": "x",
+                                                                 "budget": {}})
+
+    monkeypatch.setattr(kerasnas.search, "search", search)
+    args = argparse.Namespace(options={"nasbench201": {}}, run_dir=str(tmp_path),
+                              train_size=10000, batch_size=32)
+    run_arm(args, "nasbench201", 12.0, 0, arm, data=None)
+    m = methods[0]
+    assert (m.incumbent_confidence, m.incumbent_race, m.cooldown_fraction, m.final_images) == options
+    assert m.budget_epochs == 12.0 and steer == ["auto" if arm == "steered" else "none"]
 
 
 @pytest.mark.parametrize("arm", ["hand", "cooled"])

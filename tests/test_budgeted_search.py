@@ -10,6 +10,7 @@ import time
 import types
 
 import keras
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -120,6 +121,50 @@ def test_a_cooldown_judges_each_selection_model_after_a_branch_and_continues_wit
     assert int(keras.ops.convert_to_numpy(model.optimizer.iterations)) == 25 * chunk  # 3.125 epochs
 
 
+def test_a_winner_ending_on_train_and_validation_images_trains_its_last_rung_on_both(
+        tmp_path, tiny_splits, monkeypatch):
+    calls = []  # (parts, start step) of every stream a trial or branch trains on
+    stream = tiny_splits.stream
+
+    def spy(*parts, start_step=0, **kwargs):
+        calls.append((parts, start_step))
+        return stream(*parts, start_step=start_step, **kwargs)
+
+    monkeypatch.setattr(tiny_splits, "stream", spy)
+    method = BudgetedSearch(budget_epochs=5, final_images="train+val")
+    result = search(small_space(), "random", tiny_splits, method=method, batch_size=32, seed=0,
+                    directory=str(tmp_path), reporter=Reporter())
+    table = pd.read_csv(tmp_path / "results.csv", dtype={"trial_id": str, "promoted_from": str})
+    # The plan is the default's (the first test): only the images of the winner's rung change.
+    assert table.epochs_to.tolist() == [0.25, 0.25, 0.25, 0.75, 0.75, 3.375]
+    chunk = max(1, round(-(-len(tiny_splits.y_train) // 32) / 8))
+    # Trials 0-4 and their 5 cool-down branches on the training split; the winner's rung
+    # (from 0.75 epochs) on both splits, a stream of its own from its first step.
+    assert calls[:-1] == [(("train",), step * chunk) for step in
+                          (0, 2, 0, 2, 0, 2, 2, 6, 2, 6)] and len(calls) == 11
+    assert calls[-1] == (("train", "val"), 0)
+    assert result.summary["budget"]["final_images"] == "train+val"
+    assert result.summary["budget"]["epochs_used"] == 5.0
+    config = json.loads((tmp_path / "run.json").read_text())["method_config"]
+    assert config["final_images"] == "train+val"
+    model = keras.models.load_model(tmp_path / "best_model.keras")  # the step count goes on
+    assert int(keras.ops.convert_to_numpy(model.optimizer.iterations)) == 27 * chunk
+
+
+def test_a_stream_of_two_splits_gives_each_of_their_images_once_an_epoch(tiny_splits):
+    both = len(tiny_splits.y_train) + len(tiny_splits.y_val)
+    x, y = next(iter(tiny_splits.stream("train", "val", batch_size=both, seed=0)))
+    expected = np.concatenate([tiny_splits.x_train, tiny_splits.x_val]).reshape(both, -1)
+    order = np.lexsort(expected.T)
+    got = keras.ops.convert_to_numpy(x).reshape(both, -1).astype(expected.dtype)
+    assert (got[np.lexsort(got.T)] == expected[order]).all()
+    assert sorted(keras.ops.convert_to_numpy(y).tolist()) == sorted(
+        np.concatenate([tiny_splits.y_train, tiny_splits.y_val]).tolist())
+    with pytest.raises(ValueError, match=r"`stream` takes one or more of train, val, test. "
+                                         r"Received: \('train', 'validation'\)"):
+        tiny_splits.stream("train", "validation", batch_size=32)
+
+
 def test_a_budget_too_small_is_refused_before_anything_is_written(tmp_path, tiny_splits):
     with pytest.raises(ValueError, match=r"A budget of 2 epochs is too small .* give at least 5"):
         search(small_space(), "random", tiny_splits, budget_epochs=2, directory=str(tmp_path),
@@ -187,6 +232,8 @@ def test_kill_9_then_resume_ends_with_the_trials_of_an_uninterrupted_run(tmp_pat
     ({"budget_epochs": 12, "cooldown_fraction": 1}, r"`cooldown_fraction` must be a number in"),
     ({"budget_epochs": 12, "cooldown_fraction": "half"},
      r"`cooldown_fraction` must be a number in \[0, 1\) or \"auto\". Received: cooldown_fraction='half'"),
+    ({"budget_epochs": 12, "final_images": "all"},
+     r"`final_images` must be one of 'train', 'train\+val'. Received: final_images='all'"),
 ])
 def test_a_budgeted_search_takes_exactly_one_budget(kwargs, message):
     with pytest.raises(ValueError, match=message):

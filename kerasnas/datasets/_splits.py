@@ -125,15 +125,26 @@ class _Common(abc.ABC):
     def sizes(self) -> dict[str, int]:
         return {f"{p}_size": len(getattr(self, f"y_{p}")) for p in PARTS}
 
-    def stream(self, part: str, *, batch_size: int, seed: int = 0,
+    def stream(self, *parts: str, batch_size: int, seed: int = 0,
                start_step: int = 0) -> tf.data.Dataset:
-        """`part` shuffled anew every epoch, endlessly, from batch `start_step` on.
+        """`parts` ("train"; or "train", "val" together) shuffled anew every epoch, endlessly,
+        from batch `start_step` on.
 
         The order depends only on `seed` and TensorFlow's global seed when it is
         made: a model continued from a checkpoint at step k, made under the same
         global seed, sees the batches it would have seen without the stop.
         """
-        ds = self.dataset(part, batch_size=batch_size, shuffle=True, seed=seed)
+        import tensorflow as tf
+
+        unknown = [p for p in parts if p not in PARTS]
+        if not parts or unknown:
+            raise ValueError(f"`stream` takes one or more of {', '.join(PARTS)}. "
+                             f"Received: {parts!r}")
+        if len(parts) == 1:
+            ds = self.dataset(parts[0], batch_size=batch_size, shuffle=True, seed=seed)
+        else:
+            ds = self.elements(*parts, shuffle=True, seed=seed).batch(batch_size).prefetch(
+                tf.data.AUTOTUNE)
         return ds.repeat().skip(start_step)
 
     def describe(self) -> dict[str, Any]:

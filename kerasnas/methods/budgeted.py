@@ -39,6 +39,8 @@ if TYPE_CHECKING:
 SPEED_FILE = "speed.json"  # a time budget's measurement, kept so that a resume plans the same
 # An epoch budget's cool-down share: the `cooled` arm of `reports/budget.md`.
 DEFAULT_COOLDOWN = 1 / 6
+# `final_images` -> the splits the winner's last rung trains on.
+FINAL_IMAGES = {"train": ("train",), "train+val": ("train", "val")}
 
 
 class BudgetedSearch(TrialSearch):
@@ -88,6 +90,12 @@ class BudgetedSearch(TrialSearch):
             At B = 12 the cooled search is the one that beats the plain CNN on two
             spaces and ties the hand designs on all three (`reports/budget.md`,
             the `cooled` arm).
+        final_images: What the winner's last rung trains on: "train" (the training
+            split, as the selection did) or "train+val" (the validation images too,
+            a fresh stream of both from the rung's start: more images for the
+            returned model, its validation score then not held out). The selection
+            is judged on the validation split either way, and never sees the test
+            set. Measured in `reports/budget.md` (the `trainval` arm).
 
     A resume from the command line, which cannot name these options, goes on as
     its run began (`kerasnas.run_folder.earlier_options`).
@@ -98,7 +106,8 @@ class BudgetedSearch(TrialSearch):
                  warmup_fraction: float = 0.5, asynchronous: bool | None = None,
                  hand_designed: bool = True,
                  incumbent_confidence: float | None | Literal["auto"] = "auto",
-                 incumbent_race: bool = True, cooldown_fraction: float | Literal["auto"] = "auto"):
+                 incumbent_race: bool = True, cooldown_fraction: float | Literal["auto"] = "auto",
+                 final_images: Literal["train", "train+val"] = "train"):
         if (budget_epochs is None) == (budget_minutes is None):
             raise ValueError("Give one of `budget_epochs` and `budget_minutes`. Received: "
                              f"budget_epochs={budget_epochs!r}, budget_minutes={budget_minutes!r}")
@@ -128,6 +137,9 @@ class BudgetedSearch(TrialSearch):
             raise ValueError("`cooldown_fraction` is planned in epochs: give `budget_epochs` with "
                              f"it, not `budget_minutes`. Received: cooldown_fraction="
                              f"{cooldown_fraction!r}, budget_minutes={budget_minutes!r}")
+        if final_images not in FINAL_IMAGES:
+            raise ValueError(f"`final_images` must be one of {', '.join(map(repr, FINAL_IMAGES))}. "
+                             f"Received: final_images={final_images!r}")
         self.options: dict[str, Any] = {"eta": eta, "selection_fraction": selection_fraction,
                                         "min_epochs": min_epochs}
         self.cooldown_fraction = cooldown_fraction
@@ -140,7 +152,7 @@ class BudgetedSearch(TrialSearch):
         self.budget_epochs, self.budget_minutes = budget_epochs, budget_minutes
         self.warmup_fraction, self.hand_designed = warmup_fraction, hand_designed
         self.incumbent_confidence, self.incumbent_race = incumbent_confidence, incumbent_race
-        self.asynchronous = asynchronous
+        self.asynchronous, self.final_images = asynchronous, final_images
         self.speed: Speed | None = None
         self._run: Run | None = None
         self._costs: dict[str, float] = {}  # architecture -> cost (`_cost`)
@@ -153,6 +165,8 @@ class BudgetedSearch(TrialSearch):
             config["incumbent_race"] = True
         if self.cooldown_fraction:  # absent when 0, as in run.json of runs before it
             config["cooldown_fraction"] = self.cooldown_fraction
+        if self.final_images != "train":  # absent by default, as in run.json of runs before it
+            config["final_images"] = self.final_images
         if self.budget_minutes is not None:  # absent for an epoch budget, as in earlier run.json
             config = {"budget_minutes": self.budget_minutes, **config}
             del config["budget_epochs"]
@@ -218,7 +232,8 @@ class BudgetedSearch(TrialSearch):
             constraints=s.parsed_constraints(), objectives=s.objectives,
             schedule_for=self._schedule_for if timed else None,
             deadline_for=self._deadline_for if timed else None,
-            cooldowns=plan.cooldowns,
+            cooldowns=plan.cooldowns, final_round=len(plan.rungs) - 1,
+            final_parts=FINAL_IMAGES[self.final_images],
             tensorboard_dir=os.path.join(run.directory, "tensorboard") if s.tensorboard else None,
             listener=run, directory=run.directory, project_name=run.project, overwrite=False,
             distribution_strategy=make_strategy(s.strategy))
@@ -321,8 +336,8 @@ class BudgetedSearch(TrialSearch):
     def search(self, run: Run) -> None:
         s = run.settings
 
-        def stream(start_step):  # the training split, reshuffled every epoch, from a step on
-            return run.data.stream("train", batch_size=s.batch_size, seed=s.seed,
+        def stream(start_step, parts):  # reshuffled every epoch, from a step on
+            return run.data.stream(*parts, batch_size=s.batch_size, seed=s.seed,
                                    start_step=start_step)
 
         self.loop(run, stream)
@@ -359,7 +374,8 @@ class BudgetedSearch(TrialSearch):
                        for t in trained if t.metrics.exists("snapshot_accuracy"))
         budget = {"epochs": self._plan.budget_epochs, "epochs_used": spent(trained) + branches,
                   "selection_epochs": spent([t for t in trained if t not in final]) + branches,
-                  "final_epochs": spent(final), "plan": self._plan.describe(),
+                  "final_epochs": spent(final), "final_images": self.final_images,
+                  "plan": self._plan.describe(),
                   "seconds": run.elapsed()}
         if self.speed is not None:  # a time budget: its epochs are what it could train
             budget.update(epochs=None, planned_epochs=self._plan.budget_epochs,

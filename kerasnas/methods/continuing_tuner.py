@@ -7,6 +7,10 @@ steps) and `tuner/trial_id` (the parent whose saved model it continues, or
 and each trial saves a checkpoint once an epoch, so a killed run resumed
 trains every step exactly once and in the same order as without the kill.
 
+With `final_parts` ("train", "val"), the winner's last rung trains on the validation
+images too: a stream of both from the rung's first step on (the selection, which the
+validation split judges, is over by then).
+
 With `cooldowns`, a selection rung's model is judged after a branch that trains
 on with the rate decaying linearly to 0 (the batches that follow its segment);
 the branch is validated and dropped, and the next rung continues from the model
@@ -74,6 +78,11 @@ class ContinuingTuner(NASTuner):
             have none (the winner's, which decays to 0 on its own). A cooled
             trial's `val_accuracy` is the branch's, `snapshot_accuracy` the
             saved model's.
+        final_round: The winner's round (`tuner/round`), which trains on `final_parts`;
+            None: every round trains on the training split.
+        final_parts: The splits the final round trains on: ("train",), or ("train",
+            "val") to end on the validation images too (its validation score is then
+            not held out).
         **kwargs: Passed to `NASTuner`; its `lr_schedule` should be a function of
             the optimizer's step count (`kerasnas.schedules.WarmupStableDecay`).
     """
@@ -81,8 +90,13 @@ class ContinuingTuner(NASTuner):
     def __init__(self, oracle, hypermodel, *, steps_per_epoch: int, quantum: float,
                  schedule_for: Callable[[dict, int, int], Schedule] | None = None,
                  deadline_for: Callable[[dict], float | None] | None = None,
-                 cooldowns: tuple[float, ...] = (), **kwargs):
+                 cooldowns: tuple[float, ...] = (), final_round: int | None = None,
+                 final_parts: tuple[str, ...] = ("train",), **kwargs):
         super().__init__(oracle, hypermodel, **kwargs)
+        if final_parts not in (("train",), ("train", "val")):
+            raise ValueError('`final_parts` must be ("train",) or ("train", "val"). '
+                             f"Received: final_parts={final_parts!r}")
+        self.final_round, self.final_parts = final_round, tuple(final_parts)
         self.steps_per_epoch, self.quantum = steps_per_epoch, quantum
         self.schedule_for, self.deadline_for = schedule_for, deadline_for
         self.cooldowns = tuple(cooldowns)
@@ -105,9 +119,12 @@ class ContinuingTuner(NASTuner):
         else:
             done, source = 0, None
         # The stream under the base seed, the model under the trial's: a promoted trial
-        # goes on with the batches its parent would have seen next.
+        # goes on with the batches its parent would have seen next; a final round on more
+        # splits starts their stream at its first step.
+        rung = values["tuner/round"]
+        parts = self.final_parts if rung == self.final_round else ("train",)
         keras.utils.set_random_seed(self.seed)
-        stream = train_stream(done * self.chunk)
+        stream = train_stream((done - (first if parts != ("train",) else 0)) * self.chunk, parts)
         keras.utils.set_random_seed(self.seed + int(trial.trial_id))
         with internals.distribution_scope(self.distribution_strategy):
             model = (keras.models.load_model(source) if source
@@ -144,7 +161,6 @@ class ContinuingTuner(NASTuner):
         drop_checkpoint(directory)  # the saved model supersedes it
         val = float(scores["accuracy"])
         cooled = {}
-        rung = values["tuner/round"]
         if rung < len(self.cooldowns) and self.cooldowns[rung]:
             cooled = {"snapshot_accuracy": val}
             with internals.distribution_scope(self.distribution_strategy):
@@ -169,7 +185,7 @@ class ContinuingTuner(NASTuner):
         scores and training seconds. The saved model stays as it was; the batches are the ones
         the next rung starts with."""
         keras.utils.set_random_seed(self.seed)  # the stream's order, as `_train` makes it
-        stream = train_stream(step)
+        stream = train_stream(step, ("train",))
         held = self.lr_schedule.factor(step - 1) if isinstance(self.lr_schedule, WarmupStableDecay) else 1.0
         # The optimizer's step count goes on from `step`: linear from the held rate to 0.
         decay = StepScheduled(lambda at: held * (1 - (at - step) / steps))

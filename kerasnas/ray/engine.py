@@ -99,8 +99,8 @@ def train_trial(config: dict, *, spec: TrialSpec, data: Any) -> None:
     def train():
         return data.dataset("train", batch_size=s.batch_size, shuffle=True, seed=s.seed)
 
-    def stream(start_step):  # a budgeted search's: reshuffled every epoch, from a step on
-        return data.stream("train", batch_size=s.batch_size, seed=s.seed, start_step=start_step)
+    def stream(start_step, parts):  # a budgeted search's: reshuffled every epoch, from a step on
+        return data.stream(*parts, batch_size=s.batch_size, seed=s.seed, start_step=start_step)
 
     def val():
         return data.dataset("val", batch_size=s.batch_size)
@@ -242,7 +242,8 @@ class RayBudgetedSearch(BudgetedSearch):
     def search(self, run: Run) -> None:
         tuner = run.tuner
         continuing = {"steps_per_epoch": tuner.steps_per_epoch, "quantum": tuner.quantum,
-                      "lr_schedule": tuner.lr_schedule, "cooldowns": tuner.cooldowns}
+                      "lr_schedule": tuner.lr_schedule, "cooldowns": tuner.cooldowns,
+                      "final_round": tuner.final_round, "final_parts": tuner.final_parts}
 
         def before_fit(slots: int) -> None:
             run.oracle.asynchronous = slots > 1  # the SuccessiveHalvingOracle's
