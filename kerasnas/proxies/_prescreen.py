@@ -10,6 +10,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from kerasnas.proxies._registry import PROXIES, score
+
 if TYPE_CHECKING:
     import keras_tuner
 
@@ -88,6 +90,25 @@ def build(space, values, *, seed=0):
     return space.build(hp)
 
 
+class ProxyScore:
+    """The proxy's score of the untrained model `space` builds from a trial's values.
+
+    Every model is built from a fresh Keras session seeded with `seed` (`build`), so a
+    score depends on the values and the seed only, and a resumed search scores as an
+    uninterrupted one did.
+    """
+
+    def __init__(self, space: keras_tuner.HyperModel, proxy: str, images: np.ndarray, *,
+                 seed: int = 0):
+        if proxy not in PROXIES:
+            raise ValueError(f"Received: proxy={proxy!r}; allowed: {', '.join(PROXIES)}.")
+        self.space, self.proxy, self.images, self.seed = space, proxy, images, seed
+
+    def __call__(self, values: dict[str, Any]) -> float:
+        architecture = {k: v for k, v in values.items() if not k.startswith("tuner/")}
+        return score(self.proxy, build(self.space, architecture, seed=self.seed), self.images)
+
+
 def prescreen(space: str | keras_tuner.HyperModel, data: Splits, *, proxy: str = "naswot",
               candidates: int = 100, images: int = 64, seed: int = 0) -> list[Candidate]:
     """Scores `candidates` random hyperparameter sets of `space` at initialisation and ranks them.
@@ -108,22 +129,18 @@ def prescreen(space: str | keras_tuner.HyperModel, data: Splits, *, proxy: str =
     Raises:
         ValueError: for an unknown proxy or space name.
     """
-    from kerasnas.proxies._registry import PROXIES, score
     from kerasnas.spaces import get_space
 
-    if proxy not in PROXIES:
-        raise ValueError(f"Received: proxy={proxy!r}; allowed: {', '.join(PROXIES)}.")
     if isinstance(space, str):
         space = get_space(space)
     if hasattr(space, "for_data"):
         space.for_data(input_shape=data.input_shape, num_classes=data.num_classes,
                        mean=data.mean, variance=data.variance)
-    batch = first_images(data, images)
+    scorer = ProxyScore(space, proxy, first_images(data, images), seed=seed)  # checks `proxy`
     screened = []
     for values in sample_values(space, candidates, seed=seed):
         start = time.perf_counter()
-        model = build(space, values, seed=seed)
-        value = score(proxy, model, batch)
+        value = scorer(values)
         describe = getattr(space, "describe", None)
         screened.append(Candidate(values, value, time.perf_counter() - start,
                                   describe(values) if describe else ""))

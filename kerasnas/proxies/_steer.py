@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from kerasnas.proxies._prescreen import build, first_images
-from kerasnas.proxies._registry import PROXIES, score
+from kerasnas.proxies._prescreen import ProxyScore, first_images
+from kerasnas.proxies._registry import PROXIES
 
 if TYPE_CHECKING:
     import keras_tuner
-    import numpy as np
 
     from kerasnas.datasets import Splits, StreamedSplits
 
@@ -33,25 +32,6 @@ def steering_proxy(steer: str, space: keras_tuner.HyperModel) -> str | None:
     if steer not in PROXIES:
         raise ValueError(f"Received: steer={steer!r}; allowed: auto, none, {', '.join(PROXIES)}.")
     return steer
-
-
-class ProxyScore:
-    """The proxy's score of the untrained model `space` builds from a trial's values.
-
-    Every model is built from a fresh Keras session seeded with `seed`
-    (`kerasnas.proxies.prescreen`'s build), so a score depends on the values and the seed
-    only, and a resumed search scores as an uninterrupted one did.
-    """
-
-    def __init__(self, space: keras_tuner.HyperModel, proxy: str, images: np.ndarray, *,
-                 seed: int = 0):
-        if proxy not in PROXIES:
-            raise ValueError(f"Received: proxy={proxy!r}; allowed: {', '.join(PROXIES)}.")
-        self.space, self.proxy, self.images, self.seed = space, proxy, images, seed
-
-    def __call__(self, values: dict[str, Any]) -> float:
-        architecture = {k: v for k, v in values.items() if not k.startswith("tuner/")}
-        return score(self.proxy, build(self.space, architecture, seed=self.seed), self.images)
 
 
 def steer(oracle: keras_tuner.Oracle, space: keras_tuner.HyperModel,
