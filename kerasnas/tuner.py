@@ -15,6 +15,7 @@ import time
 
 import keras
 import keras_tuner
+import numpy as np
 
 from kerasnas import distributed, strategy
 from kerasnas import keras_tuner_internals as internals
@@ -29,9 +30,24 @@ CHECKPOINT_FILE = "checkpoint.keras"  # a trial's model after its last whole epo
 CHECKPOINT_STATE = "checkpoint.json"  # {"chunks": epochs done, ...}: what goes on from it
 
 
+def unsaved_states(model):
+    """The model's variables that `model.save` leaves out: its random generators' states
+    (dropout's), which a model loaded from a checkpoint would otherwise start again."""
+    saved = {id(v) for v in model.weights}
+    return [v for v in model.variables if id(v) not in saved]
+
+
+def restore_unsaved_states(model, state):
+    """Sets the states a checkpoint's `random_states` kept (`EpochCheckpoint`) on its loaded model,
+    so that a resumed trial draws the dropout masks the uninterrupted one drew."""
+    for variable, value in zip(unsaved_states(model), state.get("random_states", [])):
+        variable.assign(np.asarray(value, dtype=variable.dtype))
+
+
 class EpochCheckpoint(keras.callbacks.Callback):
-    """Saves the model and `{"chunks": done, **state(logs)}` every `every` Keras epochs, not
-    after the last (the trial's saved model supersedes it), each file written atomically."""
+    """Saves the model and `{"chunks": done, "random_states": ..., **state(logs)}` every `every`
+    Keras epochs, not after the last (the trial's saved model supersedes it), each file written
+    atomically. `random_states` are the variables the saved model lacks (`unsaved_states`)."""
 
     def __init__(self, directory, *, every, last, state=None):
         super().__init__()
@@ -44,7 +60,9 @@ class EpochCheckpoint(keras.callbacks.Callback):
             path = os.path.join(self.directory, CHECKPOINT_FILE)
             self.model.save(path + ".tmp.keras")
             os.replace(path + ".tmp.keras", path)
-            write_json(os.path.join(self.directory, CHECKPOINT_STATE), {"chunks": done, **extra})
+            states = [keras.ops.convert_to_numpy(v).tolist() for v in unsaved_states(self.model)]
+            write_json(os.path.join(self.directory, CHECKPOINT_STATE),
+                       {"chunks": done, "random_states": states, **extra})
 
 
 def read_checkpoint(directory):
@@ -186,6 +204,7 @@ class NASTuner(keras_tuner.Tuner):
         else:  # killed after an epoch: its model, optimizer state and rate go on from there
             state, path = checkpoint
             model = keras.models.load_model(path)
+            restore_unsaved_states(model, state)
             model.optimizer.learning_rate = state["learning_rate"]
             done, earlier = state["chunks"], state["val_accuracy"]
         sizes, infeasible = self.screen(model, trial)

@@ -178,11 +178,11 @@ def test_a_method_and_budget_epochs_together_are_refused(tmp_path, tiny_splits):
                method=BudgetedSearch(budget_epochs=5), reporter=Reporter())
 
 
-def launch(directory, log, oracle="evolution", budget="5", cooldown="auto"):
+def launch(directory, log, oracle="evolution", budget="5", cooldown="auto", final_images="train"):
     env = {**os.environ, "PYTHONPATH": ROOT, "TF_CPP_MIN_LOG_LEVEL": "2",
            "TF_NUM_INTRAOP_THREADS": "1", "TF_NUM_INTEROP_THREADS": "1"}
     return subprocess.Popen([sys.executable, os.path.join(ROOT, "tests", "_budget_script.py"),
-                             str(directory), oracle, budget, cooldown],
+                             str(directory), oracle, budget, cooldown, final_images],
                             stdout=open(log, "a"), stderr=subprocess.STDOUT, env=env,
                             start_new_session=True)
 
@@ -215,6 +215,32 @@ def test_kill_9_then_resume_ends_with_the_trials_of_an_uninterrupted_run(tmp_pat
     assert trials(cut) == trials(whole)
     summary = json.loads((cut / "summary.json").read_text())
     assert summary["budget"]["epochs_used"] == 5.0
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("final_images", ["train", "train+val"])
+def test_a_winner_killed_in_its_last_rung_resumes_to_the_same_model(tmp_path, final_images):
+    whole, cut, log = tmp_path / "whole", tmp_path / "cut", tmp_path / "log.txt"
+    assert launch(whole, log, final_images=final_images).wait(timeout=600) == 0, \
+        log.read_text()[-3000:]
+    # Killed once the winner's rung (trial 5, from 0.75 to 3.375 epochs) has checkpointed:
+    # the resume's stream of both splits must go on from that step of its own, not the run's.
+    p = launch(cut, log, final_images=final_images)
+    try:
+        state = cut / "search" / "trial_5" / "checkpoint.json"
+        deadline = time.time() + 300
+        while not state.is_file() and p.poll() is None and time.time() < deadline:
+            time.sleep(0.05)
+        assert state.is_file(), log.read_text()[-3000:]
+    finally:
+        os.killpg(p.pid, signal.SIGKILL)
+        p.wait()
+    assert launch(cut, log, final_images=final_images).wait(timeout=600) == 0, \
+        log.read_text()[-3000:]
+    assert trials(cut) == trials(whole)
+    ours, theirs = (keras.models.load_model(d / "best_model.keras") for d in (cut, whole))
+    for a, b in zip(ours.get_weights(), theirs.get_weights()):
+        np.testing.assert_array_equal(a, b)
 
 
 @pytest.mark.parametrize("kwargs, message", [

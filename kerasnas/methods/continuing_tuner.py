@@ -30,7 +30,7 @@ import keras
 from kerasnas import keras_tuner_internals as internals
 from kerasnas.schedules import Schedule, StepScheduled, WarmupStableDecay
 from kerasnas.tuner import (MODEL_FILE, EpochCheckpoint, NASTuner, NaNGuard, drop_checkpoint,
-                            read_checkpoint)
+                            read_checkpoint, restore_unsaved_states)
 
 
 class _Deadline(keras.callbacks.Callback):
@@ -129,6 +129,8 @@ class ContinuingTuner(NASTuner):
         with internals.distribution_scope(self.distribution_strategy):
             model = (keras.models.load_model(source) if source
                      else internals.build_model(self, trial.hyperparameters))
+            if checkpoint is not None:
+                restore_unsaved_states(model, checkpoint[0])
             sizes, infeasible = self.screen(model, trial)  # a promoted one kept them already
             if infeasible is not None:
                 return infeasible
