@@ -396,6 +396,10 @@ def _argv(args):
         out += ["--train-size", args.train_size, "--val-size", args.val_size]
     for item in getattr(args, "space_option", []):
         out += ["--space-option", item]
+    if getattr(args, "arms", ",".join(ARMS)) != ",".join(ARMS):
+        out += ["--arms", args.arms]
+    if getattr(args, "results", "reports/budget.jsonl") != "reports/budget.jsonl":
+        out += ["--results", args.results]
     return out
 
 

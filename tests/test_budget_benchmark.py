@@ -218,3 +218,14 @@ def test_an_arm_killed_part_way_resumes_its_folder_and_counts_the_earlier_second
     assert calls == [(str(folder), False, True), (str(folder), True, False)]
     assert "resumed_after_seconds" not in fresh and fresh["seconds"] < 100.0
     assert resumed["resumed_after_seconds"] == 100.0 and resumed["seconds"] >= 100.0
+
+
+def test_the_reports_command_names_the_arms_and_results_it_was_given(tmp_path):
+    results, out = tmp_path / "rerun.jsonl", tmp_path / "rerun.md"
+    results.write_text(json.dumps({"space": "resnet", "budget": 12.0, "seed": 0, "arm": "cooled",
+                                   "train_size": 10000, "val_size": 2000, "seconds": 10.0,
+                                   "test_accuracy": 0.9}) + "\n")
+    main(["--spaces", "resnet", "--arms", "cooled", "--results", str(results), "--out", str(out),
+          "--run-dir", str(tmp_path / "runs"), "--report-only"])
+    assert (f"Command: `python -m benchmarks.budget --spaces resnet --budgets 12 --seeds 0,1,2 "
+            f"--arms cooled --results {results}`") in out.read_text()
