@@ -223,8 +223,9 @@ def test_a_winner_killed_in_its_last_rung_resumes_to_the_same_model(tmp_path, fi
     whole, cut, log = tmp_path / "whole", tmp_path / "cut", tmp_path / "log.txt"
     assert launch(whole, log, final_images=final_images).wait(timeout=600) == 0, \
         log.read_text()[-3000:]
-    # Killed once the winner's rung (trial 5, from 0.75 to 3.375 epochs) has checkpointed:
-    # the resume's stream of both splits must go on from that step of its own, not the run's.
+    # Killed once the winner's rung (trial 5, from 0.75 to 3.375 epochs) has checkpointed: the
+    # resume must go on with the uninterrupted run's batches (on both splits, from the rung's own
+    # stream) and dropout masks (the generator's state, which the saved model lacks).
     p = launch(cut, log, final_images=final_images)
     try:
         state = cut / "search" / "trial_5" / "checkpoint.json"
