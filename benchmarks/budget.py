@@ -79,6 +79,7 @@ SEARCHES = ("budgeted", "raced", "any-lead", "cooled", "steered", "trainval")  #
 COOLDOWN_FRACTION = 1 / 6
 STEER_POOL = 10  # draws the steered arm's proxy compares for each random proposal
 BASELINES = ("cnn", "hand", "trials", "hyperband")
+RESULTS = "reports/budget.jsonl"  # --results' default: the kept rows
 
 
 def hyperband_epochs(max_epochs, factor=3):
@@ -243,7 +244,7 @@ def main(argv=None):
                         help="pin a knob of one space, e.g. nasbench201:channels=8: the reduced "
                              "scale where a full-size epoch takes over 2 minutes (repeatable)")
     parser.add_argument("--run-dir", default="runs/budget", help="the runs' folders")
-    parser.add_argument("--results", default="reports/budget.jsonl",
+    parser.add_argument("--results", default=RESULTS,
                         help="one JSON row per finished run (kept, committed with the report)")
     parser.add_argument("--out", default="reports/budget.md")
     parser.add_argument("--note", default="", help="run conditions (what else ran, threads)")
@@ -396,9 +397,10 @@ def _argv(args):
         out += ["--train-size", args.train_size, "--val-size", args.val_size]
     for item in getattr(args, "space_option", []):
         out += ["--space-option", item]
-    if getattr(args, "arms", ",".join(ARMS)) != ",".join(ARMS):
+    every = ",".join(ARMS)
+    if getattr(args, "arms", every) != every:
         out += ["--arms", args.arms]
-    if getattr(args, "results", "reports/budget.jsonl") != "reports/budget.jsonl":
+    if getattr(args, "results", RESULTS) != RESULTS:
         out += ["--results", args.results]
     return out
 
