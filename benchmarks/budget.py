@@ -44,6 +44,8 @@ searches' options named in full, so a change of kerasnas' defaults does not chan
         --space-option nasbench201:channels=8 --space-option nasbench201:cells_per_stage=2 \
         --space-option custom:stem_width=8 ...        # the full data at the reduced scale
     python -m benchmarks.budget --report-only          # -> reports/budget.md
+    python -m benchmarks.budget --report-only --arms cooled --results reports/budget_rerun.jsonl \
+        --baselines reports/budget.jsonl --out reports/budget_rerun.md   # a rerun of one arm
 
 The reduced scale: where a full-size epoch of the hand-designed member takes
 over 2 minutes here (2 cores, 50k images, batch 32, measured 2026-12-07 alone:
@@ -246,6 +248,10 @@ def main(argv=None):
     parser.add_argument("--run-dir", default="runs/budget", help="the runs' folders")
     parser.add_argument("--results", default=RESULTS,
                         help="one JSON row per finished run (kept, committed with the report)")
+    parser.add_argument("--baselines", default=None, metavar="RESULTS",
+                        help="another results file whose baseline arms (cnn, hand, trials, "
+                             "hyperband) the report reads where --results lacks them, e.g. a "
+                             "rerun of one arm beside the kept baselines (never run again)")
     parser.add_argument("--out", default="reports/budget.md")
     parser.add_argument("--note", default="", help="run conditions (what else ran, threads)")
     parser.add_argument("--report-only", action="store_true")
@@ -289,7 +295,17 @@ def main(argv=None):
                         done[key(space, budget, seed, arm, args.train_size,
                                  args.options[space])] = row
                         print(json.dumps(row, default=float), flush=True)
-    write_report(args, list(done.values()))
+    rows = list(done.values())
+    if args.baselines:  # only for the groups (space, budget, images, scale) the results have
+        groups = {_group(r) for r in rows}
+        rows += [r for k, r in load_results(args.baselines).items()
+                 if r["arm"] in BASELINES and k not in done and _group(r) in groups]
+    write_report(args, rows)
+
+
+def _group(row):
+    return (row["space"], row["budget"], row["train_size"], row["val_size"],
+            scale(row.get("space_options")))
 
 
 def mean_std(values, scale=100.0):
@@ -321,8 +337,11 @@ def write_report(args, rows):
              f"Machine: {machine()}; date {time.strftime('%Y-%m-%d')}; versions: "
              f"{json.dumps(versions())}", ""]
     notes = sorted({r.get("note", "") for r in rows} - {""})
-    lines += [f"Run conditions: {'; '.join(notes) or 'not stated'}", "",
-              "Data: Fashion-MNIST, training / validation images as each row says (seeded "
+    lines += [f"Run conditions: {'; '.join(notes) or 'not stated'}", ""]
+    if getattr(args, "baselines", None):
+        lines += [f"Rows of the baseline arms ({', '.join(BASELINES)}) that {args.results} lacks "
+                  f"are read from {args.baselines}, where they were kept (not run again).", ""]
+    lines += ["Data: Fashion-MNIST, training / validation images as each row says (seeded "
               "stratified split per seed), tested once on the 10,000 test images. Batch 32. "
               "Scale: the knobs pinned for every arm of a space (--space-option; the CNN is "
               "never scaled), else the space's defaults.", ""]
@@ -402,6 +421,8 @@ def _argv(args):
         out += ["--arms", args.arms]
     if getattr(args, "results", RESULTS) != RESULTS:
         out += ["--results", args.results]
+    if getattr(args, "baselines", None):
+        out += ["--baselines", args.baselines]
     return out
 
 

@@ -229,3 +229,27 @@ def test_the_reports_command_names_the_arms_and_results_it_was_given(tmp_path):
           "--run-dir", str(tmp_path / "runs"), "--report-only"])
     assert (f"Command: `python -m benchmarks.budget --spaces resnet --budgets 12 --seeds 0,1,2 "
             f"--arms cooled --results {results}`") in out.read_text()
+
+
+def test_a_rerun_is_set_beside_the_baselines_kept_in_another_file(tmp_path):
+    common = {"space": "resnet", "budget": 12.0, "train_size": 10000, "val_size": 2000,
+              "seconds": 10.0}
+    rerun, kept, out = tmp_path / "rerun.jsonl", tmp_path / "kept.jsonl", tmp_path / "rerun.md"
+    rerun.write_text("".join(json.dumps({**common, "seed": s, "arm": "cooled", "test_accuracy": a})
+                             + "\n" for s, a in ((0, 0.90), (1, 0.91), (2, 0.92))))
+    # The kept file's own cooled rows are not the rerun's; its CNN rows are the baseline.
+    kept.write_text("".join(json.dumps({**common, "seed": s, "arm": arm, "test_accuracy": a}) + "\n"
+                            for s in (0, 1, 2)
+                            for arm, a in (("cooled", 0.5), ("cnn", (0.89, 0.89, 0.90)[s])))
+                    + json.dumps({**common, "budget": 6.0, "seed": 0, "arm": "cnn",
+                                  "test_accuracy": 0.88}) + "\n")
+    main(["--spaces", "resnet", "--arms", "cooled", "--results", str(rerun), "--baselines",
+          str(kept), "--out", str(out), "--run-dir", str(tmp_path / "runs"), "--report-only"])
+    text = out.read_text()
+    assert "| resnet x bayes | 12 | 10000 / 2000 | default | 0,1,2 | - | 89.33 ± 0.58 |" in text
+    assert "| 91.00 ± 1.00 | - | - |" in text  # the rerun's cooled rows, not the kept 50 %
+    assert "| cooled | +1.67 (p 0.038, seeds 0,1,2) |" in text
+    assert f"--results {rerun} --baselines {kept}`" in text
+    assert f"that {rerun} lacks are read from {kept}" in text
+    assert "| resnet x bayes | 6 |" not in text  # a budget the rerun does not have
+    assert len(rerun.read_text().splitlines()) == 3  # the report adds no rows to the rerun
