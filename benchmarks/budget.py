@@ -304,6 +304,7 @@ def main(argv=None):
 
 
 def _group(row):
+    """The rows a report sets side by side: one space, budget, split and scale."""
     return (row["space"], row["budget"], row["train_size"], row["val_size"],
             scale(row.get("space_options")))
 
@@ -345,8 +346,7 @@ def write_report(args, rows):
               "stratified split per seed), tested once on the 10,000 test images. Batch 32. "
               "Scale: the knobs pinned for every arm of a space (--space-option; the CNN is "
               "never scaled), else the space's defaults.", ""]
-    groups = sorted({(r["space"], r["budget"], r["train_size"], r["val_size"],
-                      scale(r.get("space_options"))) for r in rows})
+    groups = sorted({_group(r) for r in rows})
     means, margins = [], []
     for space, budget, train_size, val_size, scaled in groups:
         by_arm = {arm: {r["seed"]: r for r in rows if (r["space"], r["budget"], r["arm"],
