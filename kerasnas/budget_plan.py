@@ -27,9 +27,11 @@ from __future__ import annotations
 import dataclasses
 import math
 
-__all__ = ["QUANTUM", "BudgetPlan", "Rung", "make_plan", "plan_for_seconds"]
+__all__ = ["FINAL_IMAGES", "QUANTUM", "BudgetPlan", "Rung", "make_plan", "plan_for_seconds"]
 
 QUANTUM = 0.125  # epochs: a rung's length is a whole number of eighths of an epoch
+# `final_images` -> the splits the winner's last rung trains on.
+FINAL_IMAGES = {"train": ("train",), "train+val": ("train", "val")}
 
 
 @dataclasses.dataclass(frozen=True)

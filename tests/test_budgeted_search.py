@@ -165,6 +165,16 @@ def test_a_stream_of_two_splits_gives_each_of_their_images_once_an_epoch(tiny_sp
         tiny_splits.stream("train", "validation", batch_size=32)
 
 
+def test_the_continuing_tuner_refuses_other_final_splits_before_writing_its_folder(tmp_path):
+    from kerasnas.methods.continuing_tuner import ContinuingTuner
+
+    with pytest.raises(ValueError, match=r"`final_parts` must be one of \('train',\), "
+                                         r"\('train', 'val'\). Received: final_parts=\('val',\)"):
+        ContinuingTuner(None, None, steps_per_epoch=4, quantum=0.25, final_parts=["val"],
+                        directory=str(tmp_path), project_name="search")
+    assert os.listdir(tmp_path) == []
+
+
 def test_a_budget_too_small_is_refused_before_anything_is_written(tmp_path, tiny_splits):
     with pytest.raises(ValueError, match=r"A budget of 2 epochs is too small .* give at least 5"):
         search(small_space(), "random", tiny_splits, budget_epochs=2, directory=str(tmp_path),

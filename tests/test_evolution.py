@@ -1,6 +1,7 @@
 """Exact tests of aging evolution (Real et al. 2019, Algorithm 1) as a KerasTuner oracle."""
 
 import json
+import warnings
 
 import keras_tuner
 import pytest
@@ -150,9 +151,16 @@ def test_invalid_arguments_raise(kwargs, match):
         AgingEvolutionOracle(objective="val_loss", max_trials=10, **kwargs)
 
 
-def test_population_as_large_as_the_budget_warns():
+def test_population_as_large_as_the_budget_warns_unless_seeds_fill_the_budget():
     with pytest.warns(UserWarning, match="never mutates"):
         AgingEvolutionOracle(objective="val_loss", max_trials=5, population_size=5)
+    with pytest.warns(UserWarning, match="never mutates"):  # one random draw still
+        AgingEvolutionOracle(objective="val_loss", max_trials=2, population_size=2,
+                             seeded_values=[{"a": 1}])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a hand design trained alone
+        AgingEvolutionOracle(objective="val_loss", max_trials=1, population_size=1,
+                             seeded_values=[{"a": 1}])
 
 
 def test_seeded_values_start_the_warmup(tmp_path):

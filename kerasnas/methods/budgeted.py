@@ -23,7 +23,7 @@ import math
 import os
 from typing import TYPE_CHECKING, Any, Literal
 
-from kerasnas.budget_plan import QUANTUM, BudgetPlan, make_plan, plan_for_seconds
+from kerasnas.budget_plan import FINAL_IMAGES, QUANTUM, BudgetPlan, make_plan, plan_for_seconds
 from kerasnas.files import write_json
 from kerasnas.methods.speed import Speed
 from kerasnas.methods.trials import TrialSearch
@@ -39,8 +39,6 @@ if TYPE_CHECKING:
 SPEED_FILE = "speed.json"  # a time budget's measurement, kept so that a resume plans the same
 # An epoch budget's cool-down share: the `cooled` arm of `reports/budget.md`.
 DEFAULT_COOLDOWN = 1 / 6
-# `final_images` -> the splits the winner's last rung trains on.
-FINAL_IMAGES = {"train": ("train",), "train+val": ("train", "val")}
 
 
 class BudgetedSearch(TrialSearch):

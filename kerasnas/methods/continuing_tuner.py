@@ -28,6 +28,7 @@ from collections.abc import Callable
 import keras
 
 from kerasnas import keras_tuner_internals as internals
+from kerasnas.budget_plan import FINAL_IMAGES
 from kerasnas.schedules import Schedule, StepScheduled, WarmupStableDecay
 from kerasnas.tuner import (MODEL_FILE, EpochCheckpoint, NASTuner, NaNGuard, drop_checkpoint,
                             read_checkpoint, restore_unsaved_states)
@@ -92,11 +93,12 @@ class ContinuingTuner(NASTuner):
                  deadline_for: Callable[[dict], float | None] | None = None,
                  cooldowns: tuple[float, ...] = (), final_round: int | None = None,
                  final_parts: tuple[str, ...] = ("train",), **kwargs):
-        super().__init__(oracle, hypermodel, **kwargs)
-        if final_parts not in (("train",), ("train", "val")):
-            raise ValueError('`final_parts` must be ("train",) or ("train", "val"). '
+        final_parts = tuple(final_parts)
+        if final_parts not in FINAL_IMAGES.values():  # checked before the tuner writes its folder
+            raise ValueError(f"`final_parts` must be one of {', '.join(map(repr, FINAL_IMAGES.values()))}. "
                              f"Received: final_parts={final_parts!r}")
-        self.final_round, self.final_parts = final_round, tuple(final_parts)
+        super().__init__(oracle, hypermodel, **kwargs)
+        self.final_round, self.final_parts = final_round, final_parts
         self.steps_per_epoch, self.quantum = steps_per_epoch, quantum
         self.schedule_for, self.deadline_for = schedule_for, deadline_for
         self.cooldowns = tuple(cooldowns)

@@ -33,7 +33,8 @@ def evolution_sizes(max_trials: int | None, population_size: int | None = None,
     paper, at least 2 (a tournament of one is random search), at most P.
     Seeds given by the user enlarge a default P to hold them all. A P given
     >= `max_trials` is allowed (e.g. to finish a warm-up on resume) with a
-    warning: that search is random search.
+    warning: that search is random search (no warning where the seeds fill
+    the budget: it trains those).
 
     Args:
         max_trials: The trial budget (None: unbounded).
@@ -49,7 +50,8 @@ def evolution_sizes(max_trials: int | None, population_size: int | None = None,
     """
     if population_size is None:
         population_size = max(min(100, warmup_size(max_trials)), n_seeded)
-    elif max_trials is not None and population_size >= max_trials:
+    elif max_trials is not None and population_size >= max_trials > n_seeded:
+        # Seeds that fill the whole budget are a choice (e.g. to train a hand design alone).
         warnings.warn(f"population_size={population_size} >= max_trials={max_trials}: the "
                       "search never mutates and is random search. Lower `population_size`.",
                       stacklevel=3)
