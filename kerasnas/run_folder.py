@@ -112,11 +112,13 @@ class Run:
             from kerasnas.ray.engine import RayBudgetedSearch, RayTrialSearch
 
             method = (RayBudgetedSearch(budget_epochs=settings.budget_epochs,
-                                        budget_minutes=settings.budget_minutes, **began)
+                                        budget_minutes=settings.budget_minutes,
+                                        final_images=settings.final_images, **began)
                       if budgeted else RayTrialSearch())
         elif method is None:
             method = (BudgetedSearch(budget_epochs=settings.budget_epochs,
-                                     budget_minutes=settings.budget_minutes, **began)
+                                     budget_minutes=settings.budget_minutes,
+                                     final_images=settings.final_images, **began)
                       if budgeted else TrialSearch())
         elif budgeted:
             raise ValueError("A budget (`budget_epochs`, `budget_minutes`) makes the run a "

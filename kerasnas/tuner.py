@@ -19,6 +19,7 @@ import numpy as np
 
 from kerasnas import distributed, strategy
 from kerasnas import keras_tuner_internals as internals
+from kerasnas.datasets import endless
 from kerasnas.early_stopping import as_stopper, epoch_metric
 from kerasnas.files import write_json
 from kerasnas.pareto import SIZES
@@ -121,9 +122,10 @@ class NASTuner(keras_tuner.Tuner):
             is below the median of earlier trials), or a
             `kerasnas.early_stopping.Stopper`.
         checkpoint_epochs: Save each trial's model after every epoch in its folder,
-            and continue a trial killed mid-way from there (its learning-rate
-            schedule goes on; its data order restarts at the epoch). Records
-            `resumed_at_epoch`. The Ray engine's retries use it.
+            and continue a trial killed mid-way from there: its learning-rate
+            schedule, dropout masks and batches go on as without the kill (for
+            data of known length, made by a function after seeding). Records
+            `resumed_at_epoch`. `TrialSearch` and the Ray engine use it.
         constraints: `kerasnas.pareto.Constraint`s on params, flops or latency:
             checked once a trial's model is built; a model that breaks one is
             not trained, and its trial completes with `val_accuracy` 0 and
@@ -210,6 +212,8 @@ class NASTuner(keras_tuner.Tuner):
         sizes, infeasible = self.screen(model, trial)
         if infeasible is not None:
             return infeasible
+        # Epoch k trains on the data's pass k, killed or not (`endless`).
+        train_data, steps = endless(train_data, from_pass=done)
         guard = NaNGuard()
         schedule = self.lr_schedule.callback()
         trials = {} if distributed.role() == "worker" else self.oracle.trials  # a worker's has none
@@ -230,8 +234,8 @@ class NASTuner(keras_tuner.Tuner):
         start = time.time()
         with internals.distribution_scope(self.distribution_strategy):
             history = model.fit(train_data, validation_data=validation_data, epochs=epochs,
-                                initial_epoch=done, verbose=verbose, callbacks=callbacks,
-                                shuffle=False)  # the dataset shuffles itself
+                                steps_per_epoch=steps, initial_epoch=done, verbose=verbose,
+                                callbacks=callbacks, shuffle=False)  # the dataset shuffles itself
         seconds = time.time() - start
         if hasattr(guard, "nan_at"):
             raise keras_tuner.errors.FailedTrialError(

@@ -23,6 +23,7 @@ from kerasnas.schedules import WarmupStableDecay
 from kerasnas.search import search
 from kerasnas.settings import SearchSettings
 from kerasnas.spaces import ResNetSpace
+from tests.test_resume import kill_once_written
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -236,16 +237,8 @@ def test_a_winner_killed_in_its_last_rung_resumes_to_the_same_model(tmp_path, fi
     # Killed once the winner's rung (trial 5, from 0.75 to 3.375 epochs) has checkpointed: the
     # resume must go on with the uninterrupted run's batches (on both splits, from the rung's own
     # stream) and dropout masks (the generator's state, which the saved model lacks).
-    p = launch(cut, log, final_images=final_images)
-    try:
-        state = cut / "search" / "trial_5" / "checkpoint.json"
-        deadline = time.time() + 300
-        while not state.is_file() and p.poll() is None and time.time() < deadline:
-            time.sleep(0.05)
-        assert state.is_file(), log.read_text()[-3000:]
-    finally:
-        os.killpg(p.pid, signal.SIGKILL)
-        p.wait()
+    kill_once_written(launch(cut, log, final_images=final_images),
+                      cut / "search" / "trial_5" / "checkpoint.json", log)
     assert launch(cut, log, final_images=final_images).wait(timeout=600) == 0, \
         log.read_text()[-3000:]
     assert trials(cut) == trials(whole)

@@ -23,12 +23,24 @@ SCRIPT = os.path.join(ROOT, "tests", "_search_script.py")
 TRIALS = 6
 
 
-def launch(directory, log):
+def launch(directory, log, trials=TRIALS, epochs=1):
     env = {**os.environ, "PYTHONPATH": ROOT, "TF_CPP_MIN_LOG_LEVEL": "2"}
     return subprocess.Popen([sys.executable, SCRIPT, str(directory), "none", "-", "0", "ok",
-                             "evolution", str(TRIALS), "60"],
+                             "evolution", str(trials), "60", str(epochs)],
                             stdout=open(log, "a"), stderr=subprocess.STDOUT, env=env,
                             start_new_session=True)
+
+
+def kill_once_written(process, path, log, timeout=300):
+    """kill -9s `process`'s group as soon as `path` exists (fails, with the log, if it never does)."""
+    try:
+        deadline = time.time() + timeout
+        while not path.is_file() and process.poll() is None and time.time() < deadline:
+            time.sleep(0.05)
+        assert path.is_file(), log.read_text()[-3000:]
+    finally:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
 
 
 def completed(directory):
@@ -94,6 +106,26 @@ def test_kill_9_at_random_moments_then_resume(tmp_path):
     state = json.loads((run / "search" / "oracle.json").read_text())
     ref_state = json.loads((ref / "search" / "oracle.json").read_text())
     assert state["evolution"] == ref_state["evolution"]  # same random state: same future
+
+
+@pytest.mark.slow
+def test_a_trial_killed_mid_way_resumes_from_its_last_epoch_to_the_same_model(tmp_path):
+    import keras
+    import numpy as np
+
+    whole, cut, log = tmp_path / "whole", tmp_path / "cut", tmp_path / "log.txt"
+    assert launch(whole, log, trials=2, epochs=20).wait(timeout=400) == 0, log.read_text()[-3000:]
+    # Killed once the first trial has checkpointed an epoch (of its 20).
+    kill_once_written(launch(cut, log, trials=2, epochs=20),
+                      cut / "search" / "trial_0" / "checkpoint.json", log)
+    assert launch(cut, log, trials=2, epochs=20).wait(timeout=400) == 0, log.read_text()[-3000:]
+    table, ref = (pd.read_csv(d / "results.csv", dtype={"trial_id": str}) for d in (cut, whole))
+    assert 1 <= table.resumed_at_epoch[0] < 20 and table.resumed_at_epoch[1:].isna().all()
+    curve = [f"val_accuracy@{k}" for k in range(1, 21)]
+    pd.testing.assert_frame_equal(table[["trial_id", *curve]], ref[["trial_id", *curve]])
+    ours, theirs = (keras.models.load_model(d / "best_model.keras") for d in (cut, whole))
+    for a, b in zip(ours.get_weights(), theirs.get_weights(), strict=True):
+        np.testing.assert_array_equal(a, b)
 
 
 def test_a_crash_while_saving_state_leaves_the_old_file_whole(tmp_path, monkeypatch):

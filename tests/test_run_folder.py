@@ -1,6 +1,7 @@
 """`Run`: the folder it owns, its lock, and the resume check over the whole configuration."""
 
 import json
+import re
 import os
 import subprocess
 import sys
@@ -68,6 +69,23 @@ def test_a_budgeted_run_begun_before_racing_and_cooling_resumes_so_and_a_new_one
     (tmp_path / "run.json").write_text(json.dumps(record))
     with open_budgeted(resume=True) as run:
         assert options(run.method) == (False, 0.0, 0.95)
+
+
+def test_final_images_reaches_the_budgeted_search_and_a_resume_keeps_it(tmp_path, synthetic_splits):
+    def open_budgeted(final_images, **kw):
+        settings = SearchSettings(budget_epochs=5, batch_size=64, final_images=final_images)
+        return Run(str(tmp_path), ResNetSpace(stem_width=8), "random", settings,
+                   data=synthetic_splits, reporter=Reporter(), **kw)
+
+    with open_budgeted("train+val") as run:
+        assert run.method.final_images == "train+val"
+    record = json.loads((tmp_path / "run.json").read_text())
+    assert record["method_config"]["final_images"] == "train+val"
+    with pytest.raises(ValueError, match=re.escape(
+            "final_images: 'train+val' then, 'train' now")):
+        open_budgeted("train", resume=True)
+    with open_budgeted("train+val", resume=True) as run:
+        assert run.method.final_images == "train+val"
 
 
 def test_resuming_with_an_oracle_of_another_configuration_is_refused(tmp_path, synthetic_splits):

@@ -16,18 +16,29 @@ CHOICE_FIELDS = [f for f in dataclasses.fields(SearchSettings) if "choices" in f
 
 
 def test_the_fields_with_choices_are_the_named_options():
-    assert [f.name for f in CHOICE_FIELDS] == ["lr_schedule", "precision", "early_stopping",
-                                               "strategy", "backend", "steer", "engine"]
+    assert [f.name for f in CHOICE_FIELDS] == ["final_images", "lr_schedule", "precision",
+                                               "early_stopping", "strategy", "backend", "steer",
+                                               "engine"]
 
 
 @pytest.mark.parametrize("field", CHOICE_FIELDS, ids=lambda f: f.name)
 def test_a_value_outside_the_choices_is_refused_naming_field_value_and_choices(field):
     choices = field.metadata["choices"]
+    budget = {"budget_epochs": 4} if field.name == "final_images" else {}  # a budgeted run's
     with pytest.raises(ValueError, match=re.escape(f"`{field.name}` must be one of {choices}")
                        + ".*; got 'bogus'"):
-        SearchSettings(**{field.name: "bogus"})
+        SearchSettings(**{field.name: "bogus"}, **budget)
     for value in choices:
-        assert getattr(SearchSettings(**{field.name: value}), field.name) == value
+        assert getattr(SearchSettings(**{field.name: value}, **budget), field.name) == value
+
+
+def test_final_images_without_a_budget_is_refused_naming_the_flags():
+    with pytest.raises(ValueError, match=re.escape(
+            "`final_images` (--final-images) applies to a budgeted run: give --budget-epochs or "
+            "--budget-minutes with it (a trial-by-trial search retrains on train + validation "
+            "images with --final-epochs); got final_images='train+val' without a budget.")):
+        SearchSettings(final_images="train+val")
+    assert SearchSettings(final_images="train+val", budget_minutes=2).final_images == "train+val"
 
 
 def test_stoppers_and_schedules_are_taken_as_objects_and_recorded_by_class_and_config():

@@ -2,6 +2,7 @@
 
 import keras
 import keras_tuner
+import numpy as np
 import pytest
 
 from kerasnas.oracles import RandomOracle
@@ -58,6 +59,25 @@ def test_a_trial_killed_after_an_epoch_goes_on_from_it(tmp_path, synthetic_split
         "val_accuracy@1", "val_accuracy@2", "val_accuracy@3"]
     assert steps["first"] == 7  # 200 images at batch 32: the schedule goes on from step 7
     assert (directory / MODEL_FILE).is_file() and not (directory / CHECKPOINT_STATE).exists()
+
+
+def test_a_killed_trial_resumed_ends_with_the_weights_of_an_unkilled_one(tmp_path, synthetic_splits):
+    whole = tuner(tmp_path / "whole", synthetic_splits)
+    trial = whole.oracle.create_trial("tuner0")
+    unkilled = whole.run_trial(trial, *fit_args(synthetic_splits), epochs=3)
+    cut = tuner(tmp_path / "cut", synthetic_splits)
+    trial = cut.oracle.create_trial("tuner0")
+    with pytest.raises(Killed):
+        cut.run_trial(trial, *fit_args(synthetic_splits), epochs=3, callbacks=[KillAfter(2)])
+    resumed = cut.run_trial(trial, *fit_args(synthetic_splits), epochs=3)
+    # Epochs 2 and 3 again, with the batches, rates and weights they had unkilled.
+    assert resumed["resumed_at_epoch"] == 1
+    assert [resumed[f"val_accuracy@{k}"] for k in (1, 2, 3)] == [
+        unkilled[f"val_accuracy@{k}"] for k in (1, 2, 3)]
+    ours, theirs = (keras.models.load_model(t.get_trial_dir(trial.trial_id) + "/" + MODEL_FILE)
+                    for t in (cut, whole))
+    for a, b in zip(ours.get_weights(), theirs.get_weights(), strict=True):
+        np.testing.assert_array_equal(a, b)
 
 
 def test_without_checkpoints_a_killed_trial_starts_again(tmp_path, synthetic_splits):

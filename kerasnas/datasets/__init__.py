@@ -32,9 +32,10 @@ from kerasnas.datasets._checks import DataError, parse_image_size
 from kerasnas.datasets._load import FASHION_MNIST, MEMORY_LIMIT_MB, load
 from kerasnas.datasets._partition import make_splits, split
 from kerasnas.datasets._sources import Loaded
-from kerasnas.datasets._splits import Splits, StreamedSplits, stratified_order, to_dataset, with_channels
+from kerasnas.datasets._splits import (Splits, StreamedSplits, endless, stratified_order, to_dataset,
+                                       with_channels)
 from kerasnas.datasets.fashion_mnist import load_fashion_mnist
 
 __all__ = ["DataError", "FASHION_MNIST", "Loaded", "MEMORY_LIMIT_MB", "Splits", "StreamedSplits",
-           "fashion_mnist", "load", "load_fashion_mnist", "make_splits", "parse_image_size", "split",
-           "stratified_order", "to_dataset", "with_channels"]
+           "endless", "fashion_mnist", "load", "load_fashion_mnist", "make_splits", "parse_image_size",
+           "split", "stratified_order", "to_dataset", "with_channels"]

@@ -88,6 +88,21 @@ def to_dataset(x: np.ndarray, y: np.ndarray, *, batch_size: int, shuffle: bool =
     return ds.prefetch(tf.data.AUTOTUNE)
 
 
+def endless(ds: tf.data.Dataset, *, from_pass: int = 0) -> tuple[tf.data.Dataset, int | None]:
+    """`(stream, batches per pass)`: `ds`'s passes one after another, endlessly, from pass
+    `from_pass` on, each shuffled as that pass of `ds` is; `(ds, None)` when `ds`'s length is
+    unknown or infinite.
+
+    A `fit` on the stream with `steps_per_epoch` = batches per pass trains epoch k on pass k,
+    however many iterators the backend's `fit` makes (Keras 3.15's TensorFlow trainer makes
+    two an epoch): a model resumed at epoch k sees the batches it saw unkilled.
+    """
+    batches = int(ds.cardinality())
+    if batches <= 0:  # unknown (-2), infinite (-1) or empty: passes cannot be counted
+        return ds, None
+    return ds.repeat().skip(from_pass * batches), batches
+
+
 class _Common(abc.ABC):
     """What both kinds of splits share; subclasses define `_shape`, `dataset` and `elements`."""
 

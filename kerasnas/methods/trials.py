@@ -17,6 +17,9 @@ if TYPE_CHECKING:
 class TrialSearch(SearchMethod):
     """The oracle proposes, each trial trains a new model for `settings.epochs`.
 
+    Each trial checkpoints once an epoch: a killed run resumed goes on from the
+    killed trial's last epoch, with the batches and weights it would have had.
+
     In chief/worker mode the chief serves the oracle (`kerasnas.distributed`)
     and the workers train. The returned model is the best finished trial's
     (`kerasnas.early_stopping.best_finished`: a trial stopped early is never
@@ -33,7 +36,7 @@ class TrialSearch(SearchMethod):
             lr_schedule=s.lr_schedule, precision=s.precision, early_stopping=s.early_stopping,
             constraints=s.parsed_constraints(), objectives=s.objectives,
             tensorboard_dir=os.path.join(run.directory, "tensorboard") if s.tensorboard else None,
-            listener=run, directory=run.directory, project_name=run.project,
+            listener=run, directory=run.directory, project_name=run.project, checkpoint_epochs=True,
             overwrite=False, distribution_strategy=make_strategy(s.strategy))
         tuner.oracle.max_trials = s.max_trials  # KerasTuner does not save it: ours wins
         return tuner
