@@ -287,9 +287,14 @@ class Run:
         self.strategy = tuner.distribution_strategy
         self.strategy_text = describe(self.strategy)
         self.oracle = tuner.oracle  # a worker's is a client of the chief's
-        if self.role != "worker":  # the clock goes on from the earlier run's last finished trial
+        if self.role != "worker":
+            from kerasnas.tuner import checkpoint_clock
+
+            # The clock goes on from the earlier run's last finished trial, or from the last
+            # checkpoint of the trial it was killed in (which goes on from there).
             self.earlier_end = trials_table.earlier_end_seconds(self.oracle.trials, self.results_path)
-            self.resumed_after = max(self.earlier_end.values(), default=0.0)
+            self.resumed_after = max(max(self.earlier_end.values(), default=0.0),
+                                     checkpoint_clock(tuner.project_dir))
         self.started = time.time() - self.resumed_after
         if self.lock.stale is not None:
             self.reporter.on_message(f"took over the lock of {self.lock.stale.describe()}, "

@@ -8,6 +8,7 @@ trial's folder. Display, results files and the clock belong to the `Run`
 """
 
 import contextlib
+import glob
 import json
 import math
 import os
@@ -46,13 +47,20 @@ def restore_unsaved_states(model, state):
 
 
 class EpochCheckpoint(keras.callbacks.Callback):
-    """Saves the model and `{"chunks": done, "random_states": ..., **state(logs)}` every `every`
-    Keras epochs, not after the last (the trial's saved model supersedes it), each file written
-    atomically. `random_states` are the variables the saved model lacks (`unsaved_states`)."""
+    """Saves the model and `{"chunks": done, "random_states": ..., "train_seconds": ...,
+    **state(logs)}` every `every` Keras epochs, not after the last (the trial's saved model
+    supersedes it), each file written atomically. `random_states` are the variables the saved
+    model lacks (`unsaved_states`); `train_seconds` the trial's training so far, `seconds_before`
+    (a resumed trial's earlier ones) included; with a `clock` (the search's, a function), its
+    reading as "clock" (`checkpoint_clock`)."""
 
-    def __init__(self, directory, *, every, last, state=None):
+    def __init__(self, directory, *, every, last, state=None, clock=None, seconds_before=0.0):
         super().__init__()
         self.directory, self.every, self.last, self.state = directory, every, last, state
+        self.clock, self.seconds_before = clock, seconds_before
+
+    def on_train_begin(self, logs=None):
+        self.began = time.time()
 
     def on_epoch_end(self, epoch, logs=None):
         done = epoch + 1
@@ -62,8 +70,21 @@ class EpochCheckpoint(keras.callbacks.Callback):
             self.model.save(path + ".tmp.keras")
             os.replace(path + ".tmp.keras", path)
             states = [keras.ops.convert_to_numpy(v).tolist() for v in unsaved_states(self.model)]
+            seconds = self.seconds_before + time.time() - self.began
+            clock = {"clock": self.clock()} if self.clock is not None else {}
             write_json(os.path.join(self.directory, CHECKPOINT_STATE),
-                       {"chunks": done, "random_states": states, **extra})
+                       {"chunks": done, "random_states": states, "train_seconds": seconds, **clock,
+                        **extra})
+
+
+def checkpoint_clock(project_dir):
+    """The latest search clock that a trial's checkpoint in `project_dir` recorded, 0.0 if none:
+    where a run killed mid-trial had got to, so that its resume goes on from there."""
+    latest = 0.0
+    for path in glob.glob(os.path.join(project_dir, "trial_*", CHECKPOINT_STATE)):
+        with open(path) as f:
+            latest = max(latest, float(json.load(f).get("clock", 0.0)))
+    return latest
 
 
 def read_checkpoint(directory):
@@ -155,6 +176,10 @@ class NASTuner(keras_tuner.Tuner):
         self.tensorboard_dir = tensorboard_dir
         self.worker_timeout = worker_timeout
         self.listener = listener
+        # The search clock a checkpoint records (`checkpoint_clock`): one process's only; a
+        # worker's clock is not the chief's.
+        elapsed = getattr(listener, "elapsed", None)
+        self.clock = elapsed if distributed.role() is None else None
         self.best_in_memory = None  # (trial id, val accuracy, model) of this process's best
         distribution = kwargs.pop("distribution_strategy", None)
         # KerasTuner's constructor reads a tf.distribute strategy's `.extended`; a Keras
@@ -200,7 +225,7 @@ class NASTuner(keras_tuner.Tuner):
         validation_data = validation_data() if callable(validation_data) else validation_data
         directory = self.get_trial_dir(trial.trial_id)
         checkpoint = read_checkpoint(directory) if self.checkpoint_epochs else None
-        done, earlier = 0, []
+        done, earlier, seconds_before = 0, [], 0.0
         if checkpoint is None:
             model = internals.build_model(self, hp)
         else:  # killed after an epoch: its model, optimizer state and rate go on from there
@@ -209,6 +234,7 @@ class NASTuner(keras_tuner.Tuner):
             restore_unsaved_states(model, state)
             model.optimizer.learning_rate = state["learning_rate"]
             done, earlier = state["chunks"], state["val_accuracy"]
+            seconds_before = state.get("train_seconds", 0.0)
         sizes, infeasible = self.screen(model, trial)
         if infeasible is not None:
             return infeasible
@@ -230,13 +256,14 @@ class NASTuner(keras_tuner.Tuner):
                 curve_so_far.append(float(logs["val_accuracy"]))
                 return {"learning_rate": peak, "val_accuracy": list(curve_so_far)}
 
-            callbacks.append(EpochCheckpoint(directory, every=1, last=epochs, state=state))
+            callbacks.append(EpochCheckpoint(directory, every=1, last=epochs, state=state,
+                                             clock=self.clock, seconds_before=seconds_before))
         start = time.time()
         with internals.distribution_scope(self.distribution_strategy):
             history = model.fit(train_data, validation_data=validation_data, epochs=epochs,
                                 steps_per_epoch=steps, initial_epoch=done, verbose=verbose,
                                 callbacks=callbacks, shuffle=False)  # the dataset shuffles itself
-        seconds = time.time() - start
+        seconds = seconds_before + time.time() - start
         if hasattr(guard, "nan_at"):
             raise keras_tuner.errors.FailedTrialError(
                 f"loss became NaN in epoch {guard.nan_at + 1}")

@@ -237,11 +237,15 @@ def test_a_winner_killed_in_its_last_rung_resumes_to_the_same_model(tmp_path, fi
     # Killed once the winner's rung (trial 5, from 0.75 to 3.375 epochs) has checkpointed: the
     # resume must go on with the uninterrupted run's batches (on both splits, from the rung's own
     # stream) and dropout masks (the generator's state, which the saved model lacks).
-    kill_once_written(launch(cut, log, final_images=final_images),
-                      cut / "search" / "trial_5" / "checkpoint.json", log)
+    state = cut / "search" / "trial_5" / "checkpoint.json"
+    kill_once_written(launch(cut, log, final_images=final_images), state, log)
+    clock = json.loads(state.read_text())["clock"]
     assert launch(cut, log, final_images=final_images).wait(timeout=600) == 0, \
         log.read_text()[-3000:]
     assert trials(cut) == trials(whole)
+    # The clock goes on from the checkpoint's, after every earlier trial's end.
+    summary = json.loads((cut / "summary.json").read_text())
+    assert summary["resumed_after_seconds"] == pytest.approx(clock, rel=1e-9)
     ours, theirs = (keras.models.load_model(d / "best_model.keras") for d in (cut, whole))
     for a, b in zip(ours.get_weights(), theirs.get_weights()):
         np.testing.assert_array_equal(a, b)

@@ -116,11 +116,16 @@ def test_a_trial_killed_mid_way_resumes_from_its_last_epoch_to_the_same_model(tm
     whole, cut, log = tmp_path / "whole", tmp_path / "cut", tmp_path / "log.txt"
     assert launch(whole, log, trials=2, epochs=20).wait(timeout=400) == 0, log.read_text()[-3000:]
     # Killed once the first trial has checkpointed an epoch (of its 20).
-    kill_once_written(launch(cut, log, trials=2, epochs=20),
-                      cut / "search" / "trial_0" / "checkpoint.json", log)
+    state = cut / "search" / "trial_0" / "checkpoint.json"
+    kill_once_written(launch(cut, log, trials=2, epochs=20), state, log)
+    clock = json.loads(state.read_text())["clock"]
     assert launch(cut, log, trials=2, epochs=20).wait(timeout=400) == 0, log.read_text()[-3000:]
     table, ref = (pd.read_csv(d / "results.csv", dtype={"trial_id": str}) for d in (cut, whole))
     assert 1 <= table.resumed_at_epoch[0] < 20 and table.resumed_at_epoch[1:].isna().all()
+    # No trial had finished: the clock goes on from the checkpoint's, not from 0.
+    summary = json.loads((cut / "summary.json").read_text())
+    assert summary["resumed_after_seconds"] == pytest.approx(clock, rel=1e-9) and clock > 0
+    assert table.end_seconds[0] > clock
     curve = [f"val_accuracy@{k}" for k in range(1, 21)]
     pd.testing.assert_frame_equal(table[["trial_id", *curve]], ref[["trial_id", *curve]])
     ours, theirs = (keras.models.load_model(d / "best_model.keras") for d in (cut, whole))

@@ -1,5 +1,7 @@
 """`NASTuner(checkpoint_epochs=True)`: a trial killed mid-way goes on from its last epoch."""
 
+import json
+
 import keras
 import keras_tuner
 import numpy as np
@@ -46,6 +48,7 @@ def test_a_trial_killed_after_an_epoch_goes_on_from_it(tmp_path, synthetic_split
         t.run_trial(trial, *fit_args(synthetic_splits), epochs=3, callbacks=[KillAfter(2)])
     directory = tmp_path / "p" / f"trial_{trial.trial_id}"
     assert (directory / CHECKPOINT_STATE).is_file() and not (directory / MODEL_FILE).exists()
+    trained_before = json.loads((directory / CHECKPOINT_STATE).read_text())["train_seconds"]
     steps = {}
 
     class Steps(keras.callbacks.Callback):
@@ -58,6 +61,7 @@ def test_a_trial_killed_after_an_epoch_goes_on_from_it(tmp_path, synthetic_split
     assert sorted(k for k in metrics if k.startswith("val_accuracy@")) == [
         "val_accuracy@1", "val_accuracy@2", "val_accuracy@3"]
     assert steps["first"] == 7  # 200 images at batch 32: the schedule goes on from step 7
+    assert metrics["train_seconds"] > trained_before > 0  # epoch 1's seconds count too
     assert (directory / MODEL_FILE).is_file() and not (directory / CHECKPOINT_STATE).exists()
 
 

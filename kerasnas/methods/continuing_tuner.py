@@ -114,8 +114,10 @@ class ContinuingTuner(NASTuner):
         parent = values.get("tuner/trial_id") or None
         directory = self.get_trial_dir(trial.trial_id)
         checkpoint = read_checkpoint(directory)
+        seconds_before = 0.0
         if checkpoint is not None:  # this trial was killed after a checkpoint
             done, source = checkpoint[0]["chunks"], checkpoint[1]
+            seconds_before = checkpoint[0].get("train_seconds", 0.0)
         elif parent is not None:
             done, source = first, os.path.join(self.get_trial_dir(parent), MODEL_FILE)
         else:
@@ -145,13 +147,14 @@ class ContinuingTuner(NASTuner):
             stopper = (_Deadline(deadline, plan, last=last, chunk=self.chunk)
                        if deadline is not None else None)
             fit_callbacks = [guard, *([schedule] if schedule else []),
-                             EpochCheckpoint(directory, every=every, last=last),
+                             EpochCheckpoint(directory, every=every, last=last, clock=self.clock,
+                                             seconds_before=seconds_before),
                              *([stopper] if stopper else []), *callbacks]
             start = time.time()
             model.fit(stream, steps_per_epoch=self.chunk,
                       initial_epoch=done, epochs=last, verbose=verbose, callbacks=fit_callbacks,
                       shuffle=False)
-            seconds = time.time() - start
+            seconds = seconds_before + time.time() - start
             if stopper is not None and stopper.last < last:  # ended early, at its deadline
                 values["tuner/epochs"] = stopper.last * self.quantum
             if hasattr(guard, "nan_at"):
