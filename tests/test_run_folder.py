@@ -1,8 +1,8 @@
 """`Run`: the folder it owns, its lock, and the resume check over the whole configuration."""
 
 import json
-import re
 import os
+import re
 import subprocess
 import sys
 import time

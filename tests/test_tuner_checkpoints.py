@@ -1,6 +1,7 @@
 """`NASTuner(checkpoint_epochs=True)`: a trial killed mid-way goes on from its last epoch."""
 
 import json
+import os
 
 import keras
 import keras_tuner
@@ -78,7 +79,7 @@ def test_a_killed_trial_resumed_ends_with_the_weights_of_an_unkilled_one(tmp_pat
     assert resumed["resumed_at_epoch"] == 1
     assert [resumed[f"val_accuracy@{k}"] for k in (1, 2, 3)] == [
         unkilled[f"val_accuracy@{k}"] for k in (1, 2, 3)]
-    ours, theirs = (keras.models.load_model(t.get_trial_dir(trial.trial_id) + "/" + MODEL_FILE)
+    ours, theirs = (keras.models.load_model(os.path.join(t.get_trial_dir(trial.trial_id), MODEL_FILE))
                     for t in (cut, whole))
     for a, b in zip(ours.get_weights(), theirs.get_weights(), strict=True):
         np.testing.assert_array_equal(a, b)
