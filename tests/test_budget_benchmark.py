@@ -111,22 +111,27 @@ def test_a_malformed_space_option_ends_the_harness_naming_it(tmp_path, capsys):
            "got 'resnet50:width=3'" in capsys.readouterr().err
 
 
-def test_the_cnn_of_a_seed_trains_once_and_other_spaces_share_it(tmp_path, monkeypatch):
+@pytest.mark.parametrize("arm, other", [("cnn", "cnn-trainval"), ("cnn-trainval", "cnn")])
+def test_the_cnn_of_a_seed_trains_once_and_other_spaces_share_it(tmp_path, monkeypatch, arm, other):
     import kerasnas.datasets
 
-    row = {"space": "resnet", "budget": 12.0, "seed": 0, "arm": "cnn", "train_size": 10000,
+    row = {"space": "resnet", "budget": 12.0, "seed": 0, "arm": arm, "train_size": 10000,
            "val_size": 2000, "seconds": 30.0, "test_accuracy": 0.89, "note": "alone"}
     results = tmp_path / "kept.jsonl"
     results.write_text(json.dumps(row) + "\n")
     monkeypatch.setattr(kerasnas.datasets, "make_splits", None)  # would raise if called
-    main(["--spaces", "custom,nasbench201", "--budgets", "12", "--seeds", "0", "--arms", "cnn",
+    main(["--spaces", "custom,nasbench201", "--budgets", "12", "--seeds", "0", "--arms", arm,
           "--results", str(results), "--run-dir", str(tmp_path / "runs"),
           "--out", str(tmp_path / "budget.md")])
     rows = [json.loads(line) for line in results.read_text().splitlines()]
     assert [(r["space"], r["test_accuracy"], r.get("shared_from")) for r in rows] == [
         ("resnet", 0.89, None), ("custom", 0.89, "resnet"), ("nasbench201", 0.89, "resnet")]
+    with pytest.raises(TypeError):  # the other CNN trains on other images: it would train
+        main(["--spaces", "custom", "--budgets", "12", "--seeds", "0", "--arms", other,
+              "--results", str(results), "--run-dir", str(tmp_path / "runs"),
+              "--out", str(tmp_path / "budget.md")])
     with pytest.raises(TypeError):  # on other images it is not the same CNN: it would train
-        main(["--spaces", "custom", "--budgets", "12", "--seeds", "0", "--arms", "cnn",
+        main(["--spaces", "custom", "--budgets", "12", "--seeds", "0", "--arms", arm,
               "--train-size", "50000", "--val-size", "10000", "--results", str(results),
               "--run-dir", str(tmp_path / "runs"), "--out", str(tmp_path / "budget.md")])
 
@@ -148,8 +153,8 @@ def test_an_arm_missing_seeds_is_reported_over_the_seeds_it_has(tmp_path):
            "| 89.00 ± 0.00 |" in text
     # margins 1 and 3: t = 2, 1 d.f.; the any-lead arm has seed 1 only
     assert "| custom x evolution | 12 | 10000 / 2000 | default | budgeted | +2.00 (p 0.295, seeds 0,2) " \
-           "| - | - | - |  | - | - | - | - | - | 10 |" in text
-    assert "| any-lead | -1.00 (p nan, seeds 1) | - | - | - | - | - |  | - | - | - | 10 |" in text
+           "| - | - | - | - |  | - | - | - | - | - | 10 |" in text
+    assert "| any-lead | -1.00 (p nan, seeds 1) | - | - | - | - | - | - |  | - | - | - | 10 |" in text
     assert "Rows marked `renamed_from` ran as the budgeted arm before" in text
 
 
@@ -253,3 +258,35 @@ def test_a_rerun_is_set_beside_the_baselines_kept_in_another_file(tmp_path):
     assert f"that {rerun} lacks are read from {kept}" in text
     assert "| resnet x bayes | 6 |" not in text  # a budget the rerun does not have
     assert len(rerun.read_text().splitlines()) == 3  # the report adds no rows to the rerun
+
+
+@pytest.mark.parametrize("parts, val_seen", [(("train",), 0), (("train", "val"), 8)])
+def test_the_trainval_cnn_trains_on_both_splits_for_the_training_splits_steps(parts, val_seen):
+    import keras
+    import numpy as np
+
+    from benchmarks.comparison.frameworks._common import fit_keras
+    from kerasnas.datasets import Splits
+
+    # Training images are black (class 0), validation images white (class 1): a batch's pixels
+    # say which split each image came from.
+    black, white = np.zeros((40, 4, 4), "uint8"), np.full((8, 4, 4), 255, "uint8")
+    data = Splits(black, np.zeros(40, "int32"), white, np.ones(8, "int32"), white,
+                  np.ones(8, "int32"), num_classes=2)
+    seen = []
+
+    class Record(keras.layers.Layer):
+        def call(self, x, training=None):
+            if training:
+                seen.extend(keras.ops.convert_to_numpy(keras.ops.max(x, axis=(1, 2, 3))))
+            return x
+
+    model = keras.Sequential([keras.Input((4, 4, 1)), Record(), keras.layers.Flatten(),
+                              keras.layers.Dense(2)])
+    model.compile(optimizer="sgd", loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+                  run_eagerly=True)
+    fit_keras(model, data, epochs=2, batch_size=8, seed=0, raw=True, parts=parts)
+    # 2 epochs of the training split's 5 steps, whatever the images: the budget counts steps.
+    assert len(seen) == 2 * 5 * 8 and int(model.optimizer.iterations) == 10
+    # The first 48 images are one shuffled pass over what it trains on: every white one once.
+    assert sum(v == 255 for v in seen[:48]) == val_seen

@@ -7,6 +7,7 @@ It writes one JSON result (see `make_result`), also when the experiment fails.
 """
 
 import argparse
+import math
 import importlib.metadata as md
 import os
 import platform
@@ -115,19 +116,26 @@ def _standardised(dataset):
     return dataset.map(lambda x, y: ((x / 255.0 - MEAN) / STD, y))
 
 
-def fit_keras(model, data, *, epochs, batch_size, seed, raw=False):
+def fit_keras(model, data, *, epochs, batch_size, seed, raw=False, parts=("train",)):
     """Trains a compiled Keras model as a kerasnas trial does: returns (history, start, end).
 
     `raw`: the model normalises its inputs itself (a kerasnas space's model).
+    `parts`: ("train", "val") trains on both splits shuffled together, `epochs` times as many
+    steps as a pass of the training split (a kerasnas budget counts steps so); the
+    validation score is then not held out.
     """
     from kerasnas.datasets import to_dataset
 
     prepare = (lambda ds: ds) if raw else _standardised
-    train = prepare(to_dataset(data.x_train, data.y_train, batch_size=batch_size, shuffle=True,
-                               seed=seed))
+    if tuple(parts) == ("train",):
+        train, steps = prepare(to_dataset(data.x_train, data.y_train, batch_size=batch_size,
+                                          shuffle=True, seed=seed)), None
+    else:
+        train = prepare(data.stream(*parts, batch_size=batch_size, seed=seed))
+        steps = math.ceil(len(data.y_train) / batch_size)
     val = prepare(to_dataset(data.x_val, data.y_val, batch_size=batch_size))
     start = time.time()
-    history = model.fit(train, validation_data=val, epochs=epochs, verbose=2)
+    history = model.fit(train, validation_data=val, epochs=epochs, steps_per_epoch=steps, verbose=2)
     return history, start, time.time()
 
 

@@ -19,9 +19,9 @@ def plain_cnn():
     return keras.Sequential([keras.Input((28, 28, 1)), *cnn_layers(10)], name="plain_cnn")
 
 
-def train(data, *, epochs, batch_size, seed):
-    """The plain CNN trained on `data` (Adam 1e-3) and tested once: (model, history, start,
-    end, test accuracy)."""
+def train(data, *, epochs, batch_size, seed, parts=("train",)):
+    """The plain CNN trained on `data`'s `parts` (Adam 1e-3; see `_common.fit_keras`) and
+    tested once: (model, history, start, end, test accuracy)."""
     import keras
 
     keras.utils.set_random_seed(seed)
@@ -29,7 +29,7 @@ def train(data, *, epochs, batch_size, seed):
     model.compile(optimizer=keras.optimizers.Adam(1e-3), loss="sparse_categorical_crossentropy",
                   metrics=["accuracy"])
     history, start, end = _common.fit_keras(model, data, epochs=epochs, batch_size=batch_size,
-                                            seed=seed)
+                                            seed=seed, parts=parts)
     return model, history, start, end, _common.test_keras(model, data, batch_size)
 
 
