@@ -7,8 +7,8 @@ It writes one JSON result (see `make_result`), also when the experiment fails.
 """
 
 import argparse
-import math
 import importlib.metadata as md
+import math
 import os
 import platform
 import signal
