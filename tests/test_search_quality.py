@@ -46,6 +46,12 @@ def test_margins_are_paired_by_seed_and_the_verdict_needs_three_seeds(tmp_path):
     assert "| custom-evolution | 0,1,2 | 87.00 ± 2.65 |" in text
     assert "| nasbench201-evolution | 0 | - |" in text and "resnet-tpe" not in text
     assert "## Reading" not in text  # no space has 3 seeds of the same-compute CNN yet
+    assert "## Earlier runs" not in text  # no hand-written history beside the report
+    (tmp_path / "report_history.md").write_text("# by hand\n")
+    assert search_quality.main(["--results", str(tmp_path / "results.json"), "--out", str(out)]) == 0
+    assert out.read_text().endswith("[report_history.md](report_history.md) (written by hand, so "
+                                    "this report's regeneration keeps it).\n")
+    assert (tmp_path / "report_history.md").read_text() == "# by hand\n"
     results.append(record("baseline", "plain-cnn-e12", 2, 0.85, trials=1))
     lines = search_quality.reading(search_quality.rows(results))
     assert "behind on 1 of 1 spaces: custom-evolution -1.00 points (1 of 3 seeds ahead)" in lines[3]
